@@ -1,0 +1,1 @@
+"""Agent runtime: state, graphs and the `Agent` facade."""

@@ -1,0 +1,1 @@
+"""Backbones: the Ollama transport and one module per model family."""

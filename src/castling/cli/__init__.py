@@ -1,0 +1,1 @@
+"""Command line: `castling` commands and the chat REPL."""

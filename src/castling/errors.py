@@ -1,0 +1,99 @@
+"""Every error castling raises, in one hierarchy.
+
+Each message says what happened and what to do next::
+
+    CastlingError
+    ├── ConfigError                 bad arguments: unknown backbone, strategy not available, bad tool
+    ├── OllamaError                 anything between castling and the Ollama server
+    │   ├── OllamaUnreachable       nothing listens at the host (start it with `ollama serve`)
+    │   ├── ModelNotFound           the model is not pulled (`ollama pull NAME`); lists installed models
+    │   ├── CapabilityMissing       the model lacks tools / thinking support; names what would work
+    │   ├── ModelTimeout            no answer within the timeout
+    │   ├── ModelStreamError        the server reported an error mid-stream; carries the partial output
+    │   ├── ThinkingBudgetExhausted num_predict was spent thinking, nothing was answered
+    │   └── OllamaResponseError     any other error status from the server
+    └── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CastlingError(Exception):
+    """Base class of every castling error."""
+
+
+class ConfigError(CastlingError, ValueError):
+    """The agent, backbone or tool was configured with arguments that cannot work."""
+
+
+class OllamaError(CastlingError):
+    """A failure talking to the Ollama server."""
+
+    def __init__(self, message: str, *, host: str = "", model: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+        self.model = model
+
+
+class OllamaUnreachable(OllamaError):
+    """No Ollama server answers at the configured host."""
+
+
+class ModelNotFound(OllamaError):
+    """The requested model is not installed on the server."""
+
+    def __init__(self, message: str, *, host: str = "", model: str = "", installed: Sequence[str] = ()) -> None:
+        super().__init__(message, host=host, model=model)
+        self.installed = tuple(installed)
+
+
+class CapabilityMissing(OllamaError):
+    """The model lacks a capability the request needs (tools, thinking)."""
+
+    def __init__(self, message: str, *, host: str = "", model: str = "", capability: str = "") -> None:
+        super().__init__(message, host=host, model=model)
+        self.capability = capability
+
+
+class ModelTimeout(OllamaError):
+    """The server did not answer within the configured timeout."""
+
+
+class ModelStreamError(OllamaError):
+    """The server reported an error in the middle of a streamed reply.
+
+    The text and thinking received before the error are kept in `partial_text` and `partial_thinking`.
+    """
+
+    def __init__(
+        self, message: str, *, host: str = "", model: str = "", partial_text: str = "", partial_thinking: str = ""
+    ) -> None:
+        super().__init__(message, host=host, model=model)
+        self.partial_text = partial_text
+        self.partial_thinking = partial_thinking
+
+
+class ThinkingBudgetExhausted(OllamaError):
+    """The model used its whole `num_predict` budget thinking and produced no answer."""
+
+    def __init__(self, message: str, *, host: str = "", model: str = "", thinking: str = "") -> None:
+        super().__init__(message, host=host, model=model)
+        self.thinking = thinking
+
+
+class OllamaResponseError(OllamaError):
+    """The server answered with an error status castling has no more specific class for."""
+
+    def __init__(self, message: str, *, host: str = "", model: str = "", status_code: int = 0) -> None:
+        super().__init__(message, host=host, model=model)
+        self.status_code = status_code
+
+
+class StepLimitExceeded(CastlingError):
+    """The run reached `max_steps` model calls without a final answer."""
+
+    def __init__(self, message: str, *, max_steps: int) -> None:
+        super().__init__(message)
+        self.max_steps = max_steps

@@ -1,0 +1,1 @@
+"""Recorded scenarios: record, replay, expect, compare (arrives with the scenarios issue)."""
