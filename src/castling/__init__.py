@@ -7,7 +7,7 @@ imported only when an agent is built.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from castling._version import __version__
 from castling.errors import (
@@ -24,21 +24,67 @@ from castling.errors import (
     ThinkingBudgetExhausted,
 )
 
-_LAZY: dict[str, str] = {}
+if TYPE_CHECKING:
+    from castling.agents.agent import Agent
+    from castling.agents.events import (
+        Event,
+        FinalEvent,
+        TextDelta,
+        ThinkingDelta,
+        ToolCallEvent,
+        ToolResultEvent,
+        UsageEvent,
+    )
+    from castling.agents.result import RunResult, ToolCallRecord
+    from castling.backbones.base import Backbone
+    from castling.backbones.qwen import Qwen
+    from castling.backbones.usage import Usage
+    from castling.tools.decorator import tool
+
+_LAZY: dict[str, str] = {
+    "Agent": "castling.agents.agent",
+    "Backbone": "castling.backbones.base",
+    "Event": "castling.agents.events",
+    "FinalEvent": "castling.agents.events",
+    "Qwen": "castling.backbones.qwen",
+    "RunResult": "castling.agents.result",
+    "TextDelta": "castling.agents.events",
+    "ThinkingDelta": "castling.agents.events",
+    "ToolCallEvent": "castling.agents.events",
+    "ToolCallRecord": "castling.agents.result",
+    "ToolResultEvent": "castling.agents.events",
+    "Usage": "castling.backbones.usage",
+    "UsageEvent": "castling.agents.events",
+    "tool": "castling.tools.decorator",
+}
 
 __all__ = [
+    "Agent",
+    "Backbone",
     "CapabilityMissing",
     "CastlingError",
     "ConfigError",
+    "Event",
+    "FinalEvent",
     "ModelNotFound",
     "ModelStreamError",
     "ModelTimeout",
     "OllamaError",
     "OllamaResponseError",
     "OllamaUnreachable",
+    "Qwen",
+    "RunResult",
     "StepLimitExceeded",
+    "TextDelta",
     "ThinkingBudgetExhausted",
+    "ThinkingDelta",
+    "ToolCallEvent",
+    "ToolCallRecord",
+    "ToolResultEvent",
+    "Usage",
+    "UsageEvent",
     "__version__",
+    "tool",
 ]
 
 
@@ -49,3 +95,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,176 @@
+"""The `Agent` facade: one object to run, stream and continue conversations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from castling.agents.events import Event, FinalEvent
+from castling.agents.result import RunResult, build_result, run_start_index
+from castling.agents.toolbox import Toolbox
+from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
+from castling.backbones.base import Backbone
+from castling.backbones.registry import backbone_for_model
+from castling.errors import ConfigError
+
+Strategy = Literal["tools", "plan"]
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+
+
+class Agent:
+    """An agent: a backbone, tools and a strategy, compiled into a LangGraph graph.
+
+    Example:
+        agent = Agent(backbone=Qwen("qwen3:8b"), tools=[weather])
+        result = agent.run("Weather in Paris and in Lyon?")
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone | str,
+        tools: Sequence[BaseTool | Callable[..., Any]] = (),
+        *,
+        strategy: Strategy | None = None,
+        system: str | None = None,
+        max_steps: int = 12,
+        on_max_steps: OnMaxSteps = "answer",
+        tool_timeout: float | None = 120.0,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        host: str | None = None,
+    ) -> None:
+        """Build the agent.
+
+        Args:
+            backbone: a backbone (`Qwen("qwen3:8b")`) or a model name, whose family picks the backbone.
+            tools: langchain-core tools or typed Python functions (sync or async).
+            strategy: `"tools"` (native tool loop) or `"plan"`; defaults to the backbone's own.
+            system: a system prompt sent before the conversation.
+            max_steps: most model calls in one run.
+            on_max_steps: `"answer"` ends the run with an answer saying the limit was hit; `"error"` raises
+                `StepLimitExceeded`.
+            tool_timeout: seconds a tool call may take before the model is told it timed out (tools can set
+                their own with `@tool(timeout=...)`).
+            checkpointer: a LangGraph checkpointer for conversations that continue across runs; an in-memory
+                one is created on the first run that names a `thread_id`.
+            host: the Ollama server when `backbone` is a model name.
+        """
+        if max_steps < 1:
+            raise ConfigError(f"max_steps must be at least 1, got {max_steps}.")
+        self.backbone = backbone_for_model(backbone, host=host) if isinstance(backbone, str) else backbone
+        self.toolbox = Toolbox(tools, default_timeout=tool_timeout)
+        self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
+        self.max_steps = max_steps
+        self._strategy = self._build_strategy(system, on_max_steps)
+        self._checkpointer = checkpointer
+        self._graphs: dict[bool, Graph] = {}
+
+    def __repr__(self) -> str:
+        return f"Agent({self.backbone!r}, tools={self.toolbox.names}, strategy={self.strategy!r})"
+
+    def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy:
+        if self.strategy == "tools":
+            return ToolsStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps)
+        raise ConfigError(
+            f"The {self.strategy!r} strategy is not available yet: it arrives with the Llama backbone. "
+            "Use strategy='tools' meanwhile."
+        )
+
+    # -- graphs ----------------------------------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        """The compiled LangGraph graph (with the checkpointer, if one was given), for composing graphs."""
+        return self._graph(self._checkpointer is not None)
+
+    def _graph(self, persistent: bool) -> Graph:
+        if persistent not in self._graphs:
+            if persistent and self._checkpointer is None:
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                self._checkpointer = InMemorySaver()
+            self._graphs[persistent] = self._strategy.compile(self._checkpointer if persistent else None)
+        return self._graphs[persistent]
+
+    def _prepare(self, task: str, thread_id: str | None) -> tuple[Graph, dict[str, Any], RunnableConfig, str]:
+        input_id = f"input-{uuid.uuid4().hex[:12]}"
+        inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
+        config: RunnableConfig = {"recursion_limit": self.max_steps * 3 + 10}
+        if thread_id is not None:
+            config["configurable"] = {"thread_id": thread_id}
+        return self._graph(thread_id is not None), inputs, config, input_id
+
+    # -- running ---------------------------------------------------------------------------------------------
+    def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
+        """Run the agent on `task` and return the result; `thread_id` continues a conversation."""
+        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        state = graph.invoke(inputs, config)
+        return _result(state, input_id, thread_id)
+
+    async def arun(self, task: str, *, thread_id: str | None = None) -> RunResult:
+        """Async `run`."""
+        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        state = await graph.ainvoke(inputs, config)
+        return _result(state, input_id, thread_id)
+
+    def stream(self, task: str, *, thread_id: str | None = None) -> Iterator[Event]:
+        """Run the agent, yielding typed events as they happen; the last one is a `FinalEvent`."""
+        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        state: dict[str, Any] = {}
+        for item in graph.stream(inputs, config, stream_mode=["custom", "values"]):
+            mode, payload = _split(item)
+            if mode == "custom":
+                yield payload
+            else:
+                state = payload
+        yield FinalEvent(_result(state, input_id, thread_id))
+
+    async def astream(self, task: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
+        """Async `stream`."""
+        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        state: dict[str, Any] = {}
+        async for item in graph.astream(inputs, config, stream_mode=["custom", "values"]):
+            mode, payload = _split(item)
+            if mode == "custom":
+                yield payload
+            else:
+                state = payload
+        yield FinalEvent(_result(state, input_id, thread_id))
+
+    # -- lifetime --------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """End the session: tools release their resources (sandboxes, HTTP clients)."""
+        self.toolbox.close()
+        self.backbone.ollama.close()
+
+    async def aclose(self) -> None:
+        """Async `close`."""
+        await self.toolbox.aclose()
+        await self.backbone.ollama.aclose()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _split(item: Any) -> tuple[str, Any]:
+    mode, payload = item
+    return str(mode), payload
+
+
+def _result(state: dict[str, Any], input_id: str, thread_id: str | None) -> RunResult:
+    messages = state.get("messages", [])
+    return build_result(messages, run_start_index(messages, input_id), thread_id)

@@ -1,0 +1,75 @@
+"""Typed events an agent streams while it runs.
+
+`agent.stream(...)` yields these in order: model output as it arrives (`TextDelta`, `ThinkingDelta`), each tool
+call before it runs (`ToolCallEvent`) and after (`ToolResultEvent`), the tokens of each model call
+(`UsageEvent`), and finally the whole result (`FinalEvent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from castling.backbones.usage import Usage
+
+if TYPE_CHECKING:
+    from castling.agents.result import RunResult
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the model's answer text."""
+
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's thinking (kept apart from the answer)."""
+
+    text: str
+    kind: Literal["thinking"] = "thinking"
+
+
+@dataclass(frozen=True)
+class ToolCallEvent:
+    """The model asked for a tool; it is about to run."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    recovered: bool = False
+    """True when the call was recovered from the model's text, not sent as a structured call."""
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolResultEvent:
+    """A tool finished (or failed: `error` says why; the model reads `result` either way)."""
+
+    call_id: str
+    name: str
+    result: str
+    error: str | None = None
+    kind: Literal["tool_result"] = "tool_result"
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """Tokens and model time of the model call that just finished."""
+
+    usage: Usage
+    kind: Literal["usage"] = "usage"
+
+
+@dataclass(frozen=True)
+class FinalEvent:
+    """The run is over; `result` is what `run()` would have returned."""
+
+    result: RunResult
+    kind: Literal["final"] = "final"
+
+
+Event = TextDelta | ThinkingDelta | ToolCallEvent | ToolResultEvent | UsageEvent | FinalEvent
+"""Every event an agent streams; match on `kind` or the class."""

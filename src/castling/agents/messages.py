@@ -1,0 +1,62 @@
+"""langchain-core messages to and from Ollama's wire messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from castling.agents.result import USAGE_KEY
+from castling.backbones.base import Reply
+from castling.backbones.wire import ChatTurn, WireMessage
+
+
+def to_wire(messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
+    """The conversation as `/api/chat` messages, with the system prompt first."""
+    wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
+    wire.extend(_one(m) for m in messages)
+    return wire
+
+
+def _one(message: BaseMessage) -> WireMessage:
+    if isinstance(message, AIMessage):
+        out: WireMessage = {"role": "assistant", "content": message.text}
+        if message.tool_calls:
+            out["tool_calls"] = [{"function": {"name": c["name"], "arguments": c["args"]}} for c in message.tool_calls]
+        return out
+    if isinstance(message, ToolMessage):
+        # Ollama matches results to calls by order and tool_name: the client drops ids (see reference notes).
+        return {"role": "tool", "content": message.text, "tool_name": message.name or ""}
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.text}
+    if isinstance(message, HumanMessage):
+        return {"role": "user", "content": message.text}
+    return {"role": "user", "content": message.text}
+
+
+def reply_message(reply: Reply, turn: ChatTurn, call_ids: list[str], arguments: list[dict[str, Any]]) -> AIMessage:
+    """The AIMessage recorded for one model reply."""
+    extra: dict[str, Any] = {}
+    if reply.thinking:
+        extra["thinking"] = reply.thinking
+    if reply.recovered:
+        extra["recovered_tool_calls"] = True
+    if reply.parse_errors:
+        extra["parse_errors"] = reply.parse_errors
+    usage = turn.usage
+    return AIMessage(
+        content=reply.text,
+        tool_calls=[
+            {"name": call.name, "args": args, "id": call_id, "type": "tool_call"}
+            for call, args, call_id in zip(reply.calls, arguments, call_ids, strict=True)
+        ],
+        additional_kwargs=extra,
+        response_metadata={"done_reason": turn.done_reason, USAGE_KEY: asdict(usage)},
+        usage_metadata={
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+    )

@@ -1,0 +1,223 @@
+"""The agent's tools: schemas converted once, arguments checked, calls run with timeouts.
+
+Errors never escape: an unknown tool, arguments that fail validation, an exception or a timeout in the tool
+all become an error result the model reads, so it can correct itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ValidationError
+
+from castling.backbones.parsing.coercion import coerce_arguments
+from castling.backbones.wire import WireTool
+from castling.errors import ConfigError
+from castling.tools.decorator import ensure_tool
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    # One pool for the process: building a pool per call costs more than the typical tool.
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=16, thread_name_prefix="castling-tool")
+    return _EXECUTOR
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call produced: the text the model reads, and the error if it failed."""
+
+    content: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool, prepared once per agent."""
+
+    name: str
+    tool: BaseTool
+    wire: WireTool
+    parameters: Mapping[str, Any]
+    args_model: type[BaseModel] | None
+    timeout: float | None
+    direct_sync: Callable[..., Any] | None
+    direct_async: Callable[..., Awaitable[Any]] | None
+
+
+@dataclass(frozen=True)
+class CheckedCall:
+    """A call whose tool exists and whose arguments validated."""
+
+    spec: ToolSpec
+    arguments: dict[str, Any]
+
+
+class Toolbox:
+    """The tools one agent offers."""
+
+    def __init__(self, tools: Sequence[BaseTool | Callable[..., Any]], *, default_timeout: float | None) -> None:
+        self.specs: dict[str, ToolSpec] = {}
+        for candidate in tools:
+            spec = _prepare(ensure_tool(candidate), default_timeout)
+            if spec.name in self.specs:
+                raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
+            self.specs[spec.name] = spec
+        self.wire: list[WireTool] = [spec.wire for spec in self.specs.values()]
+
+    def __bool__(self) -> bool:
+        return bool(self.specs)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.specs)
+
+    def coerce(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Arguments coerced to the named tool's schema (unchanged for an unknown tool)."""
+        spec = self.specs.get(name)
+        return coerce_arguments(arguments, spec.parameters) if spec else dict(arguments)
+
+    def check(self, name: str, arguments: Mapping[str, Any]) -> CheckedCall | ToolOutcome:
+        """Find the tool and validate the arguments, or say why the call cannot run."""
+        spec = self.specs.get(name)
+        if spec is None:
+            available = ", ".join(self.names) or "none"
+            return _error(f"there is no tool named {name!r}. Available tools: {available}.")
+        if spec.args_model is None:
+            return CheckedCall(spec, dict(arguments))
+        try:
+            validated = spec.args_model.model_validate(arguments)
+        except ValidationError as exc:
+            return _error(f"invalid arguments for {name}: {_brief(exc)}. Parameters: {json.dumps(spec.parameters)}")
+        fields = type(validated).model_fields
+        return CheckedCall(spec, {k: getattr(validated, k) for k in arguments if k in fields})
+
+    def run(self, call: CheckedCall, config: RunnableConfig | None) -> ToolOutcome:
+        """Run a checked call in this thread (or the shared pool when it has a timeout)."""
+        spec = call.spec
+        if spec.direct_sync is None and spec.direct_async is not None:
+            return _run_coroutine_sync(spec, call.arguments)
+        target: Callable[[], Any] = (
+            (lambda: spec.direct_sync(**call.arguments))  # type: ignore[misc]
+            if spec.direct_sync is not None
+            else (lambda: spec.tool.invoke(call.arguments, config))
+        )
+        try:
+            if spec.timeout is None:
+                return _success(target())
+            return _success(_executor().submit(target).result(timeout=spec.timeout))
+        except FutureTimeout:
+            return _timed_out(spec)
+        except Exception as exc:
+            return _failure(exc)
+
+    async def arun(self, call: CheckedCall, config: RunnableConfig | None) -> ToolOutcome:
+        """Run a checked call on the event loop (sync functions in the shared pool)."""
+        spec = call.spec
+        try:
+            if spec.direct_async is not None:
+                awaitable = spec.direct_async(**call.arguments)
+            elif spec.direct_sync is not None:
+                function = spec.direct_sync
+                loop = asyncio.get_running_loop()
+                awaitable = loop.run_in_executor(_executor(), lambda: function(**call.arguments))
+            else:
+                awaitable = spec.tool.ainvoke(call.arguments, config)
+            return _success(await asyncio.wait_for(awaitable, spec.timeout))
+        except TimeoutError:
+            return _timed_out(spec)
+        except Exception as exc:
+            return _failure(exc)
+
+    async def aclose(self) -> None:
+        """Let tools that hold resources (sandboxes, clients) release them."""
+        for spec in self.specs.values():
+            closer = getattr(spec.tool, "aclose", None)
+            if callable(closer):
+                await closer()
+            elif callable(getattr(spec.tool, "close", None)):
+                spec.tool.close()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Synchronous `aclose`."""
+        for spec in self.specs.values():
+            closer = getattr(spec.tool, "close", None)
+            if callable(closer):
+                closer()
+            elif callable(getattr(spec.tool, "aclose", None)):
+                asyncio.run(spec.tool.aclose())  # type: ignore[attr-defined]
+
+
+def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
+    wire: WireTool = convert_to_openai_tool(tool)
+    timeout = (tool.metadata or {}).get("timeout", default_timeout)
+    args_model = tool.tool_call_schema if isinstance(tool.tool_call_schema, type) else None
+    direct = isinstance(tool, StructuredTool) and _no_injected_args(tool)
+    return ToolSpec(
+        name=tool.name,
+        tool=tool,
+        wire=wire,
+        parameters=wire["function"].get("parameters") or {},
+        args_model=args_model if args_model is not None and issubclass(args_model, BaseModel) else None,
+        timeout=timeout,
+        direct_sync=cast(StructuredTool, tool).func if direct else None,
+        direct_async=cast(StructuredTool, tool).coroutine if direct else None,
+    )
+
+
+def _no_injected_args(tool: StructuredTool) -> bool:
+    # Tools that take injected arguments (config, state, callbacks) need langchain's own invoke path.
+    schema = tool.tool_call_schema
+    visible = set(schema.model_fields) if isinstance(schema, type) and issubclass(schema, BaseModel) else set()
+    return set(tool.args) == visible
+
+
+def _run_coroutine_sync(spec: ToolSpec, arguments: dict[str, Any]) -> ToolOutcome:
+    function = cast(Callable[..., Awaitable[Any]], spec.direct_async)
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(function(**arguments), spec.timeout)
+
+    try:
+        return _success(_executor().submit(asyncio.run, bounded()).result())
+    except TimeoutError:
+        return _timed_out(spec)
+    except Exception as exc:
+        return _failure(exc)
+
+
+def _success(value: Any) -> ToolOutcome:
+    if isinstance(value, str):
+        return ToolOutcome(value)
+    if isinstance(value, dict | list | tuple | int | float | bool) or value is None:
+        return ToolOutcome(json.dumps(value, ensure_ascii=False, default=str))
+    return ToolOutcome(str(value))
+
+
+def _error(message: str) -> ToolOutcome:
+    return ToolOutcome(f"Error: {message}", message)
+
+
+def _failure(exc: Exception) -> ToolOutcome:
+    return _error(f"{type(exc).__name__}: {exc}")
+
+
+def _timed_out(spec: ToolSpec) -> ToolOutcome:
+    return _error(f"the tool {spec.name} did not finish within {spec.timeout:g} s and was abandoned.")
+
+
+def _brief(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}" for err in exc.errors()]
+    return "; ".join(parts)

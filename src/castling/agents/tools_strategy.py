@@ -1,0 +1,176 @@
+"""The tools strategy: model → tools → model … until the model answers without calling a tool.
+
+START → model ─┬─ tool calls ──────→ tools ─┬─ steps left → model
+               ├─ unreadable call → repair → model
+               └─ answer ──→ END           └─ limit hit ──→ limit → END
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamWriter
+
+from castling.agents.events import TextDelta, ThinkingDelta, ToolCallEvent, ToolResultEvent, UsageEvent
+from castling.agents.messages import reply_message, to_wire
+from castling.agents.nodes import dual_node
+from castling.agents.result import STOP_KEY
+from castling.agents.state import AgentState
+from castling.agents.toolbox import Toolbox, ToolOutcome
+from castling.backbones.base import Backbone
+from castling.backbones.ollama import ModelInfo
+from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta
+from castling.errors import StepLimitExceeded
+
+OnMaxSteps = Literal["answer", "error"]
+
+
+@dataclass
+class ToolsStrategy:
+    """The nodes and routing of the tools loop for one agent."""
+
+    backbone: Backbone
+    toolbox: Toolbox
+    system: str | None
+    max_steps: int
+    on_max_steps: OnMaxSteps
+
+    def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
+        graph = StateGraph(AgentState)
+        graph.add_node("model", dual_node("model", self.model, self.amodel))
+        graph.add_node("tools", dual_node("tools", self.tools, self.atools))
+        graph.add_node("repair", self.repair)
+        graph.add_node("limit", self.limit)
+        graph.add_edge(START, "model")
+        graph.add_conditional_edges("model", self.after_model, ["tools", "repair", END])
+        graph.add_conditional_edges("tools", self.after_tools, ["model", "limit"])
+        graph.add_edge("repair", "model")
+        graph.add_edge("limit", END)
+        return graph.compile(checkpointer=checkpointer, name="castling-tools")
+
+    # -- model -----------------------------------------------------------------------------------------------
+    def model(self, state: AgentState) -> dict[str, Any]:
+        ollama = self.backbone.ollama
+        request = self._request(state, ollama.show(self.backbone.model))
+        writer = get_stream_writer()
+        return self._record(state, ollama.chat(request, _deltas(writer)), writer)
+
+    async def amodel(self, state: AgentState) -> dict[str, Any]:
+        ollama = self.backbone.ollama
+        request = self._request(state, await ollama.ashow(self.backbone.model))
+        writer = get_stream_writer()
+        return self._record(state, await ollama.achat(request, _deltas(writer)), writer)
+
+    def _request(self, state: AgentState, info: ModelInfo) -> ChatRequest:
+        options, think = self.backbone.settings(info, with_tools=bool(self.toolbox))
+        return ChatRequest(
+            model=self.backbone.model,
+            messages=to_wire(state["messages"], self.system),
+            tools=self.toolbox.wire or None,
+            think=think,
+            options=options,
+        )
+
+    def _record(self, state: AgentState, turn: ChatTurn, writer: StreamWriter) -> dict[str, Any]:
+        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox))
+        base = len(state["messages"])
+        ids = [f"call_{base}_{i}" for i in range(len(reply.calls))]
+        arguments = [self.toolbox.coerce(call.name, call.arguments) for call in reply.calls]
+        writer(UsageEvent(turn.usage))
+        message = reply_message(reply, turn, ids, arguments)
+        return {"messages": [message], "steps": state.get("steps", 0) + 1}
+
+    def after_model(self, state: AgentState) -> str:
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.tool_calls:
+            return "tools"
+        if isinstance(last, AIMessage) and last.additional_kwargs.get("parse_errors"):
+            return "repair" if state.get("steps", 0) < self.max_steps else END
+        return END
+
+    # -- tools -----------------------------------------------------------------------------------------------
+    def tools(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        writer = get_stream_writer()
+        results = []
+        for call in _pending_calls(state):
+            writer(_call_event(call, state))
+            checked = self.toolbox.check(call["name"], call["args"])
+            outcome = checked if isinstance(checked, ToolOutcome) else self.toolbox.run(checked, config)
+            results.append(_tool_message(call, outcome, writer))
+        return {"messages": results}
+
+    async def atools(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        writer = get_stream_writer()
+        calls = _pending_calls(state)
+        for call in calls:
+            writer(_call_event(call, state))
+        outcomes = await asyncio.gather(*(self._arun_one(call, config) for call in calls))
+        return {
+            "messages": [_tool_message(call, outcome, writer) for call, outcome in zip(calls, outcomes, strict=True)]
+        }
+
+    async def _arun_one(self, call: ToolCall, config: RunnableConfig) -> ToolOutcome:
+        checked = self.toolbox.check(call["name"], call["args"])
+        return checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
+
+    def after_tools(self, state: AgentState) -> str:
+        return "limit" if state.get("steps", 0) >= self.max_steps else "model"
+
+    # -- repair and limit ------------------------------------------------------------------------------------
+    def repair(self, state: AgentState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        problems = "; ".join(last.additional_kwargs.get("parse_errors", [])) if isinstance(last, AIMessage) else ""
+        note = (
+            f"Your tool call could not be read ({problems}). Call the tool again with a valid JSON object "
+            f'{{"name": ..., "arguments": {{...}}}}, or answer without a tool. Available tools: '
+            f"{', '.join(self.toolbox.names)}."
+        )
+        return {"messages": [HumanMessage(note)]}
+
+    def limit(self, state: AgentState) -> dict[str, Any]:
+        text = (
+            f"I stopped after {self.max_steps} steps without reaching a final answer (max_steps={self.max_steps}). "
+            "Raise max_steps to let the agent continue."
+        )
+        if self.on_max_steps == "error":
+            raise StepLimitExceeded(text, max_steps=self.max_steps)
+        return {"messages": [AIMessage(text, response_metadata={STOP_KEY: "max_steps"})]}
+
+
+def _deltas(writer: StreamWriter) -> OnDelta:
+    def emit(kind: DeltaKind, text: str) -> None:
+        writer(TextDelta(text) if kind == "text" else ThinkingDelta(text))
+
+    return emit
+
+
+def _pending_calls(state: AgentState) -> Sequence[ToolCall]:
+    last = state["messages"][-1]
+    return last.tool_calls if isinstance(last, AIMessage) else []
+
+
+def _call_event(call: ToolCall, state: AgentState) -> ToolCallEvent:
+    last: BaseMessage = state["messages"][-1]
+    recovered = bool(last.additional_kwargs.get("recovered_tool_calls"))
+    return ToolCallEvent(call["id"] or "", call["name"], dict(call["args"]), recovered)
+
+
+def _tool_message(call: ToolCall, outcome: ToolOutcome, writer: StreamWriter) -> ToolMessage:
+    call_id = call["id"] or ""
+    writer(ToolResultEvent(call_id, call["name"], outcome.content, outcome.error))
+    return ToolMessage(
+        outcome.content,
+        tool_call_id=call_id,
+        name=call["name"],
+        status="error" if outcome.error else "success",
+        additional_kwargs={"error": outcome.error} if outcome.error else {},
+    )

@@ -1,0 +1,255 @@
+"""The Ollama transport: the official `ollama` client, with castling's errors and model discovery.
+
+The httpx transport underneath is injectable (`transport=`): tests answer from recorded traffic through it,
+and the scenario recorder and replayer plug in at the same place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import ollama
+
+from castling.backbones.errors import translate_error
+from castling.backbones.usage import Usage
+from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall
+from castling.errors import OllamaError
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_TIMEOUT = 300.0
+AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `/api/show` tells about a model."""
+
+    model: str
+    capabilities: frozenset[str]
+    context_length: int | None
+    family: str = ""
+
+    @property
+    def supports_tools(self) -> bool:
+        return "tools" in self.capabilities
+
+    @property
+    def supports_thinking(self) -> bool:
+        return "thinking" in self.capabilities
+
+
+def resolve_host(host: str | None) -> str:
+    """The host to talk to: the argument, else `OLLAMA_HOST`, else the local default."""
+    raw = host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
+    if "://" not in raw:
+        raw = f"http://{raw}"
+    return raw.rstrip("/")
+
+
+class OllamaTransport:
+    """Talks to one Ollama server; caches what `/api/show` says per model."""
+
+    def __init__(
+        self, host: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, transport: AnyTransport | None = None
+    ) -> None:
+        self.host = resolve_host(host)
+        self.timeout = timeout
+        self._transport = transport
+        self._client: ollama.Client | None = None
+        self._aclient: ollama.AsyncClient | None = None
+        self._info: dict[str, ModelInfo] = {}
+
+    # -- clients ---------------------------------------------------------------------------------------------
+    @property
+    def client(self) -> ollama.Client:
+        if self._client is None:
+            extra: dict[str, Any] = {}
+            if isinstance(self._transport, httpx.BaseTransport):
+                extra["transport"] = self._transport
+            self._client = ollama.Client(self.host, timeout=self.timeout, trust_env=False, **extra)
+        return self._client
+
+    @property
+    def aclient(self) -> ollama.AsyncClient:
+        if self._aclient is None:
+            extra: dict[str, Any] = {}
+            if isinstance(self._transport, httpx.AsyncBaseTransport):
+                extra["transport"] = self._transport
+            self._aclient = ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
+        return self._aclient
+
+    # -- discovery -------------------------------------------------------------------------------------------
+    def show(self, model: str) -> ModelInfo:
+        """Capabilities and context length of `model` (cached)."""
+        if model not in self._info:
+            try:
+                response = self.client.show(model)
+            except Exception as exc:
+                raise self._translate(exc, model, installed=self._installed_quietly()) from exc
+            self._info[model] = _model_info(model, response)
+        return self._info[model]
+
+    async def ashow(self, model: str) -> ModelInfo:
+        """Capabilities and context length of `model` (cached)."""
+        if model not in self._info:
+            try:
+                response = await self.aclient.show(model)
+            except Exception as exc:
+                raise self._translate(exc, model, installed=await self._ainstalled_quietly()) from exc
+            self._info[model] = _model_info(model, response)
+        return self._info[model]
+
+    def list_models(self) -> list[str]:
+        """Names of the installed models."""
+        try:
+            return _model_names(self.client.list())
+        except Exception as exc:
+            raise self._translate(exc, "") from exc
+
+    async def alist_models(self) -> list[str]:
+        """Names of the installed models."""
+        try:
+            return _model_names(await self.aclient.list())
+        except Exception as exc:
+            raise self._translate(exc, "") from exc
+
+    # -- chat ------------------------------------------------------------------------------------------------
+    def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
+        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
+        turn = ChatTurn()
+        stream: Iterator[ollama.ChatResponse] | None = None
+        try:
+            stream = self.client.chat(**_chat_kwargs(request), stream=True)
+            for chunk in stream:
+                _accumulate(turn, chunk, on_delta)
+        except Exception as exc:
+            raise self._translate(exc, request.model, turn=turn, installed=self._installed_if_404(exc)) from exc
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()  # stops the server generating when the caller gave up early
+        return turn
+
+    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
+        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
+        turn = ChatTurn()
+        stream: AsyncIterator[ollama.ChatResponse] | None = None
+        try:
+            stream = await self.aclient.chat(**_chat_kwargs(request), stream=True)
+            async for chunk in stream:
+                _accumulate(turn, chunk, on_delta)
+        except Exception as exc:
+            installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
+            raise self._translate(exc, request.model, turn=turn, installed=installed) from exc
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return turn
+
+    def chat_once(self, request: ChatRequest) -> ChatTurn:
+        """One non-streamed chat reply."""
+        try:
+            response = self.client.chat(**_chat_kwargs(request), stream=False)
+        except Exception as exc:
+            raise self._translate(exc, request.model, installed=self._installed_if_404(exc)) from exc
+        turn = ChatTurn()
+        _accumulate(turn, response, None)
+        return turn
+
+    async def achat_once(self, request: ChatRequest) -> ChatTurn:
+        """One non-streamed chat reply."""
+        try:
+            response = await self.aclient.chat(**_chat_kwargs(request), stream=False)
+        except Exception as exc:
+            installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
+            raise self._translate(exc, request.model, installed=installed) from exc
+        turn = ChatTurn()
+        _accumulate(turn, response, None)
+        return turn
+
+    def close(self) -> None:
+        """Close the underlying HTTP clients."""
+        if self._client is not None:
+            self._client._client.close()
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP clients."""
+        self.close()
+        if self._aclient is not None:
+            await self._aclient._client.aclose()
+
+    # -- errors ----------------------------------------------------------------------------------------------
+    def _installed_if_404(self, exc: BaseException) -> list[str]:
+        return self._installed_quietly() if _status(exc) == 404 else []
+
+    def _installed_quietly(self) -> list[str]:
+        try:
+            return _model_names(self.client.list())
+        except Exception:
+            return []
+
+    async def _ainstalled_quietly(self) -> list[str]:
+        try:
+            return _model_names(await self.aclient.list())
+        except Exception:
+            return []
+
+    def _translate(
+        self, exc: BaseException, model: str, *, turn: ChatTurn | None = None, installed: Any = ()
+    ) -> OllamaError:
+        return translate_error(exc, host=self.host, model=model, turn=turn, installed=list(installed))
+
+
+def _status(exc: BaseException) -> int | None:
+    return exc.status_code if isinstance(exc, ollama.ResponseError) else None
+
+
+def _chat_kwargs(request: ChatRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages, "options": request.options}
+    if request.tools:
+        kwargs["tools"] = request.tools
+    if request.think is not None:
+        kwargs["think"] = request.think
+    if request.format is not None:
+        kwargs["format"] = request.format
+    if request.keep_alive is not None:
+        kwargs["keep_alive"] = request.keep_alive
+    return kwargs
+
+
+def _accumulate(turn: ChatTurn, chunk: ollama.ChatResponse, on_delta: OnDelta | None) -> None:
+    message = chunk.message
+    if message.thinking:
+        turn.thinking += message.thinking
+        if on_delta is not None:
+            on_delta("thinking", message.thinking)
+    if message.content:
+        turn.content += message.content
+        if on_delta is not None:
+            on_delta("text", message.content)
+    for call in message.tool_calls or ():
+        turn.tool_calls.append(RawToolCall(call.function.name, dict(call.function.arguments)))
+    if chunk.done:
+        turn.done_reason = chunk.done_reason or ""
+        metrics = chunk.model_dump(
+            include={"total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count"}
+            | {"eval_duration"},
+            exclude_none=True,
+        )
+        turn.metrics = metrics
+        turn.usage = Usage.from_metrics(metrics)
+
+
+def _model_info(model: str, response: ollama.ShowResponse) -> ModelInfo:
+    info = dict(response.modelinfo or {})
+    context = next((int(v) for k, v in info.items() if k.endswith(".context_length") and v), None)
+    family = str(info.get("general.architecture") or (response.details.family if response.details else "") or "")
+    return ModelInfo(model, frozenset(response.capabilities or ()), context, family)
+
+
+def _model_names(response: ollama.ListResponse) -> list[str]:
+    return sorted(m.model for m in response.models if m.model)

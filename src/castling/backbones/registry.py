@@ -1,0 +1,46 @@
+"""Backbones by family name, imported only when picked."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from castling.backbones.base import Backbone
+from castling.backbones.profiles import PROFILES
+from castling.errors import ConfigError
+
+BACKBONES: dict[str, str] = {
+    "qwen": "castling.backbones.qwen:Qwen",
+}
+
+
+def backbone_class(family: str) -> type[Backbone]:
+    """The backbone class registered for `family`, or a full `module:Class` path."""
+    path = BACKBONES.get(family, family)
+    module_name, _, attribute = path.partition(":")
+    if not attribute:
+        raise ConfigError(f"Unknown backbone {family!r} (available: {', '.join(sorted(BACKBONES))}).")
+    try:
+        cls: type[Backbone] = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"Cannot load backbone {path!r}: {exc}") from exc
+    return cls
+
+
+def family_for_model(model: str) -> str:
+    """The family whose model names `model` belongs to (`qwen3:8b` → `qwen`)."""
+    name = model.rsplit("/", 1)[-1].lower()
+    for family, profile in PROFILES.items():
+        if family in BACKBONES and name.startswith(profile.model_prefixes):
+            return family
+    raise ConfigError(
+        f"Cannot tell the backbone for model {model!r}: known families are {', '.join(sorted(BACKBONES))}. "
+        f"Pick one explicitly, e.g. Agent(backbone=Qwen({model!r})) to use native tool calling."
+    )
+
+
+def backbone_for_model(model: str, **options: Any) -> Backbone:
+    """A backbone instance for a bare model name."""
+    cls: Any = backbone_class(family_for_model(model))
+    backbone: Backbone = cls(model, **options)
+    return backbone

@@ -1,0 +1,193 @@
+"""A scripted Ollama server for tests and benchmarks, served through an injected httpx transport.
+
+It answers `/api/show`, `/api/tags`, `/api/version` and `/api/chat` (streamed NDJSON in Ollama's exact wire
+shape, or one JSON object), records every request body, and fails loudly when the script runs out: a fake
+that silently cycled would hide an agent that loops.
+
+    server = ScriptedOllama("qwen3:8b")
+    server.add_reply(tool_calls=[("weather", {"city": "Paris"})])
+    server.add_reply("It is sunny in Paris.")
+    agent = Agent(Qwen("qwen3:8b", transport=server.transport), tools=[weather])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_CAPABILITIES = ("completion", "tools", "thinking")
+_CREATED = "2026-01-01T00:00:00.000000Z"
+
+
+@dataclass
+class ScriptedReply:
+    """One scripted `/api/chat` answer: the NDJSON lines of a stream, or an HTTP error."""
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+    error: str | None = None
+
+
+class ScriptExhausted(AssertionError):
+    """The agent made more model calls than the script has replies for."""
+
+
+class ScriptedOllama:
+    """A fake Ollama server with a queue of replies."""
+
+    def __init__(
+        self,
+        model: str = "qwen3:8b",
+        *,
+        capabilities: Sequence[str] = DEFAULT_CAPABILITIES,
+        context_length: int | None = 40960,
+        installed: Sequence[str] | None = None,
+    ) -> None:
+        self.model = model
+        self.capabilities = list(capabilities)
+        self.context_length = context_length
+        self.installed = list(installed) if installed is not None else [model]
+        self.replies: list[ScriptedReply] = []
+        self.requests: list[dict[str, Any]] = []
+        """Bodies of the `/api/chat` requests received, in order."""
+        self.paths: list[str] = []
+        self.transport = httpx.MockTransport(self.handle)
+
+    # -- scripting -------------------------------------------------------------------------------------------
+    def add_reply(
+        self,
+        text: str = "",
+        *,
+        thinking: str = "",
+        tool_calls: Sequence[tuple[str, Mapping[str, Any]]] = (),
+        done_reason: str = "stop",
+        chunk_size: int = 8,
+        prompt_tokens: int = 20,
+        completion_tokens: int = 10,
+    ) -> ScriptedReply:
+        """Queue a reply streamed as Ollama does: thinking, then text in pieces, tool calls whole, then done."""
+        lines = [_chunk(self.model, thinking=piece) for piece in _pieces(thinking, chunk_size)]
+        lines += [_chunk(self.model, content=piece) for piece in _pieces(text, chunk_size)]
+        if tool_calls:
+            calls = [{"function": {"index": i, "name": n, "arguments": dict(a)}} for i, (n, a) in enumerate(tool_calls)]
+            lines.append(_chunk(self.model, tool_calls=calls))
+        lines.append(_done(self.model, done_reason, prompt_tokens, completion_tokens))
+        return self.add_lines(lines)
+
+    def add_lines(self, lines: Sequence[Mapping[str, Any]]) -> ScriptedReply:
+        """Queue a reply given as the exact NDJSON objects to stream."""
+        reply = ScriptedReply([dict(line) for line in lines])
+        self.replies.append(reply)
+        return reply
+
+    def add_error(self, status: int, message: str) -> ScriptedReply:
+        """Queue an HTTP error answer (`{"error": message}` with `status`)."""
+        reply = ScriptedReply(status=status, error=message)
+        self.replies.append(reply)
+        return reply
+
+    @property
+    def pending(self) -> int:
+        """Replies not yet served."""
+        return len(self.replies)
+
+    # -- serving ---------------------------------------------------------------------------------------------
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """The httpx handler: route by path."""
+        self.paths.append(request.url.path)
+        body = json.loads(request.content) if request.content else {}
+        match request.url.path:
+            case "/api/show":
+                return self._show(body)
+            case "/api/tags":
+                return httpx.Response(200, json={"models": [_tag(name) for name in self.installed]})
+            case "/api/version":
+                return httpx.Response(200, json={"version": "0.12.10"})
+            case "/api/chat":
+                return self._chat(body)
+            case _:
+                return httpx.Response(404, text="404 page not found")
+
+    def _show(self, body: Mapping[str, Any]) -> httpx.Response:
+        if body.get("model") not in self.installed:
+            return httpx.Response(404, json={"error": f"model '{body.get('model')}' not found"})
+        info: dict[str, Any] = {"general.architecture": "qwen3"}
+        if self.context_length:
+            info["qwen3.context_length"] = self.context_length
+        return httpx.Response(200, json={"capabilities": self.capabilities, "model_info": info, "details": {}})
+
+    def _chat(self, body: dict[str, Any]) -> httpx.Response:
+        self.requests.append(body)
+        if not self.replies:
+            raise ScriptExhausted(f"the agent made model call #{len(self.requests)} but the script had no reply left")
+        reply = self.replies.pop(0)
+        if reply.error is not None:
+            return httpx.Response(reply.status, json={"error": reply.error})
+        if body.get("stream", True):
+            return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, stream=_Lines(reply.lines))
+        return httpx.Response(200, json=_merge(reply.lines))
+
+
+class _Lines(httpx.SyncByteStream, httpx.AsyncByteStream):
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        self.lines = lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.lines:
+            yield json.dumps(line).encode() + b"\n"
+
+    async def __aiter__(self) -> Any:
+        for line in self.lines:
+            yield json.dumps(line).encode() + b"\n"
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] if text else []
+
+
+def _chunk(model: str, **message: Any) -> dict[str, Any]:
+    return {
+        "model": model,
+        "created_at": _CREATED,
+        "message": {"role": "assistant", "content": "", **message},
+        "done": False,
+    }
+
+
+def _done(model: str, reason: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "model": model,
+        "created_at": _CREATED,
+        "message": {"role": "assistant", "content": ""},
+        "done": True,
+        "done_reason": reason,
+        "total_duration": 250_000_000,
+        "load_duration": 10_000_000,
+        "prompt_eval_count": prompt_tokens,
+        "prompt_eval_duration": 40_000_000,
+        "eval_count": completion_tokens,
+        "eval_duration": 200_000_000,
+    }
+
+
+def _merge(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The non-streamed form of a streamed reply: one object, message fields concatenated."""
+    merged = dict(lines[-1]) if lines else {}
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    for line in lines:
+        part = line.get("message") or {}
+        message["content"] += part.get("content", "")
+        if part.get("thinking"):
+            message["thinking"] = message.get("thinking", "") + part["thinking"]
+        if part.get("tool_calls"):
+            message.setdefault("tool_calls", []).extend(part["tool_calls"])
+    merged["message"] = message
+    return merged
+
+
+def _tag(name: str) -> dict[str, Any]:
+    return {"name": name, "model": name, "modified_at": _CREATED, "size": 1, "digest": "0" * 64, "details": {}}
