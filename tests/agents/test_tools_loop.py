@@ -244,3 +244,23 @@ def test_graph_is_a_compiled_langgraph_graph(make_agent, server):
     server.add_reply("direct")
     state = graph.invoke({"messages": [("user", "hi")], "steps": 0})
     assert state["messages"][-1].content == "direct"
+
+
+def test_sync_tool_with_its_own_timeout_is_abandoned_in_sync_runs(make_agent, server):
+    import threading
+
+    gate = threading.Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        """Blocks until released."""
+        gate.wait(5)
+        return "late"
+
+    server.add_reply(tool_calls=[("stuck", {})])
+    server.add_reply("gave up")
+    try:
+        result = make_agent(tools=[stuck]).run("go")
+    finally:
+        gate.set()
+    assert "did not finish within 0.05 s" in result.tool_calls[0].result

@@ -55,8 +55,9 @@ class Agent:
             max_steps: most model calls in one run.
             on_max_steps: `"answer"` ends the run with an answer saying the limit was hit; `"error"` raises
                 `StepLimitExceeded`.
-            tool_timeout: seconds a tool call may take before the model is told it timed out (tools can set
-                their own with `@tool(timeout=...)`).
+            tool_timeout: seconds an awaited tool call may take before it is cancelled and the model is told
+                it timed out. Sync functions in sync runs are called inline (a deadline would need a thread per
+                call and could not stop them); give such a tool its own `@tool(timeout=...)` to bound it.
             checkpointer: a LangGraph checkpointer for conversations that continue across runs; an in-memory
                 one is created on the first run that names a `thread_id`.
             host: the Ollama server when `backbone` is a model name.

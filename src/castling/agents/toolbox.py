@@ -53,6 +53,10 @@ class ToolSpec:
     parameters: Mapping[str, Any]
     args_model: type[BaseModel] | None
     timeout: float | None
+    """Deadline for calls awaited on the event loop (async tools, and sync functions under `arun`)."""
+    sync_timeout: float | None
+    """Deadline for sync functions in sync runs: only a tool's own `timeout=`, since enforcing one means a
+    thread hand-off per call (measured: the largest single cost of a step) and cannot stop the function anyway."""
     direct_sync: Callable[..., Any] | None
     direct_async: Callable[..., Awaitable[Any]] | None
 
@@ -115,11 +119,11 @@ class Toolbox:
             else (lambda: spec.tool.invoke(call.arguments, config))
         )
         try:
-            if spec.timeout is None:
+            if spec.sync_timeout is None:
                 return _success(target())
-            return _success(_executor().submit(target).result(timeout=spec.timeout))
+            return _success(_executor().submit(target).result(timeout=spec.sync_timeout))
         except FutureTimeout:
-            return _timed_out(spec)
+            return _timed_out(spec, spec.sync_timeout)
         except Exception as exc:
             return _failure(exc)
 
@@ -162,7 +166,7 @@ class Toolbox:
 
 def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
     wire: WireTool = convert_to_openai_tool(tool)
-    timeout = (tool.metadata or {}).get("timeout", default_timeout)
+    own_timeout = (tool.metadata or {}).get("timeout")
     args_model = tool.tool_call_schema if isinstance(tool.tool_call_schema, type) else None
     direct = isinstance(tool, StructuredTool) and _no_injected_args(tool)
     return ToolSpec(
@@ -171,7 +175,8 @@ def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
         wire=wire,
         parameters=wire["function"].get("parameters") or {},
         args_model=args_model if args_model is not None and issubclass(args_model, BaseModel) else None,
-        timeout=timeout,
+        timeout=own_timeout if own_timeout is not None else default_timeout,
+        sync_timeout=own_timeout,
         direct_sync=cast(StructuredTool, tool).func if direct else None,
         direct_async=cast(StructuredTool, tool).coroutine if direct else None,
     )
@@ -214,8 +219,9 @@ def _failure(exc: Exception) -> ToolOutcome:
     return _error(f"{type(exc).__name__}: {exc}")
 
 
-def _timed_out(spec: ToolSpec) -> ToolOutcome:
-    return _error(f"the tool {spec.name} did not finish within {spec.timeout:g} s and was abandoned.")
+def _timed_out(spec: ToolSpec, timeout: float | None = None) -> ToolOutcome:
+    seconds = timeout if timeout is not None else spec.timeout
+    return _error(f"the tool {spec.name} did not finish within {seconds:g} s and was abandoned.")
 
 
 def _brief(exc: ValidationError) -> str:

@@ -1,0 +1,210 @@
+"""Framework cost per agent step, measured side by side in one process (see shared/reference/performance.md).
+
+A step is one model call plus one tool call; the model is scripted (`add(a=k, b=1)` N-1 times, then an answer).
+  castling   Agent(Qwen) with the ollama client over an injected httpx.MockTransport
+  lean       a hand-written LangGraph StateGraph (dict state, plain nodes), same client and transport: the floor
+  create_agent  langchain.agents.create_agent with a scripted chat model (no HTTP at all)
+per step = (t(N=50) - t(N=1)) / 49, per run = t(N=1); medians over rounds. Ratios are within this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import ollama
+from langgraph.graph import END, START, StateGraph
+
+from _scripted import CountingOllama
+from castling import Agent, Qwen
+
+LONG, ROUNDS, REPEATS = 50, 7, 5
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+ADD_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": "add",
+        "description": "Add two integers.",
+        "parameters": {
+            "type": "object",
+            "required": ["a", "b"],
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        },
+    },
+}
+
+
+# -- castling -------------------------------------------------------------------------------------------------
+def castling_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    agent = Agent(Qwen("qwen3:8b", transport=server.transport), tools=[add], max_steps=LONG + 5)
+    return (lambda: agent.run("count")), (lambda: agent.arun("count"))
+
+
+# -- lean LangGraph -------------------------------------------------------------------------------------------
+class LeanState(TypedDict):
+    messages: Annotated[list[dict[str, Any]], operator.add]
+
+
+def lean_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    client = ollama.Client("http://127.0.0.1:11434", transport=server.transport)
+    aclient = ollama.AsyncClient("http://127.0.0.1:11434", transport=server.transport)
+
+    def accumulate(chunks: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": ""}
+        for chunk in chunks:
+            message["content"] += chunk.message.content or ""
+            if chunk.message.tool_calls:
+                message["tool_calls"] = [
+                    {"function": {"name": c.function.name, "arguments": dict(c.function.arguments)}}
+                    for c in chunk.message.tool_calls
+                ]
+        return message
+
+    def model(state: LeanState) -> dict[str, Any]:
+        chunks = client.chat("qwen3:8b", state["messages"], tools=[ADD_SCHEMA], stream=True, options={"num_ctx": 8192})
+        return {"messages": [accumulate(chunks)]}
+
+    async def amodel(state: LeanState) -> dict[str, Any]:
+        stream = await aclient.chat(
+            "qwen3:8b", state["messages"], tools=[ADD_SCHEMA], stream=True, options={"num_ctx": 8192}
+        )
+        return {"messages": [accumulate([c async for c in stream])]}
+
+    def tools(state: LeanState) -> dict[str, Any]:
+        calls = state["messages"][-1]["tool_calls"]
+        return {
+            "messages": [
+                {"role": "tool", "tool_name": c["function"]["name"], "content": str(add(**c["function"]["arguments"]))}
+                for c in calls
+            ]
+        }
+
+    def route(state: LeanState) -> str:
+        return "tools" if state["messages"][-1].get("tool_calls") else END
+
+    def build(model_node: Any) -> Any:
+        graph = StateGraph(LeanState)
+        graph.add_node("model", model_node)
+        graph.add_node("tools", tools)
+        graph.add_edge(START, "model")
+        graph.add_conditional_edges("model", route, ["tools", END])
+        graph.add_edge("tools", "model")
+        return graph.compile()
+
+    sync_graph, async_graph = build(model), build(amodel)
+    inputs = {"messages": [{"role": "user", "content": "count"}]}
+    config = {"recursion_limit": 200}
+    return (lambda: sync_graph.invoke(inputs, config)), (lambda: async_graph.ainvoke(inputs, config))
+
+
+# -- langchain create_agent -----------------------------------------------------------------------------------
+def create_agent_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    from langchain.agents import create_agent
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class ScriptedChat(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "scripted"
+
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+            server.calls += 1
+            if server.calls >= server.steps:
+                message = AIMessage("done")
+            else:
+                call = {"name": "add", "args": {"a": server.calls, "b": 1}, "id": f"c{server.calls}"}
+                message = AIMessage("", tool_calls=[call])
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+    agent = create_agent(ScriptedChat(), tools=[add])
+    inputs = {"messages": [{"role": "user", "content": "count"}]}
+    config = {"recursion_limit": 200}
+    return (lambda: agent.invoke(inputs, config)), (lambda: agent.ainvoke(inputs, config))
+
+
+# -- measurement ----------------------------------------------------------------------------------------------
+def timed(server: CountingOllama, run: Callable[[], Any], steps: int, is_async: bool) -> float:
+    async def many_async() -> None:
+        for _ in range(REPEATS):
+            server.start(steps)
+            await run()
+
+    start = time.perf_counter()
+    if is_async:
+        asyncio.run(many_async())
+    else:
+        for _ in range(REPEATS):
+            server.start(steps)
+            run()
+    return (time.perf_counter() - start) / REPEATS
+
+
+def measure(builders: dict[str, Any]) -> dict[tuple[str, str], tuple[float, float]]:
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    servers = {name: CountingOllama() for name in builders}
+    runners = {name: build(servers[name]) for name, build in builders.items()}
+    for name, (sync_run, async_run) in runners.items():  # warm up imports, caches and /api/show
+        timed(servers[name], sync_run, 3, False)
+        timed(servers[name], async_run, 3, True)
+    for _ in range(ROUNDS):
+        for name, (sync_run, async_run) in runners.items():
+            for mode, run in (("sync", sync_run), ("async", async_run)):
+                short = timed(servers[name], run, 1, mode == "async")
+                long = timed(servers[name], run, LONG, mode == "async")
+                samples.setdefault((name, mode), []).append(((long - short) / (LONG - 1), short))
+    return {
+        key: (statistics.median(s for s, _ in values), statistics.median(r for _, r in values))
+        for key, values in samples.items()
+    }
+
+
+def help_time() -> tuple[float, float]:
+    def run(args: list[str]) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(args, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    return run([sys.executable, "-m", "castling.cli.main", "--help"]), run([sys.executable, "-c", "pass"])
+
+
+def main() -> None:
+    results = measure({"lean": lean_runner, "castling": castling_runner, "create_agent": create_agent_runner})
+    print(f"per-step and per-run cost, median of {ROUNDS} rounds x {REPEATS} runs (N=1 and N={LONG} steps)")
+    print(f"{'implementation':<14}{'mode':<7}{'ms/step':>9}{'ms/run':>9}{'step vs lean':>14}{'run vs lean':>13}")
+    for (name, mode), (step, run) in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        lean_step, lean_run = results[("lean", mode)]
+        print(
+            f"{name:<14}{mode:<7}{step * 1e3:>9.2f}{run * 1e3:>9.2f}{step / lean_step:>13.2f}x{run / lean_run:>12.2f}x"
+        )
+    for mode in ("sync", "async"):
+        speedup = results[("create_agent", mode)][0] / results[("castling", mode)][0]
+        print(f"create_agent / castling per step ({mode}): {speedup:.2f}x")
+    help_s, bare_s = help_time()
+    print(f"`castling --help`: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()
