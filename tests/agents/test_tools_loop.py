@@ -264,3 +264,26 @@ def test_sync_tool_with_its_own_timeout_is_abandoned_in_sync_runs(make_agent, se
     finally:
         gate.set()
     assert "did not finish within 0.05 s" in result.tool_calls[0].result
+
+
+@pytest.mark.parametrize("mid_stream", [True, False])
+def test_malformed_call_rejected_by_ollamas_parser_is_sent_back_for_repair(make_agent, server, mid_stream):
+    """Ollama's qwen3 parser turns bad JSON in <tool_call> into an error (model/parsers/qwen3.go)."""
+    message = "failed to parse JSON: unexpected end of JSON input"
+    if mid_stream:
+        server.add_lines([{"message": {"role": "assistant", "content": ""}, "done": False}, {"error": message}])
+    else:
+        server.add_error(500, message)
+    server.add_reply(tool_calls=[("weather", {"city": "Paris"})])
+    server.add_reply("Sunny.")
+    result = make_agent().run("Weather in Paris?")
+    assert result.answer == "Sunny."
+    assert "failed to parse JSON" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_other_stream_errors_still_raise(make_agent, server):
+    from castling import ModelStreamError
+
+    server.add_lines([{"error": "model runner has unexpectedly stopped"}])
+    with pytest.raises(ModelStreamError, match="unexpectedly stopped"):
+        make_agent().run("x")

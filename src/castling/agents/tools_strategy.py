@@ -29,7 +29,7 @@ from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import ModelInfo
 from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta
-from castling.errors import StepLimitExceeded
+from castling.errors import ModelStreamError, OllamaResponseError, StepLimitExceeded
 
 OnMaxSteps = Literal["answer", "error"]
 
@@ -62,13 +62,21 @@ class ToolsStrategy:
         ollama = self.backbone.ollama
         request = self._request(state, ollama.show(self.backbone.model))
         writer = get_stream_writer()
-        return self._record(state, ollama.chat(request, _deltas(writer)), writer)
+        try:
+            turn = ollama.chat(request, _deltas(writer))
+        except (ModelStreamError, OllamaResponseError) as exc:
+            turn = _unparsable_call(exc)
+        return self._record(state, turn, writer)
 
     async def amodel(self, state: AgentState) -> dict[str, Any]:
         ollama = self.backbone.ollama
         request = self._request(state, await ollama.ashow(self.backbone.model))
         writer = get_stream_writer()
-        return self._record(state, await ollama.achat(request, _deltas(writer)), writer)
+        try:
+            turn = await ollama.achat(request, _deltas(writer))
+        except (ModelStreamError, OllamaResponseError) as exc:
+            turn = _unparsable_call(exc)
+        return self._record(state, turn, writer)
 
     def _request(self, state: AgentState, info: ModelInfo) -> ChatRequest:
         options, think = self.backbone.settings(info, with_tools=bool(self.toolbox))
@@ -82,6 +90,8 @@ class ToolsStrategy:
 
     def _record(self, state: AgentState, turn: ChatTurn, writer: StreamWriter) -> dict[str, Any]:
         reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox))
+        if turn.done_reason == _UNPARSABLE:
+            reply.parse_errors.append(turn.metrics["error"])
         base = len(state["messages"])
         ids = [f"call_{base}_{i}" for i in range(len(reply.calls))]
         arguments = [self.toolbox.coerce(call.name, call.arguments) for call in reply.calls]
@@ -144,6 +154,18 @@ class ToolsStrategy:
         if self.on_max_steps == "error":
             raise StepLimitExceeded(text, max_steps=self.max_steps)
         return {"messages": [AIMessage(text, response_metadata={STOP_KEY: "max_steps"})]}
+
+
+_UNPARSABLE = "castling:unparsable-tool-call"
+
+
+def _unparsable_call(exc: ModelStreamError | OllamaResponseError) -> ChatTurn:
+    """Ollama's own parser rejected a malformed tool call: let the model try again instead of failing the run."""
+    if "failed to parse" not in str(exc):
+        raise exc
+    partial = exc.partial_text if isinstance(exc, ModelStreamError) else ""
+    detail = str(exc).split(": ", 1)[-1]
+    return ChatTurn(content=partial, done_reason=_UNPARSABLE, metrics={"error": f"Ollama could not parse it: {detail}"})
 
 
 def _deltas(writer: StreamWriter) -> OnDelta:
