@@ -287,3 +287,17 @@ def test_other_stream_errors_still_raise(make_agent, server):
     server.add_lines([{"error": "model runner has unexpectedly stopped"}])
     with pytest.raises(ModelStreamError, match="unexpectedly stopped"):
         make_agent().run("x")
+
+
+def test_a_message_replaced_in_the_state_is_sent_as_it_is_now(make_agent, server):
+    from langchain_core.messages import AIMessage
+
+    agent = make_agent()
+    server.add_reply("first draft")
+    result = agent.run("write", thread_id="t")
+    answer = result.messages[-1]
+    config = {"configurable": {"thread_id": "t"}}
+    agent.graph.update_state(config, {"messages": [AIMessage("edited answer", id=answer.id)]})
+    server.add_reply("ok")
+    agent.run("next", thread_id="t")
+    assert [m.get("content") for m in server.requests[-1]["messages"]] == ["write", "edited answer", "next"]

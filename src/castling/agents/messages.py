@@ -20,6 +20,31 @@ def to_wire(messages: Iterable[BaseMessage], system: str | None) -> list[WireMes
     return wire
 
 
+class WireCache:
+    """Converts each message once per run instead of the whole history on every step.
+
+    Keyed on the message object itself (kept alive here, so its id cannot be reused): a message replaced in
+    the state, even under the same message id, is a new object and is converted afresh.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._items: dict[int, tuple[BaseMessage, WireMessage]] = {}
+
+    def to_wire(self, messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
+        """Same as the module's `to_wire`, reusing earlier conversions."""
+        wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
+        items = self._items
+        for message in messages:
+            hit = items.get(id(message))
+            if hit is None or hit[0] is not message:
+                if len(items) >= self._limit:
+                    items.clear()
+                hit = items[id(message)] = (message, _one(message))
+            wire.append(hit[1])
+        return wire
+
+
 def _one(message: BaseMessage) -> WireMessage:
     if isinstance(message, AIMessage):
         out: WireMessage = {"role": "assistant", "content": message.text}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
@@ -21,7 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamWriter
 
 from castling.agents.events import TextDelta, ThinkingDelta, ToolCallEvent, ToolResultEvent, UsageEvent
-from castling.agents.messages import reply_message, to_wire
+from castling.agents.messages import WireCache, reply_message
 from castling.agents.nodes import dual_node
 from castling.agents.result import STOP_KEY
 from castling.agents.state import AgentState
@@ -43,6 +43,7 @@ class ToolsStrategy:
     system: str | None
     max_steps: int
     on_max_steps: OnMaxSteps
+    wire_cache: WireCache = field(default_factory=WireCache)
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
         graph = StateGraph(AgentState)
@@ -82,7 +83,7 @@ class ToolsStrategy:
         options, think = self.backbone.settings(info, with_tools=bool(self.toolbox))
         return ChatRequest(
             model=self.backbone.model,
-            messages=to_wire(state["messages"], self.system),
+            messages=self.wire_cache.to_wire(state["messages"], self.system),
             tools=self.toolbox.wire or None,
             think=think,
             options=options,
