@@ -3,7 +3,9 @@
 A step is one model call plus one tool call; the model is scripted (`add(a=k, b=1)` N-1 times, then an answer).
   castling   Agent(Qwen) with the ollama client over an injected httpx.MockTransport
   lean       a hand-written LangGraph StateGraph (dict state, plain nodes), same client and transport: the floor
-  create_agent  langchain.agents.create_agent with a scripted chat model (no HTTP at all)
+  create_agent  langchain.agents.create_agent with a scripted chat model (no HTTP at all), as the issue asks
+  create_agent+http  the same, its chat model streaming from the same scripted transport through the ollama
+                client (the like-for-like comparison: castling and lean pay for that wire work too)
 per step = (t(N=50) - t(N=1)) / 49, per run = t(N=1); medians over rounds. Ratios are within this run.
 """
 
@@ -113,11 +115,32 @@ def lean_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[],
 
 
 # -- langchain create_agent -----------------------------------------------------------------------------------
-def create_agent_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
+def create_agent_runner(
+    server: CountingOllama, *, over_http: bool = False
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
     from langchain.agents import create_agent
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
+
+    client = ollama.Client("http://127.0.0.1:11434", transport=server.transport)
+
+    def scripted_reply() -> AIMessage:
+        server.calls += 1
+        if server.calls >= server.steps:
+            return AIMessage("done")
+        call = {"name": "add", "args": {"a": server.calls, "b": 1}, "id": f"c{server.calls}"}
+        return AIMessage("", tool_calls=[call])
+
+    def reply_over_http(messages: Any) -> AIMessage:
+        # The same wire work castling does: the ollama client streaming from the same scripted transport.
+        wire = [{"role": "user", "content": str(m.content)} for m in messages]
+        calls, text = [], ""
+        for chunk in client.chat("qwen3:8b", wire, tools=[ADD_SCHEMA], stream=True, options={"num_ctx": 8192}):
+            text += chunk.message.content or ""
+            for i, c in enumerate(chunk.message.tool_calls or ()):
+                calls.append({"name": c.function.name, "args": dict(c.function.arguments), "id": f"c{i}"})
+        return AIMessage(text, tool_calls=calls)
 
     class ScriptedChat(BaseChatModel):
         @property
@@ -128,12 +151,7 @@ def create_agent_runner(server: CountingOllama) -> tuple[Callable[[], Any], Call
             return self
 
         def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-            server.calls += 1
-            if server.calls >= server.steps:
-                message = AIMessage("done")
-            else:
-                call = {"name": "add", "args": {"a": server.calls, "b": 1}, "id": f"c{server.calls}"}
-                message = AIMessage("", tool_calls=[call])
+            message = reply_over_http(messages) if over_http else scripted_reply()
             return ChatResult(generations=[ChatGeneration(message=message)])
 
     agent = create_agent(ScriptedChat(), tools=[add])
@@ -191,17 +209,25 @@ def help_time() -> tuple[float, float]:
 
 
 def main() -> None:
-    results = measure({"lean": lean_runner, "castling": castling_runner, "create_agent": create_agent_runner})
+    results = measure(
+        {
+            "lean": lean_runner,
+            "castling": castling_runner,
+            "create_agent": create_agent_runner,
+            "create_agent+http": lambda server: create_agent_runner(server, over_http=True),
+        }
+    )
     print(f"per-step and per-run cost, median of {ROUNDS} rounds x {REPEATS} runs (N=1 and N={LONG} steps)")
-    print(f"{'implementation':<14}{'mode':<7}{'ms/step':>9}{'ms/run':>9}{'step vs lean':>14}{'run vs lean':>13}")
+    print(f"{'implementation':<19}{'mode':<7}{'ms/step':>9}{'ms/run':>9}{'step vs lean':>14}{'run vs lean':>13}")
     for (name, mode), (step, run) in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         lean_step, lean_run = results[("lean", mode)]
         print(
-            f"{name:<14}{mode:<7}{step * 1e3:>9.2f}{run * 1e3:>9.2f}{step / lean_step:>13.2f}x{run / lean_run:>12.2f}x"
+            f"{name:<19}{mode:<7}{step * 1e3:>9.2f}{run * 1e3:>9.2f}{step / lean_step:>13.2f}x{run / lean_run:>12.2f}x"
         )
     for mode in ("sync", "async"):
-        speedup = results[("create_agent", mode)][0] / results[("castling", mode)][0]
-        print(f"create_agent / castling per step ({mode}): {speedup:.2f}x")
+        for baseline in ("create_agent", "create_agent+http"):
+            speedup = results[(baseline, mode)][0] / results[("castling", mode)][0]
+            print(f"{baseline} / castling per step ({mode}): {speedup:.2f}x")
     help_s, bare_s = help_time()
     print(f"`castling --help`: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms)")
 
