@@ -81,7 +81,7 @@ class ToolsStrategy:
         )
 
     def _record(self, state: AgentState, turn: ChatTurn, writer: StreamWriter) -> dict[str, Any]:
-        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox))
+        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox), tool_names=self.toolbox.names)
         base = len(state["messages"])
         ids = [f"call_{base}_{i}" for i in range(len(reply.calls))]
         arguments = [self.toolbox.coerce(call.name, call.arguments) for call in reply.calls]
@@ -95,6 +95,8 @@ class ToolsStrategy:
             return "tools"
         if isinstance(last, AIMessage) and last.additional_kwargs.get("parse_errors"):
             return "repair" if state.get("steps", 0) < self.max_steps else END
+        if _empty_after_tool(state) and state.get("steps", 0) < self.max_steps:
+            return "repair"  # e.g. Llama's `[]` ("no call") after a tool result: ask once for the answer
         return END
 
     # -- tools -----------------------------------------------------------------------------------------------
@@ -129,6 +131,8 @@ class ToolsStrategy:
     def repair(self, state: AgentState) -> dict[str, Any]:
         last = state["messages"][-1]
         problems = "; ".join(last.additional_kwargs.get("parse_errors", [])) if isinstance(last, AIMessage) else ""
+        if not problems:
+            return {"messages": [HumanMessage(_EMPTY_REPLY_NOTE)]}
         note = (
             f"Your tool call could not be read ({problems}). Call the tool again with a valid JSON object "
             f'{{"name": ..., "arguments": {{...}}}}, or answer without a tool. Available tools: '
@@ -144,6 +148,18 @@ class ToolsStrategy:
         if self.on_max_steps == "error":
             raise StepLimitExceeded(text, max_steps=self.max_steps)
         return {"messages": [AIMessage(text, response_metadata={STOP_KEY: "max_steps"})]}
+
+
+_EMPTY_REPLY_NOTE = (
+    "You replied with no tool call and no text. Answer my question now, in plain text, from the tool results above."
+)
+
+
+def _empty_after_tool(state: AgentState) -> bool:
+    messages = state["messages"]
+    last = messages[-1]
+    empty = isinstance(last, AIMessage) and not last.tool_calls and not last.text.strip()
+    return empty and len(messages) > 1 and isinstance(messages[-2], ToolMessage)
 
 
 def _deltas(writer: StreamWriter) -> OnDelta:
