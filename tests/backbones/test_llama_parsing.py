@@ -34,7 +34,9 @@ def test_single_call_forms(text):
 
 
 def test_fenced_call_after_prose_keeps_the_prose_as_text():
-    parsed = parse_llama_content('Let me check.\n```json\n{"name": "weather", "parameters": {"city": "Oslo"}}\n```', TOOLS)
+    parsed = parse_llama_content(
+        'Let me check.\n```json\n{"name": "weather", "parameters": {"city": "Oslo"}}\n```', TOOLS
+    )
     assert parsed.calls == [RawToolCall("weather", {"city": "Oslo"})]
     assert parsed.text == "Let me check."
 
