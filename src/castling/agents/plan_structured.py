@@ -7,6 +7,7 @@ failure raises `StructuredOutputError`, which names the cause and the fix.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -45,8 +46,12 @@ def request(backbone: Backbone, info: ModelInfo, messages: list[WireMessage], sc
     )
 
 
+@functools.cache
 def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with `$ref`s inlined, the form every grammar converter accepts."""
+    """The model's JSON Schema with `$ref`s inlined, the form every grammar converter accepts.
+
+    Cached: building a schema costs more than the rest of a scripted model call. Treat the result as read-only.
+    """
     full = schema.model_json_schema()
     definitions = full.pop("$defs", {})
 
