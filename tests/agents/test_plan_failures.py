@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from plan_script import LYON, PARIS, act, done, more, plan, weather
 
 from castling import Agent, Llama, ReplanLimitExceeded, StepLimitExceeded, StructuredOutputError
@@ -56,12 +57,26 @@ def test_two_cut_off_replies_raise_a_clear_error(server):
     assert server.pending == 0
 
 
-def test_invalid_json_twice_raises_a_clear_error(server):
-    server.add_reply("Sure! Here is my plan: check Paris, then Lyon.")
-    server.add_reply("I will check Paris first.")
-    with pytest.raises(StructuredOutputError, match="Plan twice"):
-        agent_for(server).run(TASK)
+def recorded_prose_stream():
+    """A real llama3 NDJSON stream of plain prose (openllmetry cassette): a model that ignored `format`."""
+    cassette = yaml.safe_load((FIXTURES / "10_openllmetry_llama3_apichat_ndjson_stream.yaml").read_text())
+    body = cassette["interactions"][0]["response"]["body"]["string"]
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def test_prose_instead_of_json_is_retried_once(server):
+    server.add_lines(recorded_prose_stream())
+    server.add_reply(plan(answer="Hello!"))
+    assert agent_for(server).run("hello").answer == "Hello!"
     assert "not valid JSON" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_invalid_json_twice_raises_a_clear_error(server):
+    server.add_lines(recorded_prose_stream())
+    server.add_reply("I will check Paris first.")
+    with pytest.raises(StructuredOutputError, match="Plan twice") as caught:
+        agent_for(server).run(TASK)
+    assert caught.value.done_reason == "stop" and caught.value.content == "I will check Paris first."
 
 
 def test_plan_naming_an_unknown_tool_is_replanned_with_the_tool_list(server):

@@ -12,10 +12,11 @@ through the agent's `Toolbox`, so validation, timeouts and error results are the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
@@ -25,6 +26,7 @@ from langgraph.types import StreamWriter
 
 from castling.agents import plan_prompts as prompts
 from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
+from castling.agents.nodes import dual_node
 from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, steps_to_dicts
 from castling.agents.plan_state import PlanState, add_usage
 from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
@@ -91,16 +93,7 @@ class PlanStrategy:
 
     def _planner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.PLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
-        history: list[WireMessage] = []
-        for message in state["messages"][:-1]:
-            if (
-                isinstance(message, HumanMessage | AIMessage)
-                and message.text
-                and not getattr(message, "tool_calls", [])
-            ):
-                history.append(
-                    {"role": "user" if isinstance(message, HumanMessage) else "assistant", "content": message.text}
-                )
+        history = _earlier_turns(state["messages"][:-1])
         return [self._system(system), *history, {"role": "user", "content": _objective(state)}]
 
     def _planned(
@@ -267,10 +260,19 @@ class PlanStrategy:
 
 def dual_node_of(strategy: PlanStrategy, name: str) -> Any:
     """The dual sync/async node for `strategy.<name>` / `strategy.a<name>`."""
-    from castling.agents.nodes import dual_node
-
     return dual_node(name, getattr(strategy, name), getattr(strategy, f"a{name}"))
 
 
 def _objective(state: PlanState) -> str:
     return next((m.text for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), "")
+
+
+def _earlier_turns(messages: Sequence[BaseMessage]) -> list[WireMessage]:
+    """Earlier questions and answers of the thread (tool traffic left out), for a follow-up's planner."""
+    turns: list[WireMessage] = []
+    for message in messages:
+        if isinstance(message, HumanMessage) and message.text:
+            turns.append({"role": "user", "content": message.text})
+        elif isinstance(message, AIMessage) and message.text and not message.tool_calls:
+            turns.append({"role": "assistant", "content": message.text})
+    return turns
