@@ -160,3 +160,24 @@ def test_unknown_strategy_is_a_config_error():
 
     with pytest.raises(ConfigError, match="Unknown strategy"):
         Agent(Llama("llama3.2:3b"), strategy="dance")
+
+
+async def test_async_run_retries_and_replans_like_the_sync_one(server):
+    server.add_reply('{"steps": [{"goal": "Get the wea', done_reason="length")
+    server.add_reply(plan(("Search the web", "web_search")))
+    server.add_reply(plan(PARIS))
+    server.add_reply(act("weather", city="Paris"))
+    server.add_reply(more())  # nothing left and no answer: the responder writes it
+    server.add_reply('{"answer": "Paris: rain."}')
+    result = await agent_for(server).arun("Weather in Paris?")
+    assert result.answer == "Paris: rain." and [c.result for c in result.tool_calls] == ["rain, 14 C"]
+    assert "num_predict" in server.requests[1]["messages"][-1]["content"]
+    assert "available tools are: weather" in server.requests[2]["messages"][-1]["content"]
+    assert result.usage.calls == 6 and server.pending == 0
+
+
+async def test_async_cut_off_twice_raises(server):
+    server.add_reply(thinking="Let me think about the plan at length", done_reason="length")
+    server.add_reply(thinking="Still thinking", done_reason="length")
+    with pytest.raises(StructuredOutputError, match="think=False"):
+        await agent_for(server).arun("hello")

@@ -157,6 +157,14 @@ def test_qwen_can_plan_too():
     assert server.requests[0]["think"] is True and server.requests[0]["format"]["type"] == "object"
 
 
+def test_planning_thinking_is_streamed_as_thinking_not_as_answer_text():
+    server = ScriptedOllama("qwen3:8b")
+    server.add_reply(plan(answer="Hi!"), thinking="A greeting needs no tool.")
+    events = list(Agent(Qwen("qwen3:8b", transport=server.transport), tools=[weather], strategy="plan").stream("hi"))
+    assert "".join(e.text for e in events if e.kind == "thinking") == "A greeting needs no tool."
+    assert [e.text for e in events if e.kind == "text"] == ["Hi!"]
+
+
 def test_model_name_picks_the_llama_backbone_and_its_plan_strategy():
     agent = Agent("llama3.2:3b", tools=[weather])
     assert isinstance(agent.backbone, Llama) and agent.strategy == "plan"

@@ -95,11 +95,12 @@ def retry_messages(messages: list[WireMessage], turn: ChatTurn, reason: str) -> 
 
 def failure(backbone: Backbone, schema: type[BaseModel], turn: ChatTurn, reason: str) -> StructuredOutputError:
     """The error after the retry also failed."""
-    fix = (
-        "Raise num_predict (options={'num_predict': ...}) or use a larger model."
-        if turn.done_reason == "length"
-        else "Use a model that follows JSON-schema output (e.g. llama3.1:8b, qwen3:8b) or strategy='tools'."
-    )
+    if turn.done_reason == "length" and turn.thinking and not turn.content:
+        fix = "It spent the budget thinking: raise num_predict (options={'num_predict': ...}) or pass think=False."
+    elif turn.done_reason == "length":
+        fix = "Raise num_predict (options={'num_predict': ...}) or use a larger model."
+    else:
+        fix = "Use a model that follows JSON-schema output (e.g. llama3.1:8b, qwen3:8b) or strategy='tools'."
     return StructuredOutputError(
         f"Model {backbone.model!r} gave no usable {schema.__name__} twice: {reason}. {fix}",
         host=backbone.ollama.host,
