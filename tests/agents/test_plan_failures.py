@@ -181,3 +181,12 @@ async def test_async_cut_off_twice_raises(server):
     server.add_reply(thinking="Still thinking", done_reason="length")
     with pytest.raises(StructuredOutputError, match="think=False"):
         await agent_for(server).arun("hello")
+
+
+def test_plan_steps_written_as_plain_strings_are_read_as_goals(server):
+    server.add_reply('{"steps": ["Get the weather in Paris"]}')
+    server.add_reply(act("weather", city="Paris"))
+    server.add_reply(done("Paris: rain."))
+    result = agent_for(server).run("Weather in Paris?")
+    assert [(p.goal, p.tool) for p in result.plan.steps] == [("Get the weather in Paris", None)]
+    assert result.tool_calls[0].result == "rain, 14 C"

@@ -55,7 +55,7 @@ class Agent:
             tools: langchain-core tools or typed Python functions (sync or async).
             strategy: `"tools"` (native tool loop) or `"plan"`; defaults to the backbone's own.
             system: a system prompt sent before the conversation.
-            max_steps: most model calls in one run.
+            max_steps: most model calls in one run (tools strategy), or most plan steps (plan strategy).
             on_max_steps: `"answer"` ends the run with an answer saying the limit was hit; `"error"` raises
                 `StepLimitExceeded` (or `ReplanLimitExceeded` for `max_replans`).
             max_replans: most plan revisions in one run (plan strategy).

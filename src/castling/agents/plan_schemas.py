@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class PlanStep(BaseModel):
@@ -16,6 +16,12 @@ class PlanStep(BaseModel):
 
     goal: str = Field(description="What this step must find out or do, in one sentence.")
     tool: str | None = Field(default=None, description="The tool this step will use, or null if none is needed.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        # A server that ignores `format` may send steps as plain strings; read them as goals.
+        return {"goal": value} if isinstance(value, str) else value
 
 
 class Plan(BaseModel):
