@@ -1,11 +1,16 @@
 """Swap parity: one task and one tool set under Qwen and Llama, with the tools and the plan strategy.
 
 The traffic is constructed (ScriptedOllama) in the form each backbone really sends: Qwen's native `tool_calls`,
-Llama 3.2's pythonic list left in `content` (ollama#7824), and JSON-schema replies for the plan strategy.
+Llama 3.2's pythonic list left in `content` (ollama#7824), and JSON-schema replies for the plan strategy; the
+second test replays a real llama3.1 recording for the Llama x tools combination.
 """
 
+import json
+from pathlib import Path
+
 import pytest
-from plan_script import LYON, PARIS, script_paris_lyon, weather
+from langchain_core.tools import StructuredTool
+from plan_script import LYON, PARIS, act, done, plan, script_paris_lyon, weather
 
 from castling import Agent, Llama, Qwen
 from castling.testing import ScriptedOllama
@@ -51,3 +56,42 @@ def test_same_task_same_tools_same_outcome(family, strategy):
     else:
         assert result.plan is None and result.steps == []
         assert all(r["tools"][0]["function"]["name"] == "weather" for r in server.requests)
+
+
+def recorded_exchange(name):
+    path = Path("/work/shared/fixtures/11_dotnet_extensions_llama3.1_apichat_exchanges.json")
+    return next(e for e in json.loads(path.read_text())["exchanges"] if e["name"] == name)
+
+
+def get_person_age_tool():
+    def GetPersonAge(personName: str) -> int:  # the recorded tool's own names
+        """Gets the age of the specified person."""
+        return {"Alice": 42}[personName]
+
+    return StructuredTool.from_function(GetPersonAge)
+
+
+@pytest.mark.parametrize("strategy", ["tools", "plan"])
+@pytest.mark.parametrize("family", ["qwen", "llama"])
+def test_recorded_task_same_outcome_under_every_combination(family, strategy):
+    """Llama x tools replays the real llama3.1 exchange (dotnet/extensions); the other three are constructed."""
+    cls, model = BACKBONES[family]
+    server = ScriptedOllama(model, capabilities=("completion", "tools"))
+    answer = recorded_exchange("FunctionResultContent_NonStreaming")["response"]
+    if (family, strategy) == ("llama", "tools"):
+        server.add_lines([recorded_exchange("FunctionCallContent_NonStreaming")["response"]])
+        server.add_lines([answer])
+    elif strategy == "tools":
+        server.add_reply(tool_calls=[("GetPersonAge", {"personName": "Alice"})])
+        server.add_reply(answer["message"]["content"])
+    else:
+        server.add_reply(plan(("Look up Alice's age", "GetPersonAge")))
+        server.add_reply(act("GetPersonAge", personName="Alice"))
+        server.add_reply(done(answer["message"]["content"]))
+    result = Agent(cls(model, transport=server.transport), tools=[get_person_age_tool()], strategy=strategy).run(
+        "How old is Alice?"
+    )
+    assert result.answer == "Alice is 42 years old."
+    assert [(c.name, c.arguments, c.result) for c in result.tool_calls] == [
+        ("GetPersonAge", {"personName": "Alice"}, "42")
+    ]
