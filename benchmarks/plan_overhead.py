@@ -50,16 +50,24 @@ def script_raw(server: ScriptedOllama, calls: int) -> None:
         server.add_reply('{"tool": "weather", "arguments": {"city": "Paris"}, "answer": null}')
 
 
-def timed(prepare: Callable[[], None], run: Callable[[], object], repeat: int) -> float:
-    """Median seconds of `run` over `repeat` runs (after one warm-up); `prepare` is not timed."""
-    samples = []
+Case = tuple[Callable[[], None], Callable[[], object]]
+
+
+def timed(cases: list[Case], repeat: int) -> list[float]:
+    """Median seconds of each case's run over `repeat` rounds (after one warm-up round).
+
+    The cases take turns within each round, so a change in machine load hits them alike; preparing the script
+    is not timed.
+    """
+    samples: list[list[float]] = [[] for _ in cases]
     for index in range(repeat + 1):
-        prepare()
-        start = time.perf_counter()
-        run()
-        if index:
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for case, (prepare, run) in enumerate(cases):
+            prepare()
+            start = time.perf_counter()
+            run()
+            if index:
+                samples[case].append(time.perf_counter() - start)
+    return [statistics.median(s) for s in samples]
 
 
 def main() -> None:
@@ -76,16 +84,19 @@ def main() -> None:
     plan_agent = Agent(backbone, tools=[weather], strategy="plan", max_steps=steps + 2)
     request = ChatRequest(model="llama3.2:3b", messages=[{"role": "user", "content": task}], options={"num_ctx": 16384})
 
-    raw = timed(
-        lambda: script_raw(server, steps), lambda: [backbone.ollama.chat(request) for _ in range(steps)], repeat
+    raw, tools, plan = timed(
+        [
+            (lambda: script_raw(server, steps), lambda: [backbone.ollama.chat(request) for _ in range(steps)]),
+            (lambda: script_tools(server, steps), lambda: tools_agent.run(task)),
+            (lambda: script_plan(server, steps), lambda: plan_agent.run(task)),
+        ],
+        repeat,
     )
-    tools = timed(lambda: script_tools(server, steps), lambda: tools_agent.run(task), repeat)
-    plan = timed(lambda: script_plan(server, steps), lambda: plan_agent.run(task), repeat)
     assert server.pending == 0
 
     per_call = raw / steps * 1000
     tools_step, plan_step = tools / steps * 1000, plan / steps * 1000
-    print(f"steps per run: {steps}, runs: {repeat} (median), scripted model, one tool call per step")
+    print(f"steps per run: {steps}, runs: {repeat} interleaved (median), scripted model, one tool call per step")
     print(f"scripted chat call alone      : {per_call:7.2f} ms/call")
     print(f"tools strategy ({steps + 1} model calls): {tools_step:7.2f} ms/step  ({tools * 1000:.1f} ms/run)")
     print(f"plan strategy ({2 * steps + 1} model calls): {plan_step:7.2f} ms/step  ({plan * 1000:.1f} ms/run)")
