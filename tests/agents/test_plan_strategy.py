@@ -3,7 +3,7 @@
 import pytest
 from plan_script import LYON, PARIS, act, done, last_user, more, plan, script_paris_lyon, weather
 
-from castling import Agent, Llama, Qwen
+from castling import Agent, Llama, Qwen, tool
 from castling.testing import ScriptedOllama
 
 TASK = "Compare the weather in Paris and Lyon and tell me where to go."
@@ -168,3 +168,18 @@ def test_planning_thinking_is_streamed_as_thinking_not_as_answer_text():
 def test_model_name_picks_the_llama_backbone_and_its_plan_strategy():
     agent = Agent("llama3.2:3b", tools=[weather])
     assert isinstance(agent.backbone, Llama) and agent.strategy == "plan"
+
+
+def test_long_tool_results_are_clipped_in_later_prompts(server):
+    @tool
+    def page(url: str) -> str:
+        """Fetch a page."""
+        return "x" * 10_000
+
+    server.add_reply(plan(("Read the page", "page")))
+    server.add_reply(act("page", url="http://example.test"))
+    server.add_reply(done("It is all x."))
+    result = Agent(Llama(server.model, transport=server.transport), tools=[page]).run("What is on the page?")
+    assert len(result.steps[0].outcome) == 10_000  # the record keeps everything
+    prompt = last_user(server.requests[2])
+    assert "6000 more characters cut" in prompt and len(prompt) < 5_000

@@ -63,7 +63,7 @@ def progress(objective: str, done: Sequence[dict[str, Any]], remaining: Sequence
     """The user message every call after planning sees: request, completed steps with results, what is left."""
     parts = [f"User request: {objective}"]
     if done:
-        results = "\n".join(f"{i}. {s['goal']}\n   Result: {s['outcome']}" for i, s in enumerate(done, 1))
+        results = "\n".join(f"{i}. {s['goal']}\n   Result: {_clip(str(s['outcome']))}" for i, s in enumerate(done, 1))
         parts.append(f"Completed steps and their results:\n{results}")
     if remaining:
         parts.append(f"Remaining plan:\n{numbered(remaining)}")
@@ -82,3 +82,13 @@ def unknown_tools_note(names: Sequence[str], available: Sequence[str]) -> str:
 def invalid_reply_note(reason: str) -> str:
     """Feedback after a reply that was cut off or did not match the JSON schema."""
     return f"Your reply could not be used: {reason}. Reply again with one short, complete JSON object only."
+
+
+RESULT_CHARS = 4000
+"""How much of one step's result the later prompts quote (a fetched page can be far longer)."""
+
+
+def _clip(text: str) -> str:
+    if len(text) <= RESULT_CHARS:
+        return text
+    return f"{text[:RESULT_CHARS]} [... {len(text) - RESULT_CHARS} more characters cut]"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -40,7 +40,7 @@ from castling.backbones.wire import WireMessage
 from castling.errors import ReplanLimitExceeded, StepLimitExceeded
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
-PlanReply = Plan | Replan
+R = TypeVar("R", Plan, Replan)
 
 
 @dataclass
@@ -97,12 +97,12 @@ class PlanStrategy:
         return [self._system(system), *history, {"role": "user", "content": _objective(state)}]
 
     def _planned(
-        self, plan: PlanReply, usage: Usage, rejected: int, unknown: list[str], writer: StreamWriter
+        self, plan: Plan, usage: Usage, rejected: int, unknown: list[str], writer: StreamWriter
     ) -> dict[str, Any]:
         steps = steps_to_dicts(plan.steps)
         reason = "created" if not rejected else f"created after {rejected} re-plan(s) that named unknown tools"
         writer(PlanCreatedEvent(plan_tuples(steps)))
-        answer = (plan.answer or "").strip() if isinstance(plan, Plan) and not steps else ""
+        answer = (plan.answer or "").strip() if not steps else ""
         return {
             "plan": steps,
             "plan_history": [{"steps": steps, "reason": reason}],
@@ -171,13 +171,12 @@ class PlanStrategy:
     def _replanned(
         self,
         state: PlanState,
-        decision: PlanReply,
+        decision: Replan,
         usage: Usage,
         rejected: int,
         unknown: list[str],
         writer: StreamWriter,
     ) -> dict[str, Any]:
-        assert isinstance(decision, Replan)
         limits = (self.max_steps, self.max_replans)
         return replanned(state, decision, add_usage(state, usage), rejected, bool(unknown), limits, writer)
 
@@ -221,8 +220,8 @@ class PlanStrategy:
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _ask_plan(
-        self, messages: list[WireMessage], schema: type[PlanReply], writer: StreamWriter, budget: int
-    ) -> tuple[PlanReply, Usage, int, list[str]]:
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+    ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
             answer = ask(self.backbone, messages, schema, writer)
@@ -233,8 +232,8 @@ class PlanStrategy:
             messages = self._replan_note(messages, answer.content, unknown)
 
     async def _aask_plan(
-        self, messages: list[WireMessage], schema: type[PlanReply], writer: StreamWriter, budget: int
-    ) -> tuple[PlanReply, Usage, int, list[str]]:
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+    ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
             answer = await aask(self.backbone, messages, schema, writer)
@@ -244,7 +243,7 @@ class PlanStrategy:
             rejected += 1
             messages = self._replan_note(messages, answer.content, unknown)
 
-    def _unknown(self, reply: PlanReply) -> list[str]:
+    def _unknown(self, reply: Plan | Replan) -> list[str]:
         if isinstance(reply, Replan) and reply.done:
             return []
         names = set(self.toolbox.names)
