@@ -20,7 +20,9 @@ from castling.errors import (
     OllamaError,
     OllamaResponseError,
     OllamaUnreachable,
+    ReplanLimitExceeded,
     StepLimitExceeded,
+    StructuredOutputError,
     ThinkingBudgetExhausted,
 )
 
@@ -29,14 +31,19 @@ if TYPE_CHECKING:
     from castling.agents.events import (
         Event,
         FinalEvent,
+        PlanCreatedEvent,
+        PlanRevisedEvent,
+        StepFinishedEvent,
+        StepStartedEvent,
         TextDelta,
         ThinkingDelta,
         ToolCallEvent,
         ToolResultEvent,
         UsageEvent,
     )
-    from castling.agents.result import RunResult, ToolCallRecord
+    from castling.agents.result import PlanRecord, RunResult, StepRecord, ToolCallRecord
     from castling.backbones.base import Backbone
+    from castling.backbones.llama import Llama
     from castling.backbones.qwen import Qwen
     from castling.backbones.usage import Usage
     from castling.tools.decorator import tool
@@ -46,8 +53,15 @@ _LAZY: dict[str, str] = {
     "Backbone": "castling.backbones.base",
     "Event": "castling.agents.events",
     "FinalEvent": "castling.agents.events",
+    "Llama": "castling.backbones.llama",
+    "PlanCreatedEvent": "castling.agents.events",
+    "PlanRecord": "castling.agents.result",
+    "PlanRevisedEvent": "castling.agents.events",
     "Qwen": "castling.backbones.qwen",
     "RunResult": "castling.agents.result",
+    "StepFinishedEvent": "castling.agents.events",
+    "StepRecord": "castling.agents.result",
+    "StepStartedEvent": "castling.agents.events",
     "TextDelta": "castling.agents.events",
     "ThinkingDelta": "castling.agents.events",
     "ToolCallEvent": "castling.agents.events",
@@ -66,15 +80,24 @@ __all__ = [
     "ConfigError",
     "Event",
     "FinalEvent",
+    "Llama",
     "ModelNotFound",
     "ModelStreamError",
     "ModelTimeout",
     "OllamaError",
     "OllamaResponseError",
     "OllamaUnreachable",
+    "PlanCreatedEvent",
+    "PlanRecord",
+    "PlanRevisedEvent",
     "Qwen",
+    "ReplanLimitExceeded",
     "RunResult",
+    "StepFinishedEvent",
     "StepLimitExceeded",
+    "StepRecord",
+    "StepStartedEvent",
+    "StructuredOutputError",
     "TextDelta",
     "ThinkingBudgetExhausted",
     "ThinkingDelta",

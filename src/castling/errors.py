@@ -11,8 +11,10 @@ Each message says what happened and what to do next::
     │   ├── ModelTimeout            no answer within the timeout
     │   ├── ModelStreamError        the server reported an error mid-stream; carries the partial output
     │   ├── ThinkingBudgetExhausted num_predict was spent thinking, nothing was answered
-    │   └── OllamaResponseError     any other error status from the server
-    └── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
+    │   ├── OllamaResponseError     any other error status from the server
+    │   └── StructuredOutputError   a JSON-schema reply was cut off or invalid, even after one retry
+    ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
+    └── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
 """
 
 from __future__ import annotations
@@ -97,3 +99,25 @@ class StepLimitExceeded(CastlingError):
     def __init__(self, message: str, *, max_steps: int) -> None:
         super().__init__(message)
         self.max_steps = max_steps
+
+
+class StructuredOutputError(OllamaError):
+    """The model's JSON-schema (`format`) reply was cut off or did not match the schema, twice in a row.
+
+    `done_reason` is `"length"` when `num_predict` cut the reply; `content` holds the last reply.
+    """
+
+    def __init__(
+        self, message: str, *, host: str = "", model: str = "", content: str = "", done_reason: str = ""
+    ) -> None:
+        super().__init__(message, host=host, model=model)
+        self.content = content
+        self.done_reason = done_reason
+
+
+class ReplanLimitExceeded(CastlingError):
+    """The plan strategy needed more than `max_replans` plan revisions."""
+
+    def __init__(self, message: str, *, max_replans: int) -> None:
+        super().__init__(message)
+        self.max_replans = max_replans

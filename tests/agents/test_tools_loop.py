@@ -228,11 +228,6 @@ def test_backbone_from_model_name(server):
         Agent("mistral:7b")
 
 
-def test_plan_strategy_is_a_clear_error_until_it_lands():
-    with pytest.raises(ConfigError, match="plan"):
-        Agent(Qwen("qwen3:8b"), strategy="plan")
-
-
 def test_duplicate_tool_names_are_refused():
     with pytest.raises(ConfigError, match="unique"):
         Agent(Qwen("qwen3:8b"), tools=[weather, weather])

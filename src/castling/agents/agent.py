@@ -13,6 +13,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from castling.agents.events import Event, FinalEvent
+from castling.agents.plan_state import with_plan
+from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
 from castling.agents.toolbox import Toolbox
 from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
@@ -41,6 +43,7 @@ class Agent:
         system: str | None = None,
         max_steps: int = 12,
         on_max_steps: OnMaxSteps = "answer",
+        max_replans: int = 3,
         tool_timeout: float | None = 120.0,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         host: str | None = None,
@@ -52,9 +55,10 @@ class Agent:
             tools: langchain-core tools or typed Python functions (sync or async).
             strategy: `"tools"` (native tool loop) or `"plan"`; defaults to the backbone's own.
             system: a system prompt sent before the conversation.
-            max_steps: most model calls in one run.
+            max_steps: most model calls in one run (tools strategy), or most plan steps (plan strategy).
             on_max_steps: `"answer"` ends the run with an answer saying the limit was hit; `"error"` raises
-                `StepLimitExceeded`.
+                `StepLimitExceeded` (or `ReplanLimitExceeded` for `max_replans`).
+            max_replans: most plan revisions in one run (plan strategy).
             tool_timeout: seconds an awaited tool call may take before it is cancelled and the model is told
                 it timed out. Sync functions in sync runs are called inline (a deadline would need a thread per
                 call and could not stop them); give such a tool its own `@tool(timeout=...)` to bound it.
@@ -68,6 +72,7 @@ class Agent:
         self.toolbox = Toolbox(tools, default_timeout=tool_timeout)
         self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
+        self.max_replans = max_replans
         self._strategy = self._build_strategy(system, on_max_steps)
         self._checkpointer = checkpointer
         self._graphs: dict[bool, Graph] = {}
@@ -75,13 +80,14 @@ class Agent:
     def __repr__(self) -> str:
         return f"Agent({self.backbone!r}, tools={self.toolbox.names}, strategy={self.strategy!r})"
 
-    def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy:
+    def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy | PlanStrategy:
         if self.strategy == "tools":
             return ToolsStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps)
-        raise ConfigError(
-            f"The {self.strategy!r} strategy is not available yet: it arrives with the Llama backbone. "
-            "Use strategy='tools' meanwhile."
-        )
+        if self.strategy == "plan":
+            if self.max_replans < 0:
+                raise ConfigError(f"max_replans must be 0 or more, got {self.max_replans}.")
+            return PlanStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps, self.max_replans)
+        raise ConfigError(f"Unknown strategy {self.strategy!r}: use 'tools' or 'plan'.")
 
     # -- graphs ----------------------------------------------------------------------------------------------
     @property
@@ -174,4 +180,4 @@ def _split(item: Any) -> tuple[str, Any]:
 
 def _result(state: dict[str, Any], input_id: str, thread_id: str | None) -> RunResult:
     messages = state.get("messages", [])
-    return build_result(messages, run_start_index(messages, input_id), thread_id)
+    return with_plan(build_result(messages, run_start_index(messages, input_id), thread_id), state)

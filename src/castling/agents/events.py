@@ -2,7 +2,8 @@
 
 `agent.stream(...)` yields these in order: model output as it arrives (`TextDelta`, `ThinkingDelta`), each tool
 call before it runs (`ToolCallEvent`) and after (`ToolResultEvent`), the tokens of each model call
-(`UsageEvent`), and finally the whole result (`FinalEvent`).
+(`UsageEvent`), and finally the whole result (`FinalEvent`). The plan strategy adds `PlanCreatedEvent`,
+`PlanRevisedEvent`, `StepStartedEvent` and `StepFinishedEvent` around its steps.
 """
 
 from __future__ import annotations
@@ -64,6 +65,44 @@ class UsageEvent:
 
 
 @dataclass(frozen=True)
+class PlanCreatedEvent:
+    """The plan strategy made its plan: `steps` are `(goal, tool or None)` pairs, in order (empty: answer directly)."""
+
+    steps: tuple[tuple[str, str | None], ...]
+    kind: Literal["plan_created"] = "plan_created"
+
+
+@dataclass(frozen=True)
+class PlanRevisedEvent:
+    """The re-planner changed the remaining plan; `revision` counts revisions in this run (1, 2, ...)."""
+
+    steps: tuple[tuple[str, str | None], ...]
+    revision: int
+    reason: str
+    kind: Literal["plan_revised"] = "plan_revised"
+
+
+@dataclass(frozen=True)
+class StepStartedEvent:
+    """A plan step (numbered from 1) is about to run."""
+
+    index: int
+    goal: str
+    kind: Literal["step_started"] = "step_started"
+
+
+@dataclass(frozen=True)
+class StepFinishedEvent:
+    """A plan step finished; `outcome` is what the re-planner reads (a tool's result or the step's answer)."""
+
+    index: int
+    goal: str
+    outcome: str
+    error: str | None = None
+    kind: Literal["step_finished"] = "step_finished"
+
+
+@dataclass(frozen=True)
 class FinalEvent:
     """The run is over; `result` is what `run()` would have returned."""
 
@@ -71,5 +110,16 @@ class FinalEvent:
     kind: Literal["final"] = "final"
 
 
-Event = TextDelta | ThinkingDelta | ToolCallEvent | ToolResultEvent | UsageEvent | FinalEvent
+Event = (
+    TextDelta
+    | ThinkingDelta
+    | ToolCallEvent
+    | ToolResultEvent
+    | UsageEvent
+    | PlanCreatedEvent
+    | PlanRevisedEvent
+    | StepStartedEvent
+    | StepFinishedEvent
+    | FinalEvent
+)
 """Every event an agent streams; match on `kind` or the class."""

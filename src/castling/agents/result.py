@@ -27,6 +27,45 @@ class ToolCallRecord:
 
 
 @dataclass(frozen=True)
+class PlannedStep:
+    """One step of a plan: its goal and the tool it expects to use (None: no tool)."""
+
+    goal: str
+    tool: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanRevision:
+    """A version of the plan (all its steps, done and to do) and why it was made."""
+
+    steps: list[PlannedStep]
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """The plan of a plan-strategy run: as it stood at the end, and every version it went through."""
+
+    steps: list[PlannedStep]
+    history: list[PlanRevision]
+
+    @property
+    def revisions(self) -> int:
+        """How many times the plan was revised after it was first made."""
+        return max(len(self.history) - 1, 0)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One executed plan step: its goal, the tool calls it made and its outcome."""
+
+    goal: str
+    tool_calls: list[ToolCallRecord]
+    outcome: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The outcome of `agent.run()`."""
 
@@ -39,10 +78,14 @@ class RunResult:
     usage: Usage = field(default_factory=Usage)
     """Tokens and model time of this run, from Ollama's metrics."""
     stop_reason: StopReason = "answer"
-    """`answer` normally; `max_steps` when the step limit ended the run."""
+    """`answer` normally; `max_steps` when the step limit ended the run; `max_replans` when the plan limit did."""
     thinking: str = ""
     """The model's thinking for the final answer, if it thought."""
     thread_id: str | None = None
+    plan: PlanRecord | None = None
+    """The plan strategy's plan and its revisions (None under the tools strategy)."""
+    steps: list[StepRecord] = field(default_factory=list)
+    """The plan steps executed, in order (empty under the tools strategy)."""
 
 
 def build_result(messages: Sequence[BaseMessage], run_start: int, thread_id: str | None) -> RunResult:

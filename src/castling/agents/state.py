@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-StopReason = Literal["answer", "max_steps"]
+StopReason = Literal["answer", "max_steps", "max_replans"]
 
 
 class AgentState(TypedDict):

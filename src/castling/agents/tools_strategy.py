@@ -90,7 +90,7 @@ class ToolsStrategy:
         )
 
     def _record(self, state: AgentState, turn: ChatTurn, writer: StreamWriter) -> dict[str, Any]:
-        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox))
+        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox), tool_names=self.toolbox.names)
         if turn.done_reason == _UNPARSABLE:
             reply.parse_errors.append(turn.metrics["error"])
         base = len(state["messages"])
@@ -106,6 +106,8 @@ class ToolsStrategy:
             return "tools"
         if isinstance(last, AIMessage) and last.additional_kwargs.get("parse_errors"):
             return "repair" if state.get("steps", 0) < self.max_steps else END
+        if _empty_after_tool(state) and state.get("steps", 0) < self.max_steps:
+            return "repair"  # e.g. Llama's `[]` ("no call") after a tool result: ask once for the answer
         return END
 
     # -- tools -----------------------------------------------------------------------------------------------
@@ -140,6 +142,8 @@ class ToolsStrategy:
     def repair(self, state: AgentState) -> dict[str, Any]:
         last = state["messages"][-1]
         problems = "; ".join(last.additional_kwargs.get("parse_errors", [])) if isinstance(last, AIMessage) else ""
+        if not problems:
+            return {"messages": [HumanMessage(_EMPTY_REPLY_NOTE)]}
         note = (
             f"Your tool call could not be read ({problems}). Call the tool again with a valid JSON object "
             f'{{"name": ..., "arguments": {{...}}}}, or answer without a tool. Available tools: '
@@ -167,6 +171,18 @@ def _unparsable_call(exc: ModelStreamError | OllamaResponseError) -> ChatTurn:
     partial = exc.partial_text if isinstance(exc, ModelStreamError) else ""
     detail = str(exc).split(": ", 1)[-1]
     return ChatTurn(content=partial, done_reason=_UNPARSABLE, metrics={"error": f"Ollama could not parse it: {detail}"})
+
+
+_EMPTY_REPLY_NOTE = (
+    "You replied with no tool call and no text. Answer my question now, in plain text, from the tool results above."
+)
+
+
+def _empty_after_tool(state: AgentState) -> bool:
+    messages = state["messages"]
+    last = messages[-1]
+    empty = isinstance(last, AIMessage) and not last.tool_calls and not last.text.strip()
+    return empty and len(messages) > 1 and isinstance(messages[-2], ToolMessage)
 
 
 def _deltas(writer: StreamWriter) -> OnDelta:

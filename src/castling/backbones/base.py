@@ -6,6 +6,7 @@ reply (native tool calls, or calls left in the text), and its profile (default s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -40,8 +41,11 @@ class Backbone(Protocol):
         """The Ollama `options` and `think` value to send, after checking the model can do what is asked."""
         ...
 
-    def read_reply(self, turn: ChatTurn, *, with_tools: bool) -> Reply:
-        """Turn a raw reply into text, thinking and tool calls, recovering calls left in the text."""
+    def read_reply(self, turn: ChatTurn, *, with_tools: bool, tool_names: Collection[str] = ()) -> Reply:
+        """Turn a raw reply into text, thinking and tool calls, recovering calls left in the text.
+
+        `tool_names` are the tools offered, for text formats that depend on them (Llama's `<|python_tag|>`).
+        """
         ...
 
 
@@ -99,8 +103,8 @@ class OllamaBackbone:
             )
         return self._options(info), self._think(info)
 
-    def read_reply(self, turn: ChatTurn, *, with_tools: bool) -> Reply:
-        parsed = self.parse_text_calls(turn.content) if with_tools and not turn.tool_calls else None
+    def read_reply(self, turn: ChatTurn, *, with_tools: bool, tool_names: Collection[str] = ()) -> Reply:
+        parsed = self.parse_text_calls(turn.content, tool_names) if with_tools and not turn.tool_calls else None
         if parsed is None:
             text, inline_thinking = split_think(turn.content)
             reply = Reply(text.strip(), _join(turn.thinking, inline_thinking), list(turn.tool_calls))
@@ -111,7 +115,7 @@ class OllamaBackbone:
             raise self._budget_spent(reply.thinking)
         return reply
 
-    def parse_text_calls(self, content: str) -> ContentParse:
+    def parse_text_calls(self, content: str, tool_names: Collection[str] = ()) -> ContentParse:
         """Recover calls left in the reply text; the Qwen/Hermes forms by default."""
         return parse_qwen_content(content)
 

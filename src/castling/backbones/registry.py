@@ -11,6 +11,7 @@ from castling.errors import ConfigError
 
 BACKBONES: dict[str, str] = {
     "qwen": "castling.backbones.qwen:Qwen",
+    "llama": "castling.backbones.llama:Llama",
 }
 
 

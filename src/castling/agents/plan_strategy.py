@@ -1,0 +1,277 @@
+"""The plan strategy: plan, execute one step at a time, re-plan, answer.
+
+START → planner ─┬─ steps ───→ executor → replanner ─┬─ steps left ─→ executor
+                 ├─ answer ──→ final → END            ├─ answer ─────→ final → END
+                 ├─ no steps, no answer → respond → final
+                 └─ limit ───→ limit → END            ├─ nothing left → respond → final
+                                                      └─ max_steps / max_replans → limit → END
+
+Every model call asks for JSON-schema output (`format`) and sends no `tools`: see `plan_structured`. Tools run
+through the agent's `Toolbox`, so validation, timeouts and error results are the tools strategy's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamWriter
+
+from castling.agents import plan_prompts as prompts
+from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
+from castling.agents.nodes import dual_node
+from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, steps_to_dicts
+from castling.agents.plan_state import PlanState, add_usage
+from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
+from castling.agents.plan_structured import aask, ask
+from castling.agents.result import STOP_KEY
+from castling.agents.toolbox import Toolbox, ToolOutcome
+from castling.agents.tools_strategy import OnMaxSteps
+from castling.backbones.base import Backbone
+from castling.backbones.usage import Usage
+from castling.backbones.wire import WireMessage
+from castling.errors import ReplanLimitExceeded, StepLimitExceeded
+
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+R = TypeVar("R", Plan, Replan)
+
+
+@dataclass
+class PlanStrategy:
+    """The nodes and routing of plan-and-execute for one agent."""
+
+    backbone: Backbone
+    toolbox: Toolbox
+    system: str | None
+    max_steps: int
+    on_max_steps: OnMaxSteps
+    max_replans: int = 3
+
+    def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
+        graph = StateGraph(PlanState)
+        graph.add_node("planner", dual_node_of(self, "planner"))
+        graph.add_node("executor", dual_node_of(self, "executor"))
+        graph.add_node("replanner", dual_node_of(self, "replanner"))
+        graph.add_node("respond", dual_node_of(self, "respond"))
+        graph.add_node("final", self.final)
+        graph.add_node("limit", self.limit)
+        graph.add_edge(START, "planner")
+        targets = ["executor", "respond", "final", "limit"]
+        graph.add_conditional_edges("planner", self.route, targets)
+        graph.add_edge("executor", "replanner")
+        graph.add_conditional_edges("replanner", self.route, targets)
+        graph.add_edge("respond", "final")
+        graph.add_edge("final", END)
+        graph.add_edge("limit", END)
+        return graph.compile(checkpointer=checkpointer, name="castling-plan")
+
+    def route(self, state: PlanState) -> str:
+        if state.get("stop"):
+            return "limit"
+        if state.get("answer") is not None:
+            return "final"
+        return "executor" if state.get("plan") else "respond"
+
+    # -- planner ---------------------------------------------------------------------------------------------
+    def planner(self, state: PlanState) -> dict[str, Any]:
+        writer = get_stream_writer()
+        plan, usage, rejected, unknown = self._ask_plan(self._planner_messages(state), Plan, writer, self.max_replans)
+        return self._planned(plan, usage, rejected, unknown, writer)
+
+    async def aplanner(self, state: PlanState) -> dict[str, Any]:
+        writer = get_stream_writer()
+        messages = self._planner_messages(state)
+        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans)
+        return self._planned(plan, usage, rejected, unknown, writer)
+
+    def _planner_messages(self, state: PlanState) -> list[WireMessage]:
+        system = prompts.PLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
+        history = _earlier_turns(state["messages"][:-1])
+        return [self._system(system), *history, {"role": "user", "content": _objective(state)}]
+
+    def _planned(
+        self, plan: Plan, usage: Usage, rejected: int, unknown: list[str], writer: StreamWriter
+    ) -> dict[str, Any]:
+        steps = steps_to_dicts(plan.steps)
+        reason = "created" if not rejected else f"created after {rejected} re-plan(s) that named unknown tools"
+        writer(PlanCreatedEvent(plan_tuples(steps)))
+        answer = (plan.answer or "").strip() if not steps else ""
+        return {
+            "plan": steps,
+            "plan_history": [{"steps": steps, "reason": reason}],
+            "past_steps": [],
+            "steps": 0,
+            "replans": rejected,
+            "answer": answer or None,
+            "stop": "max_replans" if unknown else None,
+            "usage": add_usage({}, usage),
+        }
+
+    # -- executor --------------------------------------------------------------------------------------------
+    def executor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+        run = self._start_step(state)
+        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        call = run.decide(answer.value, answer.usage)
+        if call is not None:
+            checked = self.toolbox.check(call.name, call.arguments)
+            run.outcome = checked if isinstance(checked, ToolOutcome) else self.toolbox.run(checked, config)
+        return run.finish()
+
+    async def aexecutor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+        run = self._start_step(state)
+        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        call = run.decide(answer.value, answer.usage)
+        if call is not None:
+            checked = self.toolbox.check(call.name, call.arguments)
+            run.outcome = checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
+        return run.finish()
+
+    def _start_step(self, state: PlanState) -> StepRun:
+        writer = get_stream_writer()
+        step = state["plan"][0]
+        index = len(state.get("past_steps", [])) + 1
+        writer(StepStartedEvent(index, str(step["goal"])))
+        system = prompts.EXECUTOR.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=True))
+        current = f"Current step ({index}): {step['goal']}" + (
+            f" (planned tool: {step['tool']})" if step.get("tool") else ""
+        )
+        progress = prompts.progress(_objective(state), state.get("past_steps", []), state["plan"][1:])
+        messages = [self._system(system), {"role": "user", "content": f"{progress}\n\n{current}"}]
+        return StepRun(state, step, index, messages, writer, self.toolbox)
+
+    def _fallback(self, turn: Any) -> StepAction | None:
+        return text_action(self.backbone, turn, self.toolbox.names)
+
+    # -- replanner -------------------------------------------------------------------------------------------
+    def replanner(self, state: PlanState) -> dict[str, Any]:
+        writer = get_stream_writer()
+        budget = self.max_replans - state.get("replans", 0)
+        decision, usage, rejected, unknown = self._ask_plan(self._replanner_messages(state), Replan, writer, budget)
+        return self._replanned(state, decision, usage, rejected, unknown, writer)
+
+    async def areplanner(self, state: PlanState) -> dict[str, Any]:
+        writer = get_stream_writer()
+        budget = self.max_replans - state.get("replans", 0)
+        messages = self._replanner_messages(state)
+        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget)
+        return self._replanned(state, decision, usage, rejected, unknown, writer)
+
+    def _replanner_messages(self, state: PlanState) -> list[WireMessage]:
+        system = prompts.REPLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
+        progress = prompts.progress(_objective(state), state.get("past_steps", []), state.get("plan", []))
+        return [self._system(system), {"role": "user", "content": progress}]
+
+    def _replanned(
+        self,
+        state: PlanState,
+        decision: Replan,
+        usage: Usage,
+        rejected: int,
+        unknown: list[str],
+        writer: StreamWriter,
+    ) -> dict[str, Any]:
+        limits = (self.max_steps, self.max_replans)
+        return replanned(state, decision, add_usage(state, usage), rejected, bool(unknown), limits, writer)
+
+    # -- respond, final, limit -------------------------------------------------------------------------------
+    def respond(self, state: PlanState) -> dict[str, Any]:
+        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+
+    async def arespond(self, state: PlanState) -> dict[str, Any]:
+        answer = await aask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+
+    def _respond_messages(self, state: PlanState) -> list[WireMessage]:
+        progress = prompts.progress(_objective(state), state.get("past_steps", []), [])
+        return [self._system(prompts.RESPONDER), {"role": "user", "content": progress}]
+
+    def final(self, state: PlanState) -> dict[str, Any]:
+        answer = state.get("answer") or ""
+        get_stream_writer()(TextDelta(answer))
+        return {"messages": [AIMessage(answer)]}
+
+    def limit(self, state: PlanState) -> dict[str, Any]:
+        stop = state.get("stop") or "max_steps"
+        if stop == "max_steps":
+            text = (
+                f"I stopped after {self.max_steps} plan steps without finishing the plan (max_steps={self.max_steps}). "
+                "Raise max_steps to let the agent continue."
+            )
+        else:
+            text = (
+                f"I stopped because the plan needed more than {self.max_replans} revisions "
+                f"(max_replans={self.max_replans}; available tools: {', '.join(self.toolbox.names) or 'none'}). "
+                "Raise max_replans or rephrase the request."
+            )
+        if self.on_max_steps == "error":
+            if stop == "max_steps":
+                raise StepLimitExceeded(text, max_steps=self.max_steps)
+            raise ReplanLimitExceeded(text, max_replans=self.max_replans)
+        done = prompts.progress(_objective(state), state.get("past_steps", []), [])
+        return {"messages": [AIMessage(f"{text}\n\n{done}", response_metadata={STOP_KEY: stop})]}
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _ask_plan(
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+    ) -> tuple[R, Usage, int, list[str]]:
+        usage, rejected = Usage(), 0
+        while True:
+            answer = ask(self.backbone, messages, schema, writer)
+            usage, unknown = usage + answer.usage, self._unknown(answer.value)
+            if not unknown or rejected >= budget:
+                return answer.value, usage, rejected, unknown
+            rejected += 1
+            messages = self._replan_note(messages, answer.content, unknown)
+
+    async def _aask_plan(
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+    ) -> tuple[R, Usage, int, list[str]]:
+        usage, rejected = Usage(), 0
+        while True:
+            answer = await aask(self.backbone, messages, schema, writer)
+            usage, unknown = usage + answer.usage, self._unknown(answer.value)
+            if not unknown or rejected >= budget:
+                return answer.value, usage, rejected, unknown
+            rejected += 1
+            messages = self._replan_note(messages, answer.content, unknown)
+
+    def _unknown(self, reply: Plan | Replan) -> list[str]:
+        if isinstance(reply, Replan) and reply.done:
+            return []
+        names = set(self.toolbox.names)
+        return sorted({s.tool for s in reply.steps if s.tool and s.tool not in names})
+
+    def _replan_note(self, messages: list[WireMessage], content: str, unknown: list[str]) -> list[WireMessage]:
+        note = prompts.unknown_tools_note(unknown, self.toolbox.names)
+        return [*messages, {"role": "assistant", "content": content}, {"role": "user", "content": note}]
+
+    def _system(self, prompt: str) -> WireMessage:
+        return {"role": "system", "content": f"{self.system}\n\n{prompt}" if self.system else prompt}
+
+
+def dual_node_of(strategy: PlanStrategy, name: str) -> Any:
+    """The dual sync/async node for `strategy.<name>` / `strategy.a<name>`."""
+    return dual_node(name, getattr(strategy, name), getattr(strategy, f"a{name}"))
+
+
+def _objective(state: PlanState) -> str:
+    return next((m.text for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), "")
+
+
+def _earlier_turns(messages: Sequence[BaseMessage]) -> list[WireMessage]:
+    """Earlier questions and answers of the thread (tool traffic left out), for a follow-up's planner."""
+    turns: list[WireMessage] = []
+    for message in messages:
+        if isinstance(message, HumanMessage) and message.text:
+            turns.append({"role": "user", "content": message.text})
+        elif isinstance(message, AIMessage) and message.text and not message.tool_calls:
+            turns.append({"role": "assistant", "content": message.text})
+    return turns

@@ -1,0 +1,175 @@
+"""One JSON-schema-constrained model call of the plan strategy, with one retry when the reply is unusable.
+
+The request carries `format` (the pydantic model's JSON Schema) and never `tools` (ollama#10552). A reply cut off
+by `num_predict` (`done_reason: "length"`) or not matching the schema is retried once with feedback; a second
+failure raises `StructuredOutputError`, which names the cause and the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from langgraph.types import StreamWriter
+from pydantic import BaseModel, ValidationError
+
+from castling.agents.events import ThinkingDelta, UsageEvent
+from castling.agents.plan_prompts import invalid_reply_note
+from castling.backbones.base import Backbone
+from castling.backbones.ollama import ModelInfo
+from castling.backbones.parsing.lenient_json import loads_lenient
+from castling.backbones.usage import Usage
+from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta, WireMessage
+from castling.errors import StructuredOutputError
+
+T = TypeVar("T", bound=BaseModel)
+Fallback = Callable[[ChatTurn], "BaseModel | None"]
+"""Reads a reply that ignored the schema (e.g. a Llama call written as text); None when it cannot."""
+
+
+@dataclass
+class Answer(Generic[T]):
+    """A validated structured reply, the usage of the call(s) it took and the raw text of the accepted reply."""
+
+    value: T
+    usage: Usage
+    content: str
+
+
+def request(backbone: Backbone, info: ModelInfo, messages: list[WireMessage], schema: type[BaseModel]) -> ChatRequest:
+    """The `/api/chat` request: `format` set to the schema, no `tools`."""
+    options, think = backbone.settings(info, with_tools=False)
+    return ChatRequest(
+        model=backbone.model, messages=messages, format=json_schema(schema), think=think, options=options
+    )
+
+
+@functools.cache
+def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with `$ref`s inlined, the form every grammar converter accepts.
+
+    Cached: building a schema costs more than the rest of a scripted model call. Treat the result as read-only.
+    """
+    full = schema.model_json_schema()
+    definitions = full.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(full)
+    return result
+
+
+def read(turn: ChatTurn, schema: type[T], fallback: Fallback | None) -> tuple[T | None, str]:
+    """The reply as `schema`, or None and the reason it is unusable."""
+    if turn.done_reason == "length":
+        return None, "it was cut off by the output limit (num_predict) before the JSON was complete; be brief"
+    try:
+        return schema.model_validate(loads_lenient(turn.content)), ""
+    except (ValueError, ValidationError) as exc:
+        reason = f"it is not valid JSON for the schema ({_brief(exc)})"
+    if fallback is not None:
+        value = fallback(turn)
+        if isinstance(value, schema):
+            return value, ""
+    return None, reason
+
+
+def retry_messages(messages: list[WireMessage], turn: ChatTurn, reason: str) -> list[WireMessage]:
+    """The conversation for the retry: the bad reply and what was wrong with it."""
+    return [
+        *messages,
+        {"role": "assistant", "content": turn.content},
+        {"role": "user", "content": invalid_reply_note(reason)},
+    ]
+
+
+def failure(backbone: Backbone, schema: type[BaseModel], turn: ChatTurn, reason: str) -> StructuredOutputError:
+    """The error after the retry also failed."""
+    if turn.done_reason == "length" and turn.thinking and not turn.content:
+        fix = "It spent the budget thinking: raise num_predict (options={'num_predict': ...}) or pass think=False."
+    elif turn.done_reason == "length":
+        fix = "Raise num_predict (options={'num_predict': ...}) or use a larger model."
+    else:
+        fix = "Use a model that follows JSON-schema output (e.g. llama3.1:8b, qwen3:8b) or strategy='tools'."
+    return StructuredOutputError(
+        f"Model {backbone.model!r} gave no usable {schema.__name__} twice: {reason}. {fix}",
+        host=backbone.ollama.host,
+        model=backbone.model,
+        content=turn.content,
+        done_reason=turn.done_reason,
+    )
+
+
+def ask(
+    backbone: Backbone,
+    messages: list[WireMessage],
+    schema: type[T],
+    writer: StreamWriter,
+    fallback: Fallback | None = None,
+) -> Answer[T]:
+    """Ask for `schema` (sync), retrying once."""
+    ollama = backbone.ollama
+    chat = request(backbone, ollama.show(backbone.model), messages, schema)
+    usage = Usage()
+    for attempt in range(2):
+        turn = ollama.chat(chat, thinking_deltas(writer))
+        usage = _count(usage, turn, writer)
+        value, reason = read(turn, schema, fallback)
+        if value is not None:
+            return Answer(value, usage, turn.content)
+        if attempt == 0:
+            chat.messages = retry_messages(messages, turn, reason)
+    raise failure(backbone, schema, turn, reason)
+
+
+async def aask(
+    backbone: Backbone,
+    messages: list[WireMessage],
+    schema: type[T],
+    writer: StreamWriter,
+    fallback: Fallback | None = None,
+) -> Answer[T]:
+    """Ask for `schema` (async), retrying once."""
+    ollama = backbone.ollama
+    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema)
+    usage = Usage()
+    for attempt in range(2):
+        turn = await ollama.achat(chat, thinking_deltas(writer))
+        usage = _count(usage, turn, writer)
+        value, reason = read(turn, schema, fallback)
+        if value is not None:
+            return Answer(value, usage, turn.content)
+        if attempt == 0:
+            chat.messages = retry_messages(messages, turn, reason)
+    raise failure(backbone, schema, turn, reason)
+
+
+def thinking_deltas(writer: StreamWriter) -> OnDelta:
+    """Stream thinking as it comes; the JSON itself is not shown as answer text."""
+
+    def emit(kind: DeltaKind, text: str) -> None:
+        if kind == "thinking":
+            writer(ThinkingDelta(text))
+
+    return emit
+
+
+def _count(usage: Usage, turn: ChatTurn, writer: StreamWriter) -> Usage:
+    writer(UsageEvent(turn.usage))
+    return usage + turn.usage
+
+
+def _brief(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+    return str(exc)[:120]
