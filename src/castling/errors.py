@@ -12,7 +12,8 @@ Each message says what happened and what to do next::
     │   ├── ModelStreamError        the server reported an error mid-stream; carries the partial output
     │   ├── ThinkingBudgetExhausted num_predict was spent thinking, nothing was answered
     │   └── OllamaResponseError     any other error status from the server
-    └── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
+    ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
+    └── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
 """
 
 from __future__ import annotations
@@ -97,3 +98,12 @@ class StepLimitExceeded(CastlingError):
     def __init__(self, message: str, *, max_steps: int) -> None:
         super().__init__(message)
         self.max_steps = max_steps
+
+
+class ScenarioFileError(CastlingError):
+    """A scenario file cannot be used; the message names the file and line."""
+
+    def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
