@@ -62,7 +62,15 @@ def rerecord_command(path: str, scenario_id: str) -> str:
 
 
 def turn_divergence(
-    *, path: str, scenario_id: str, turn: int, total: int, recorded: Any, actual: Any, model: str, note: str = ""
+    *,
+    path: str,
+    scenario_id: str,
+    turn: int,
+    total: int,
+    recorded: Any,
+    actual: Any,
+    model: str,
+    constructed: bool = False,
 ) -> ModelTurnDiverged:
     """The full message for a model request that differs from recorded turn `turn`."""
     found = differences(recorded, actual)
@@ -81,12 +89,15 @@ def turn_divergence(
     if len(found) > 1:
         others = ", ".join(d.path for d in found[1:4]) + (" …" if len(found) > 4 else "")
         lines.append(f"  Also differs ({len(found) - 1} more paths): {others}")
-    lines += ["", f"  Likely cause: {likely_cause(first, recorded, found)}"]
-    if note:
-        lines.append(f"  Note: {note}")
+    lines += ["", f"  Likely cause: {likely_cause(first, recorded, actual)}"]
+    needs = (
+        "constructed traffic: re-recorded from its own replies, no Ollama needed"
+        if constructed
+        else f"needs a running Ollama with {model}"
+    )
     lines += [
         "",
-        f"  If this change is intended, re-record this scenario (needs a running Ollama with {model}):",
+        f"  If this change is intended, re-record this scenario ({needs}):",
         f"      {rerecord_command(path, scenario_id)}",
         "  To stop matching a field for this scenario (use sparingly), add to the file:",
         f'      matching: {{ignore_paths: ["{_wildcard(first.path)}"]}}',
@@ -94,17 +105,18 @@ def turn_divergence(
     return ModelTurnDiverged("\n".join(lines), scenario=scenario_id, turn=turn)
 
 
-def likely_cause(first: Difference, recorded: Any, found: list[Difference]) -> str:
+def likely_cause(first: Difference, recorded: Any, actual: Any) -> str:
     """A guess, from where the first difference is, at what changed."""
     path = first.path
     message = re.match(r"\$\.messages\[(\d+)\]", path)
     if message:
-        item = subtree(recorded, message.group(0))
-        if not isinstance(item, dict):
+        item, other = subtree(recorded, message.group(0)), subtree(actual, message.group(0))
+        roles = {m.get("role") for m in (item, other) if isinstance(m, dict)}
+        if "system" in roles:
+            return "the system prompt changed." if len(roles) == 1 else "a system prompt was added or removed."
+        if not isinstance(item, dict) or not isinstance(other, dict):
             return "the conversation has a different number of messages: the agent loop took another path."
         role = item.get("role")
-        if role == "system":
-            return "the system prompt changed."
         if role == "tool":
             tool = item.get("tool_name") or "a tool"
             return f"the output of the {tool} tool changed; that output is part of the model input."

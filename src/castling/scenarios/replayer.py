@@ -96,6 +96,7 @@ class ModelReplay(_Replay):
                 recorded=expected,
                 actual=actual,
                 model=self.scenario.agent.model,
+                constructed=self.scenario.recording.source == "constructed",
             )
         return turn_response(recorded.response, streamed=bool(body.get("stream", True)))
 
