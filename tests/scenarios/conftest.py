@@ -4,7 +4,11 @@ from pathlib import Path
 import pytest
 from scenario_helpers import LIBRARY
 
-pytest_plugins = ["pytester"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest_plugins is only allowed in the root conftest; the plugin tests here need pytester.
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
 
 
 @pytest.fixture

@@ -92,7 +92,11 @@ class ReplayServer:
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 handler.send_header(name, value)
         handler.end_headers()
-        for piece in response.iter_raw():
+        try:
+            pieces: Any = [response.content]  # built from JSON: already in memory
+        except httpx.ResponseNotRead:
+            pieces = response.iter_raw()  # NDJSON: written line by line as it is produced
+        for piece in pieces:
             handler.wfile.write(piece)
             handler.wfile.flush()
             if self.delay:
