@@ -3,7 +3,13 @@ from castling.scenarios.canonical import canonical, differences, fingerprint, sh
 
 def test_ints_and_floats_compare_equal_and_volatile_keys_drop():
     a = {"model": "m", "options": {"temperature": 0, "num_ctx": 8192}, "keep_alive": "5m"}
-    b = {"keep_alive": 300, "options": {"num_ctx": 8192.0, "temperature": 0.0}, "model": "m"}
+    b = {
+        "keep_alive": 300,
+        "options": {"num_ctx": 8192.0, "temperature": 0.0},
+        "model": "m",
+        "tools": [],
+        "format": None,
+    }
     assert canonical(a) == canonical(b)
     assert fingerprint(canonical(a)) == fingerprint(canonical(b))
 

@@ -1,7 +1,9 @@
 """Canonical request JSON and structural diffs.
 
-Canonical form: volatile keys dropped (`keep_alive`, configured ignore paths), integral floats turned into
-ints (`0 == 0.0`), tool-call ids replaced by positional placeholders. Key order never matters because
+Canonical form: keys that do not change the model's reply dropped (`keep_alive`; `stream`, since replay serves
+either form; configured ignore paths), `null` values and empty top-level values dropped (clients differ in
+sending `tools: []` or `format: ""` or nothing), integral floats turned into ints (`0 == 0.0`), tool-call ids
+replaced by positional placeholders. Key order never matters because
 comparison is structural, and the fingerprint hashes key-sorted compact JSON.
 """
 
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-VOLATILE_KEYS = ("keep_alive",)
+VOLATILE_KEYS = ("keep_alive", "stream")
 _MISSING = object()
 
 
@@ -25,6 +27,8 @@ def canonical(body: Any, ignore_paths: Sequence[str] = ()) -> Any:
     if isinstance(value, dict):
         for key in VOLATILE_KEYS:
             value.pop(key, None)
+        for key in [k for k, v in value.items() if v in ("", [], {})]:
+            del value[key]
     for path in ignore_paths:
         _drop(value, _parse_path(path))
     _placeholder_ids(value)
@@ -39,7 +43,7 @@ def fingerprint(body: Any) -> str:
 
 def _normalise(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _normalise(v) for k, v in value.items()}
+        return {str(k): _normalise(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_normalise(v) for v in value]
     if isinstance(value, float) and value.is_integer():

@@ -47,7 +47,9 @@ class ReplayServer:
         return f"http://{host!s}:{port}" if not isinstance(host, bytes) else f"http://{host.decode()}:{port}"
 
     def start(self) -> ReplayServer:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name="castling-serve")
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="castling-serve"
+        )
         self.thread.start()
         return self
 
