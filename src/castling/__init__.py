@@ -20,6 +20,7 @@ from castling.errors import (
     OllamaError,
     OllamaResponseError,
     OllamaUnreachable,
+    ScenarioFileError,
     StepLimitExceeded,
     ThinkingBudgetExhausted,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "OllamaUnreachable",
     "Qwen",
     "RunResult",
+    "ScenarioFileError",
     "StepLimitExceeded",
     "TextDelta",
     "ThinkingBudgetExhausted",

@@ -137,3 +137,15 @@ def test_unrecorded_tool_http(library: Path):
     assert report.divergence.kind == "unrecorded-http"
     text = report.message()
     assert "GET https://example.org/" in text and "closest recorded request: GET https://example.com/other" in text
+
+
+def test_client_version_drift_is_noted(weather: Path):
+    import importlib.metadata
+
+    def change(d):
+        d["recording"]["client_versions"]["ollama"] = "0.0.1"
+        d["agent"]["num_ctx"] = 2048
+
+    edit(weather, change)
+    text = run_file(weather).message()
+    assert f"client versions changed since recording: ollama 0.0.1 → {importlib.metadata.version('ollama')}" in text

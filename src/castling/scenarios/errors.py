@@ -71,6 +71,7 @@ def turn_divergence(
     actual: Any,
     model: str,
     constructed: bool = False,
+    drift: str = "",
 ) -> ModelTurnDiverged:
     """The full message for a model request that differs from recorded turn `turn`."""
     found = differences(recorded, actual)
@@ -90,6 +91,8 @@ def turn_divergence(
         others = ", ".join(d.path for d in found[1:4]) + (" …" if len(found) > 4 else "")
         lines.append(f"  Also differs ({len(found) - 1} more paths): {others}")
     lines += ["", f"  Likely cause: {likely_cause(first, recorded, actual)}"]
+    if drift:
+        lines.append(f"  Note: client versions changed since recording: {drift}")
     needs = (
         "constructed traffic: re-recorded from its own replies, no Ollama needed"
         if constructed

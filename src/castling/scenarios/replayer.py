@@ -97,6 +97,7 @@ class ModelReplay(_Replay):
                 actual=actual,
                 model=self.scenario.agent.model,
                 constructed=self.scenario.recording.source == "constructed",
+                drift=version_drift(self.scenario.recording.client_versions),
             )
         return turn_response(recorded.response, streamed=bool(body.get("stream", True)))
 
@@ -145,6 +146,21 @@ class HttpReplay(_Replay):
 
     def unused(self) -> list[str]:
         return [f"tool HTTP {e.id} ({e.request.method} {e.request.url})" for e in self.pending]
+
+
+def version_drift(recorded: dict[str, str]) -> str:
+    """`ollama 0.6.3 → 0.7.0, …` for recorded client versions that differ from the installed ones."""
+    import importlib.metadata
+
+    changed = []
+    for name, version in sorted(recorded.items()):
+        try:
+            now = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if now != version and name != "castling":
+            changed.append(f"{name} {version} → {now}")
+    return ", ".join(changed)
 
 
 def _same_request(exchange: HttpExchange, method: str, url: str, body: str | None) -> bool:

@@ -132,7 +132,7 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
         return RunReport(
             path, "record", "error", scenario, outcome, note=f"the run failed, nothing saved: {outcome.error}"
         )
-    fresh = _recorded(scenario, capture, outcome, live.source, stamp, path.parent)
+    fresh = recorded_scenario(scenario, capture, outcome, live.source, stamp, path.parent)
     problems = check_all(fresh.expectations, outcome)
     if problems:
         return RunReport(path, "record", "failed", fresh, outcome, problems=problems)
@@ -156,13 +156,14 @@ def _stamp(model: httpx.BaseTransport | httpx.AsyncBaseTransport, host: str, nam
     return found
 
 
-def _recorded(
+def recorded_scenario(
     scenario: Scenario, capture: Capture, outcome: Outcome, source: str, stamp: dict[str, str], folder: Path
 ) -> Scenario:
+    """The scenario updated with a fresh recording; expectations kept (scaffolded if there were none)."""
     recording = Recording(
         source="live" if source == "live" else "constructed",
         recorded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        client_versions=_client_versions(),
+        client_versions=client_versions(),
         redactions=sorted(capture.redactions),
         provenance=scenario.recording.provenance,
         **stamp,
@@ -193,7 +194,8 @@ def _recorded(
     )
 
 
-def _client_versions() -> dict[str, str]:
+def client_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the wire traffic."""
     versions = {}
     for name in _CLIENTS:
         try:

@@ -83,17 +83,11 @@ class ScenarioSession:
 
     def _save(self) -> None:
         # Only a block that ended normally is saved: a crash never overwrites the existing file.
-        outcome = _outcome(self.result)
-        fresh = self.scenario.model_copy(
-            update={
-                "recording": Recording(source="live" if self.source == "live" else "constructed"),
-                "server": self.capture.server,
-                "model_turns": self.capture.turns(),
-                "tool_http": self.capture.tool_http,
-                "outcome": outcome or self.scenario.outcome,
-            }
-        )
-        save(fresh, self.path)
+        from castling.scenarios.runner import recorded_scenario, schema_ref
+
+        outcome = _outcome(self.result) or self.scenario.outcome
+        fresh = recorded_scenario(self.scenario, self.capture, outcome, self.source, {}, self.path.parent)
+        save(fresh, self.path, schema_ref=schema_ref(self.path))
 
 
 def _blank(path: Path, task: str) -> Scenario:
