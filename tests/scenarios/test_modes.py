@@ -140,3 +140,14 @@ def test_library_replays_with_python_and_fetch_skipped(library: Path):
             assert "is not available here" in report.note
     sources = {load(r.path).recording.source for r in reports if "live" in r.path.parts}
     assert sources == {"live"}
+
+
+async def test_async_agent_replays_through_the_session(library: Path):
+    from castling import Agent, Qwen
+    from castling.scenarios.library_tools import page_title_tool
+
+    with ScenarioSession(library / "qwen" / "web-title.yaml") as s:
+        agent = Agent(Qwen("qwen3:8b"), [page_title_tool(s.http_transport)], strategy="tools", max_steps=6)
+        result = await agent.arun(s.task)
+    assert result.answer == "The title of https://example.org/ is “Example Domain”."
+    assert result.tool_calls[0].result == "Example Domain"

@@ -121,3 +121,17 @@ def test_tool_http_redacts_secrets_and_stores_decoded_body():
     assert exchange.response.body == page.decode()
     assert "set-cookie" not in exchange.response.headers and "content-encoding" not in exchange.response.headers
     assert capture.redactions == {"header:authorization"}
+
+
+def test_tools_owning_their_transport_are_recorded_through_a_wrapper():
+    from castling.scenarios.library_tools import page_title_tool
+    from castling.scenarios.runner import recording_wrapper
+
+    capture = Capture()
+    wrap = recording_wrapper(capture)
+    site = httpx.MockTransport(lambda request: httpx.Response(200, text="<title>Wrapped</title>"))
+    tool = page_title_tool(lambda _network: wrap(site))
+    assert tool.invoke({"url": "https://site.test/"}) == "Wrapped"
+    assert [(e.request.url, e.response.body) for e in capture.tool_http] == [
+        ("https://site.test/", "<title>Wrapped</title>")
+    ]

@@ -62,8 +62,13 @@ def celsius_to_fahrenheit(celsius: float) -> str:
     return f"{celsius * 9 / 5 + 32:g} °F"
 
 
-def page_title_tool(transport: httpx.BaseTransport | None) -> BaseTool:
-    """A small HTTP tool (`page_title(url)`) whose traffic goes through `transport`: the library's web task."""
+def page_title_tool(transport: Any) -> BaseTool:
+    """A small HTTP tool (`page_title(url)`) whose traffic goes through `transport`: the library's web task.
+
+    `transport` is an httpx transport, a function wrapping the real network transport (recording), or None.
+    """
+    if transport is not None and not isinstance(transport, httpx.BaseTransport) and callable(transport):
+        transport = transport(httpx.HTTPTransport())
 
     @tool
     def page_title(url: str) -> str:

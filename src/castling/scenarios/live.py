@@ -59,7 +59,7 @@ class OllamaLive:
         return NetworkTransport()
 
     def http_transport(self) -> AnyTransport | None:
-        return NetworkTransport()
+        return None  # tools keep their own network transport (fetch pins resolved addresses); recording wraps it
 
 
 class ServerLive:

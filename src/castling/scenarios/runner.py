@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -16,7 +17,7 @@ from castling.scenarios.expectations import check_all, scaffold
 from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
-from castling.scenarios.recorder import Capture, RecordingTransport
+from castling.scenarios.recorder import AnyTransport, Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
 from castling.scenarios.store import load, save, store_blob
 
@@ -122,7 +123,11 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
     capture = Capture()
     model = RecordingTransport(live.model_transport(), capture, kind="ollama")
     inner_http = live.http_transport()
-    http = RecordingTransport(inner_http, capture, kind="http") if inner_http is not None else None
+    http: Any = (
+        RecordingTransport(inner_http, capture, kind="http")
+        if inner_http is not None
+        else recording_wrapper(capture)  # real network: tools wrap their own (address-pinning) transport
+    )
     stamp = _stamp(model, live.host, scenario.agent.model)
     try:
         outcome = execute(scenario, model, http, live.host)
@@ -138,6 +143,15 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
         return RunReport(path, "record", "failed", fresh, outcome, problems=problems)
     save(fresh, path, schema_ref=schema_ref(path))
     return RunReport(path, "record", "passed", fresh, outcome, saved=True)
+
+
+def recording_wrapper(capture: Capture) -> Callable[[AnyTransport], RecordingTransport]:
+    """`transport=` for tools that own their network transport (`fetch(transport=lambda inner: ...)`)."""
+
+    def wrap(inner: AnyTransport) -> RecordingTransport:
+        return RecordingTransport(inner, capture, kind="http")
+
+    return wrap
 
 
 def _stamp(model: httpx.BaseTransport | httpx.AsyncBaseTransport, host: str, name: str) -> dict[str, str]:
