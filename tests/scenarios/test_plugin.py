@@ -88,3 +88,10 @@ def test_live_mode_against_castling_serve(project: pytest.Pytester):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*scenario results (mode=live)*"])
     assert Path(path).read_text() == (LIBRARY / "llama" / "no-tool.yaml").read_text()
+
+
+def test_other_yaml_under_scenarios_is_not_collected(project: pytest.Pytester):
+    (project.path / "scenarios" / "compose.yaml").write_text("services:\n  web: {image: nginx}\n")
+    result = project.runpytest("scenarios", "--collect-only", "-q")
+    assert "compose" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*4 tests collected*"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from castling.backbones.ollama import resolve_host
 from castling.scenarios.format import Scenario
 from castling.scenarios.replayer import discovery_response, turn_response
+from castling.scenarios.store import read_blob
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
@@ -89,9 +91,10 @@ class ScriptedFromScenario:
 
     source = "constructed"
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, folder: Path | None = None) -> None:
         self.host = "http://127.0.0.1:11434"
         self.scenario = scenario
+        self.folder = folder or Path()
         self._next = 0
         self._lock = threading.Lock()
 
@@ -115,5 +118,9 @@ class ScriptedFromScenario:
     def _http(self, request: httpx.Request) -> httpx.Response:
         for exchange in self.scenario.tool_http:
             if httpx.URL(exchange.request.url) == request.url:
-                return httpx.Response(exchange.response.status, text=exchange.response.body or "")
+                response = exchange.response
+                body = (
+                    read_blob(self.folder, response.body_file) if response.body_file else (response.body or "").encode()
+                )
+                return httpx.Response(response.status, headers=response.headers, content=body)
         return httpx.Response(404, text="not in the constructed script")

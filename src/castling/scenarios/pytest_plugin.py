@@ -36,11 +36,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    """Collect `*.yaml` files under a `scenarios` folder."""
-    if file_path.suffix == ".yaml" and "scenarios" in file_path.parts[:-1] and "blobs" not in file_path.parts:
+    """Collect `*.yaml` files under a `scenarios` folder that declare a `schema_version`."""
+    if (
+        file_path.suffix == ".yaml"
+        and "scenarios" in file_path.parts[:-1]
+        and "blobs" not in file_path.parts
+        and _declares_schema(file_path)
+    ):
         collector: pytest.Collector = ScenarioFile.from_parent(parent, path=file_path)
         return collector
     return None
+
+
+def _declares_schema(path: Path) -> bool:
+    # Other YAML that happens to live under a `scenarios` folder (CI configs, compose files) is left alone.
+    with path.open("rb") as handle:
+        return b"schema_version" in handle.read(4096)
 
 
 class ScenarioFile(pytest.File):

@@ -66,15 +66,15 @@ def run_file(path: str | Path, mode: Mode = "replay", *, live: LiveSource | None
         if mode == "update":
             return update(scenario, path, live)
         if mode == "record":
-            return record(scenario, path, live or _default_live(scenario))
+            return record(scenario, path, live or _default_live(scenario, path))
         return run_live(scenario, path, live or OllamaLive(), repeat)
     except ToolUnavailable as exc:
         return RunReport(path, mode, "skipped", scenario, note=f"skipped: {exc}")
 
 
-def _default_live(scenario: Scenario) -> LiveSource:
+def _default_live(scenario: Scenario, path: Path) -> LiveSource:
     # Constructed traffic is re-recorded from its own replies; only live recordings need a real Ollama.
-    return ScriptedFromScenario(scenario) if scenario.recording.source == "constructed" else OllamaLive()
+    return ScriptedFromScenario(scenario, path.parent) if scenario.recording.source == "constructed" else OllamaLive()
 
 
 def replay(scenario: Scenario, path: Path) -> RunReport:
@@ -102,7 +102,7 @@ def update(scenario: Scenario, path: Path, live: LiveSource | None) -> RunReport
     first = replay(scenario, path)
     if first.status != "diverged":
         return RunReport(path, "update", first.status, scenario, first.outcome, problems=first.problems)
-    fresh = _record_run(scenario, path, live or _default_live(scenario))
+    fresh = _record_run(scenario, path, live or _default_live(scenario, path))
     if fresh.status != "passed":
         fresh.note = f"re-recorded but {fresh.status}; the old file was kept. {fresh.note}".strip()
         fresh.divergence = fresh.divergence or first.divergence

@@ -51,7 +51,7 @@ class ScenarioSession:
             self.http_transport = HttpReplay(self.scenario, self.path)
             return
         live = self.live or (
-            ScriptedFromScenario(self.scenario)
+            ScriptedFromScenario(self.scenario, self.path.parent)
             if self.scenario.recording.source == "constructed" and self.scenario.model_turns
             else OllamaLive()
         )
