@@ -149,7 +149,7 @@ TASKS: list[tuple[str, str, str, list[str], Script, list[Expectation]]] = [
     ),
     (
         "code-exec",
-        "Code execution with the sandboxed python tool.",
+        "Code execution with the sandboxed python tool. Built with a stand-in run_python (the real tool had not landed): when it does, re-record with --scenario-mode=update (constructed: no model needed).",
         "What is 2**100 exactly? Use Python.",
         ["python"],
         code,
@@ -157,7 +157,7 @@ TASKS: list[tuple[str, str, str, list[str], Script, list[Expectation]]] = [
     ),
     (
         "web-fetch",
-        "Web fetch with the built-in fetch tool.",
+        "Web fetch with the built-in fetch tool. Built with a stand-in fetch (the real tool had not landed): when it does, re-record with --scenario-mode=update (constructed: no model needed).",
         "What is the title of https://example.org/ ?",
         ["fetch"],
         fetch_page,

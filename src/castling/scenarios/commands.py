@@ -72,6 +72,8 @@ def replay_command(args: argparse.Namespace) -> int:
             reports.append(run_file(path, args.mode, live=live, repeat=args.repeat))
         except CastlingError as exc:
             reports.append(RunReport(path, args.mode, "error", note=str(exc)))
+        except Exception as exc:  # a bug in the agent or a tool: report it, keep going with the others
+            reports.append(RunReport(path, args.mode, "error", note=f"{type(exc).__name__}: {exc}"))
     for report in reports:
         if not report.ok:
             print(f"\n✘ {report.path}\n{report.message()}\n", file=sys.stderr)
