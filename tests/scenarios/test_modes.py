@@ -151,3 +151,13 @@ async def test_async_agent_replays_through_the_session(library: Path):
         result = await agent.arun(s.task)
     assert result.answer == "The title of https://example.org/ is “Example Domain”."
     assert result.tool_calls[0].result == "Example Domain"
+
+
+def test_recording_live_traffic_without_ollama_keeps_the_file(library: Path):
+    from castling.scenarios.live import OllamaLive
+
+    path = library / "live" / "openllmetry-llama3-joke-stream.yaml"
+    before = path.read_bytes()
+    report = run_file(path, "record", live=OllamaLive("http://127.0.0.1:9"))
+    assert report.status == "error" and "cannot reach Ollama" in report.message()
+    assert path.read_bytes() == before

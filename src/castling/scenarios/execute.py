@@ -109,8 +109,12 @@ def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> O
     with httpx.Client(transport=model, base_url=host or "http://127.0.0.1:11434") as client:
         for turn in scenario.model_turns:
             body = turn.request.body
-            with client.stream("POST", "/api/chat", json=body) as response:
-                lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+            try:
+                with client.stream("POST", "/api/chat", json=body) as response:
+                    lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+            except httpx.HTTPError as exc:
+                outcome.error = f"cannot reach Ollama at {client.base_url}: {exc}"
+                return outcome
             if response.status_code != 200:
                 outcome.error = f"HTTP {response.status_code}: {lines[-1] if lines else ''}"
                 return outcome
