@@ -149,3 +149,9 @@ def test_client_version_drift_is_noted(weather: Path):
     edit(weather, change)
     text = run_file(weather).message()
     assert f"client versions changed since recording: ollama 0.0.1 → {importlib.metadata.version('ollama')}" in text
+
+
+def test_system_prompt_can_be_left_out_of_matching(tmp_path: Path):
+    path = recorded_weather(tmp_path / "w.yaml", system="Be brief.")
+    edit(path, lambda d: (d["agent"].update(system="Be thorough."), d["matching"].update(system_prompt="ignore")))
+    assert run_file(path).status == "passed"

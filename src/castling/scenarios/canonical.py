@@ -21,9 +21,11 @@ VOLATILE_KEYS = ("keep_alive", "stream")
 _MISSING = object()
 
 
-def canonical(body: Any, ignore_paths: Sequence[str] = ()) -> Any:
+def canonical(body: Any, ignore_paths: Sequence[str] = (), *, ignore_system: bool = False) -> Any:
     """The canonical form of a request body."""
     value = _normalise(body)
+    if ignore_system and isinstance(value, dict) and isinstance(value.get("messages"), list):
+        value["messages"] = [m for m in value["messages"] if not (isinstance(m, dict) and m.get("role") == "system")]
     if isinstance(value, dict):
         for key in VOLATILE_KEYS:
             value.pop(key, None)

@@ -215,6 +215,8 @@ class Matching(_Strict):
     ignore_paths: list[str] = Field(default_factory=list)
     """JSON paths dropped before comparing model requests (`$.options.seed`, `$.tools[*].function.description`)."""
     unused_recordings: Literal["fail", "warn"] = "fail"
+    system_prompt: Literal["strict", "ignore"] = "strict"
+    """`ignore` leaves system messages out of the comparison (for prompts that change often; use sparingly)."""
 
 
 class Scenario(_Strict):

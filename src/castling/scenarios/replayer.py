@@ -85,8 +85,10 @@ class ModelReplay(_Replay):
                 turn=index,
             )
         recorded = turns[index]
-        ignore = self.scenario.matching.ignore_paths
-        expected, actual = canonical(recorded.request.body, ignore), canonical(body, ignore)
+        matching = self.scenario.matching
+        no_system = matching.system_prompt == "ignore"
+        expected = canonical(recorded.request.body, matching.ignore_paths, ignore_system=no_system)
+        actual = canonical(body, matching.ignore_paths, ignore_system=no_system)
         if expected != actual:
             raise turn_divergence(
                 path=self.path,
