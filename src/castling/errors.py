@@ -14,7 +14,8 @@ Each message says what happened and what to do next::
     │   ├── OllamaResponseError     any other error status from the server
     │   └── StructuredOutputError   a JSON-schema reply was cut off or invalid, even after one retry
     ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
-    └── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
+    ├── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
+    └── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
 """
 
 from __future__ import annotations
@@ -121,3 +122,12 @@ class ReplanLimitExceeded(CastlingError):
     def __init__(self, message: str, *, max_replans: int) -> None:
         super().__init__(message)
         self.max_replans = max_replans
+
+
+class ScenarioFileError(CastlingError):
+    """A scenario file cannot be used; the message names the file and line."""
+
+    def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line

@@ -22,6 +22,8 @@ from castling.errors import OllamaError
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_TIMEOUT = 300.0
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
+DEFAULT_TRANSPORTS: list[AnyTransport] = []
+"""Pushed by `castling.scenarios` while a scenario is active: transports built without one use the last."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class OllamaTransport:
     ) -> None:
         self.host = resolve_host(host)
         self.timeout = timeout
-        self._transport = transport
+        self._transport = (
+            transport if transport is not None else (DEFAULT_TRANSPORTS[-1] if DEFAULT_TRANSPORTS else None)
+        )
         self._client: ollama.Client | None = None
         self._aclient: ollama.AsyncClient | None = None
         self._info: dict[str, ModelInfo] = {}

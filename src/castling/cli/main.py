@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("version", help="print the version").set_defaults(handler=_version)
     commands.add_parser("backbones", help="list the backbones and their profiles").set_defaults(handler=_backbones)
+    from castling.scenarios.cli import add_commands as add_scenario_commands  # argparse only: stays light
+
+    add_scenario_commands(commands)
     return parser
 
 

@@ -1,0 +1,386 @@
+"""Regenerate the scenario library: constructed traffic recorded against ScriptedOllama, plus real traffic.
+
+    .venv/bin/python scenarios/_build_library.py
+
+Every task is recorded for both backbones by running the real agent against `castling.testing.ScriptedOllama`
+through the scenario recorder, so the files hold exactly what castling sends and what an Ollama server
+streams back; they say `source: constructed`. Tools that have not landed here yet (`python`, `fetch`) are
+replaced *while building only* by stand-ins with the documented name and arguments; such scenarios are
+skipped at replay time until the real tool is importable, and `--scenario-mode=update` re-records them then.
+The files under `live/` are converted from the real recordings in ../shared/fixtures (`source: live`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from langchain_core.tools import BaseTool, StructuredTool
+
+from castling.scenarios import execute as execute_module
+from castling.scenarios.format import (
+    AgentConfig,
+    AnswerCheck,
+    Expectation,
+    ModelTurn,
+    Recording,
+    Scenario,
+    ToolCalledCheck,
+    ToolNotCalledCheck,
+    WireRequest,
+    WireResponse,
+    json_schema_text,
+)
+from castling.scenarios.live import ServerLive
+from castling.scenarios.recorder import summarise
+from castling.scenarios.runner import record, replay
+from castling.scenarios.store import save
+from castling.testing import ScriptedOllama
+
+ROOT = Path(__file__).resolve().parent
+FIXTURES = Path("/work/shared/fixtures")
+BACKBONES = {"qwen": "qwen3:8b", "llama": "llama3.1:8b"}
+EXAMPLE_HTML = "<!doctype html><html><head><title>Example Domain</title></head><body><h1>Example Domain</h1>" + (
+    "<p>This domain is for use in illustrative examples in documents.</p></body></html>"
+)
+Script = Callable[[ScriptedOllama, str], None]
+
+
+def answer(text: str, *, contains: str | list[str]) -> Expectation:
+    return Expectation(final_answer=AnswerCheck(contains=contains))
+
+
+def called(name: str, **args: Any) -> Expectation:
+    return Expectation(tool_called=ToolCalledCheck(name=name, args=args or None))
+
+
+def steps(limit: int) -> Expectation:
+    return Expectation(max_steps=limit)
+
+
+NO_ERROR = Expectation(no_error=True)
+
+
+# -- tasks: (id, description, task, tools, script, expectations) ---------------------------------------------------
+def single(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(
+        thinking="The user wants the weather in Paris." if family == "qwen" else "",
+        tool_calls=[("weather", {"city": "Paris"})],
+    )
+    server.add_reply("It is 18 °C and sunny in Paris right now.")
+
+
+def parallel(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("weather", {"city": "Paris"}), ("weather", {"city": "Lyon"})])
+    server.add_reply("Lyon is warmer: 21 °C and cloudy, against 18 °C and sunny in Paris.")
+
+
+def code(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("run_python", {"code": "print(2**100)"})])
+    server.add_reply("2**100 = 1267650600228229401496703205376")
+
+
+def fetch_page(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("fetch", {"url": "https://example.org/"})])
+    server.add_reply("The page title is “Example Domain”.")
+
+
+def page_title(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("page_title", {"url": "https://example.org/"})])
+    server.add_reply("The title of https://example.org/ is “Example Domain”.")
+
+
+def multi_step(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("capital_of", {"country": "Japan"})])
+    server.add_reply(tool_calls=[("weather", {"city": "Tokyo"})])
+    server.add_reply(tool_calls=[("celsius_to_fahrenheit", {"celsius": 24})])
+    server.add_reply("Tokyo, the capital of Japan, is at 24 °C, which is 75.2 °F, and humid.")
+
+
+def no_tool(server: ScriptedOllama, family: str) -> None:
+    server.add_reply("Rome.")
+
+
+def malformed(server: ScriptedOllama, family: str) -> None:
+    if family == "qwen":
+        # an unreadable <tool_call> block: the agent asks the model to repeat the call (repair node)
+        server.add_reply('<tool_call>\n{"name": "weather", "arguments": {"city": "Berlin"\n</tool_call>')
+        server.add_reply(tool_calls=[("weather", {"city": "Berlin"})])
+    else:
+        # a structured call with a wrong argument name, then a call written as JSON text (recovered from the text)
+        server.add_reply(tool_calls=[("weather", {"location": "Berlin"})])
+        server.add_reply('{"name": "weather", "parameters": {"city": "Berlin"}}')
+    server.add_reply("It is 12 °C and rainy in Berlin.")
+
+
+def french(server: ScriptedOllama, family: str) -> None:
+    server.add_reply(tool_calls=[("weather", {"city": "Madrid"})])
+    server.add_reply("Il fait 27 °C à Madrid aujourd'hui, avec un ciel dégagé.")
+
+
+TASKS: list[tuple[str, str, str, list[str], Script, list[Expectation]]] = [
+    (
+        "weather-single",
+        "One tool call, then an answer.",
+        "What's the weather in Paris right now?",
+        ["weather"],
+        single,
+        [answer("", contains="18 °C"), called("weather", city="Paris"), steps(3), NO_ERROR],
+    ),
+    (
+        "weather-parallel",
+        "Two calls in one reply, run together.",
+        "Compare the weather in Paris and in Lyon.",
+        ["weather"],
+        parallel,
+        [
+            answer("", contains=["Lyon", "21 °C"]),
+            called("weather", city="Paris"),
+            called("weather", city="Lyon"),
+            steps(2),
+            NO_ERROR,
+        ],
+    ),
+    (
+        "code-exec",
+        "Code execution with the sandboxed python tool. Built with a stand-in run_python (the real tool had not landed): when it does, re-record with --scenario-mode=update (constructed: no model needed).",
+        "What is 2**100 exactly? Use Python.",
+        ["python"],
+        code,
+        [answer("", contains="1267650600228229401496703205376"), called("run_python"), NO_ERROR],
+    ),
+    (
+        "web-fetch",
+        "Web fetch with the built-in fetch tool. Built with a stand-in fetch (the real tool had not landed): when it does, re-record with --scenario-mode=update (constructed: no model needed).",
+        "What is the title of https://example.org/ ?",
+        ["fetch"],
+        fetch_page,
+        [answer("", contains="Example Domain"), called("fetch", url="https://example.org/"), NO_ERROR],
+    ),
+    (
+        "web-title",
+        "A tool's HTTP traffic recorded and replayed (tool_http).",
+        "What is the title of the page https://example.org/ ?",
+        ["page_title"],
+        page_title,
+        [answer("", contains="Example Domain"), called("page_title", url="https://example.org/"), NO_ERROR],
+    ),
+    (
+        "multi-step",
+        "Three dependent calls before the answer.",
+        "How warm is it in the capital of Japan, in Fahrenheit?",
+        ["capital_of", "weather", "celsius_to_fahrenheit"],
+        multi_step,
+        [
+            answer("", contains="75.2 °F"),
+            called("capital_of", country="Japan"),
+            called("weather", city="Tokyo"),
+            called("celsius_to_fahrenheit", celsius=24),
+            steps(5),
+            NO_ERROR,
+        ],
+    ),
+    (
+        "no-tool",
+        "Tools are offered but none is needed.",
+        "What is the capital of Italy? Answer in one word.",
+        ["weather"],
+        no_tool,
+        [
+            answer("", contains="Rome"),
+            Expectation(tool_not_called=ToolNotCalledCheck(name="weather")),
+            steps(1),
+            NO_ERROR,
+        ],
+    ),
+    (
+        "malformed-recovered",
+        "A malformed call the agent recovers from.",
+        "What's the weather in Berlin?",
+        ["weather"],
+        malformed,
+        [answer("", contains="12 °C"), called("weather", city="Berlin"), steps(4), NO_ERROR],
+    ),
+    (
+        "non-english",
+        "A task in French; the answer stays in French.",
+        "Quel temps fait-il à Madrid aujourd'hui ?",
+        ["weather"],
+        french,
+        [answer("", contains=["27 °C", "Madrid"]), called("weather", city="Madrid"), NO_ERROR],
+    ),
+]
+
+
+# -- stand-ins for tools that land from other branches (build time only) ----------------------------------------
+def _run_python(code: str) -> str:
+    """Run Python code in a sandbox and return its output.
+
+    Args:
+        code: the Python source to run.
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout + done.stderr
+
+
+def _fetch_stand_in(transport: httpx.BaseTransport) -> BaseTool:
+    def fetch(url: str, start_index: int = 0, max_length: int = 5000) -> str:
+        """Fetch a URL and return its content as text.
+
+        Args:
+            url: the address to fetch.
+            start_index: where to start in the text (for long pages).
+            max_length: most characters to return.
+        """
+        with httpx.Client(transport=transport) as client:
+            return client.get(url).text[start_index : start_index + max_length]
+
+    return StructuredTool.from_function(fetch, parse_docstring=True)
+
+
+def _with_stand_ins(http: Any) -> Callable[..., list[BaseTool]]:
+    original = execute_module.build_tools
+
+    def build(scenario: Scenario, transport: Any) -> list[BaseTool]:
+        tools: list[BaseTool] = []
+        for name in scenario.agent.tools:
+            if name == "python":
+                tools.append(StructuredTool.from_function(_run_python, name="run_python", parse_docstring=True))
+            elif name == "fetch":
+                tools.append(_fetch_stand_in(transport))
+            else:
+                tools += original(
+                    scenario.model_copy(update={"agent": scenario.agent.model_copy(update={"tools": [name]})}),
+                    transport,
+                )
+        return tools
+
+    return build
+
+
+def example_org(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "example.org":
+        return httpx.Response(200, headers={"content-type": "text/html; charset=UTF-8"}, text=EXAMPLE_HTML)
+    return httpx.Response(404, text="not found")
+
+
+def build_constructed() -> None:
+    original = execute_module.build_tools
+    execute_module.build_tools = _with_stand_ins(None)  # type: ignore[assignment]
+    try:
+        for family, model in BACKBONES.items():
+            capabilities = ("completion", "tools", "thinking") if family == "qwen" else ("completion", "tools")
+            for task_id, description, task, tools, script, expectations in TASKS:
+                server = ScriptedOllama(model, capabilities=capabilities)
+                script(server, family)
+                scenario = Scenario(
+                    id=f"{family}-{task_id}",
+                    task_id=task_id,
+                    description=description,
+                    tags=[family, "constructed"],
+                    task=task,
+                    agent=AgentConfig(backbone=family, model=model, strategy="tools", tools=tools, max_steps=6),
+                    recording=Recording(source="constructed"),
+                    expectations=expectations,
+                )
+                path = ROOT / family / f"{task_id}.yaml"
+                report = record(scenario, path, ServerLive(server.transport, httpx.MockTransport(example_org)))
+                print(f"{report.status:8} {path.relative_to(ROOT)} {report.message()}")
+                assert report.saved, report.message()
+                assert not server.pending, f"{path}: {server.pending} scripted replies unused"
+    finally:
+        execute_module.build_tools = original  # type: ignore[assignment]
+
+
+# -- real traffic -------------------------------------------------------------------------------------------------
+def live_scenario(
+    ident: str,
+    task: str,
+    model: str,
+    turns: list[tuple[dict[str, Any], WireResponse]],
+    provenance: str,
+    recorded_at: str,
+    expectations: list[Expectation],
+    clients: dict[str, str],
+) -> None:
+    model_turns = []
+    for index, (body, response) in enumerate(turns):
+        chunks = response.chunks if response.chunks is not None else [response.body]
+        model_turns.append(
+            ModelTurn(turn=index, request=WireRequest(body=body), response=response, summary=summarise(chunks))
+        )
+    scenario = Scenario(
+        id=ident,
+        task_id=ident,
+        description="Real traffic, resent as recorded through the replay transport and read with the ollama client.",
+        tags=["live", "converted"],
+        task=task,
+        agent=AgentConfig(runner="wire", backbone="llama", model=model),
+        recording=Recording(source="live", recorded_at=recorded_at, provenance=provenance, client_versions=clients),
+        model_turns=model_turns,
+        expectations=expectations,
+    )
+    path = ROOT / "live" / f"{ident}.yaml"
+    save(scenario, path, schema_ref="../scenario.schema.json")
+    report = replay(scenario, path)
+    print(f"{report.status:8} {path.relative_to(ROOT)} {report.message()}")
+    assert report.ok, report.message()
+
+
+def build_live() -> None:
+    cassette = yaml.safe_load((FIXTURES / "10_openllmetry_llama3_apichat_ndjson_stream.yaml").read_text())
+    exchange = cassette["interactions"][0]
+    body = json.loads(exchange["request"]["body"])
+    chunks = [json.loads(line) for line in exchange["response"]["body"]["string"].splitlines() if line.strip()]
+    live_scenario(
+        "openllmetry-llama3-joke-stream",
+        body["messages"][0]["content"],
+        "llama3",
+        [(body, WireResponse(chunks=chunks))],
+        "traceloop/openllmetry @ 93429cfb : packages/opentelemetry-instrumentation-ollama/tests/cassettes/test_chat/"
+        "test_ollama_streaming_chat_with_events_with_content.yaml (Apache-2.0)",
+        chunks[0]["created_at"],
+        [answer("", contains="OpenTelemetry"), NO_ERROR],
+        {"ollama-python": "0.2.0"},
+    )
+    dotnet = json.loads((FIXTURES / "11_dotnet_extensions_llama3.1_apichat_exchanges.json").read_text())
+    checks = {
+        "BasicRequestResponse_NonStreaming": [answer("", contains="Hello!")],
+        "BasicRequestResponse_Streaming": [answer("", contains="Hello! How are you today?")],
+        "MultipleMessages_NonStreaming": [answer("", contains="computer program")],
+        "FunctionCallContent_NonStreaming": [called("GetPersonAge", personName="Alice")],
+        "FunctionResultContent_NonStreaming": [answer("", contains="42")],
+    }
+    for item in dotnet["exchanges"]:
+        name = item["name"]
+        request = item["request"]
+        if "response_ndjson" in item:
+            response = WireResponse(chunks=item["response_ndjson"])
+        else:
+            response = WireResponse(content_type="application/json; charset=utf-8", body=item["response"])
+        created = (response.chunks or [response.body])[0]["created_at"]
+        ident = "dotnet-llama3.1-" + name.replace("_", "-").lower()
+        task = next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
+        live_scenario(
+            ident,
+            task,
+            request["model"],
+            [(request, response)],
+            "dotnet/extensions @ d892c518 : test/Libraries/Microsoft.Extensions.AI.Ollama.Tests/"
+            f"OllamaChatClientTests.cs, test {name} (MIT)",
+            created,
+            [*checks[name], NO_ERROR],
+            {"Microsoft.Extensions.AI.Ollama": "d892c518"},
+        )
+
+
+if __name__ == "__main__":
+    (ROOT / "scenario.schema.json").write_text(json_schema_text())
+    build_constructed()
+    build_live()

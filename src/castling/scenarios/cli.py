@@ -1,0 +1,72 @@
+"""`castling record | replay | serve | compare`: argparse wiring here, the work imported only when run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+_MODES = ("replay", "record", "record-missing", "update", "live")
+
+
+def add_commands(commands: Any) -> None:
+    """Add the scenario subcommands to the `castling` parser's subparsers."""
+    record = commands.add_parser("record", help="run a task against a live Ollama and save it as a scenario")
+    record.add_argument("task", help="the task to give the agent")
+    record.add_argument("--backbone", required=True, metavar="MODEL", help="model name, e.g. qwen3:8b or llama3.1:8b")
+    record.add_argument("--family", default=None, help="backbone family (default: from the model name)")
+    record.add_argument("--tools", default="", help="comma-separated tool names: python, fetch, weather, ...")
+    record.add_argument("--system", default=None, help="system prompt")
+    record.add_argument("--strategy", choices=("tools", "plan"), default=None)
+    record.add_argument("--max-steps", type=int, default=12)
+    record.add_argument("--host", default=None, help="Ollama server (default: OLLAMA_HOST or 127.0.0.1:11434)")
+    record.add_argument("-o", "--output", required=True, help="the scenario file to write")
+    record.set_defaults(handler=_record)
+
+    replay = commands.add_parser("replay", help="replay scenario files (no Ollama needed) and print a summary")
+    replay.add_argument("paths", nargs="+", help="scenario files or folders")
+    replay.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id, path or tags contain this")
+    replay.add_argument("--mode", choices=_MODES, default="replay")
+    replay.add_argument("--repeat", type=int, default=1, help="live mode: trials per scenario (pass^k)")
+    replay.add_argument("--host", default=None, help="Ollama server for record/update/live")
+    replay.set_defaults(handler=_replay)
+
+    serve = commands.add_parser("serve", help="an Ollama-compatible server on loopback replaying a scenario")
+    serve.add_argument("path", help="the scenario file")
+    serve.add_argument("--port", type=int, default=11434)
+    serve.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on")
+    serve.add_argument("--loose", action="store_true", help="serve the replies in order without matching requests")
+    serve.add_argument("--delay", type=float, default=0.0, help="seconds between streamed chunks")
+    serve.set_defaults(handler=_serve)
+
+    compare = commands.add_parser("compare", help="compare backbones on the same tasks (tables + HTML)")
+    compare.add_argument("paths", nargs="+", help="scenario files or folders")
+    compare.add_argument("--html", default=None, help="also write a self-contained HTML report here")
+    compare.add_argument("--live", action="store_true", help="run the tasks against live models instead")
+    compare.add_argument("--models", default="", help="live: comma-separated models, e.g. qwen3:8b,llama3.1:8b")
+    compare.add_argument("--repeat", type=int, default=1)
+    compare.add_argument("--host", default=None)
+    compare.set_defaults(handler=_compare)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from castling.scenarios.commands import record_command
+
+    return record_command(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from castling.scenarios.commands import replay_command
+
+    return replay_command(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from castling.scenarios.commands import serve_command
+
+    return serve_command(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from castling.scenarios.commands import compare_command
+
+    return compare_command(args)

@@ -1,0 +1,136 @@
+"""The bodies of `castling record | replay | serve | compare`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from castling.errors import CastlingError
+from castling.scenarios.format import AgentConfig, Recording, Scenario
+from castling.scenarios.library_tools import ToolUnavailable
+from castling.scenarios.live import LiveSource, OllamaLive
+from castling.scenarios.report import Row, compare_html, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.runner import RunReport, record, run_file, run_live
+from castling.scenarios.store import discover, load
+
+
+def family_of(model: str) -> str:
+    """`llama…` → llama, anything else → qwen (the registry's prefixes, without importing backbones)."""
+    return "llama" if model.rsplit("/", 1)[-1].lower().startswith("llama") else "qwen"
+
+
+def record_command(args: argparse.Namespace) -> int:
+    """Record a task against a live Ollama; an existing file keeps its expectations."""
+    path = Path(args.output)
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    agent = AgentConfig(
+        backbone=args.family or family_of(args.backbone),
+        model=args.backbone,
+        strategy=args.strategy or "tools",
+        system=args.system,
+        max_steps=args.max_steps,
+        tools=tools,
+    )
+    expectations = load(path).expectations if path.exists() else []
+    scenario = Scenario(
+        id=path.stem,
+        task=args.task,
+        agent=agent,
+        recording=Recording(source="live"),
+        expectations=expectations,
+    )
+    try:
+        report = record(scenario, path, OllamaLive(args.host))
+    except CastlingError as exc:
+        print(f"castling record: {exc}", file=sys.stderr)
+        return 1
+    print(session_table([report]))
+    if report.saved:
+        print(f"\nsaved {path} — review its expectations (scaffolded ones describe what happened, not intent)")
+        return 0
+    print(f"\nnothing saved: {report.message()}", file=sys.stderr)
+    return 1
+
+
+def select(paths: Sequence[str], keyword: str | None) -> list[Path]:
+    """Scenario files under `paths`, filtered by a `-k` substring (id, path or tag; `a,b` means either)."""
+    found = discover(list(paths))
+    if not keyword:
+        return found
+    words = [w.strip().lower() for w in keyword.split(",") if w.strip()]
+    return [p for p in found if any(w in str(p).lower() for w in words)]
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """Run the selected scenarios in a mode and print the summary; exit 1 if any did not pass."""
+    live = OllamaLive(args.host) if args.host else None
+    reports: list[RunReport] = []
+    for path in select(args.paths, args.keyword):
+        try:
+            reports.append(run_file(path, args.mode, live=live, repeat=args.repeat))
+        except CastlingError as exc:
+            reports.append(RunReport(path, args.mode, "error", note=str(exc)))
+        except Exception as exc:  # a bug in the agent or a tool: report it, keep going with the others
+            reports.append(RunReport(path, args.mode, "error", note=f"{type(exc).__name__}: {exc}"))
+    for report in reports:
+        if not report.ok:
+            print(f"\n✘ {report.path}\n{report.message()}\n", file=sys.stderr)
+    print(session_table(reports))
+    failed = sum(not r.ok for r in reports)
+    print(f"\n{len(reports) - failed} of {len(reports)} scenarios ok (mode={args.mode})")
+    return 1 if failed or not reports else 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve one scenario until interrupted."""
+    from castling.scenarios.serve import ReplayServer, describe
+
+    server = ReplayServer(args.path, host=args.bind, port=args.port, loose=args.loose, delay=args.delay)
+    print(describe(server), flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """Tables per backbone and strategy, from the recordings or (with --live) from fresh runs."""
+    scenarios = [load(p) for p in select(args.paths, None)]
+    if args.live:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        if not models:
+            print("castling compare --live needs --models, e.g. --models qwen3:8b,llama3.1:8b", file=sys.stderr)
+            return 2
+        rows = live_rows(scenarios, models, lambda: OllamaLive(args.host), args.repeat)
+    else:
+        rows = rows_from_recordings(scenarios)
+    print(compare_text(rows))
+    if args.html:
+        Path(args.html).write_text(compare_html(rows), encoding="utf-8")
+        print(f"\nHTML report: {args.html}")
+    return 0
+
+
+def live_rows(
+    scenarios: Sequence[Scenario], models: Sequence[str], live: Callable[[], LiveSource], repeat: int = 1
+) -> list[Row]:
+    """Each distinct task run against each model (the task, tools and expectations of its first scenario)."""
+    templates: dict[str, Scenario] = {}
+    for scenario in scenarios:
+        if scenario.agent.runner == "agent":
+            templates.setdefault(scenario.group, scenario)
+    rows = []
+    for template in templates.values():
+        for model in models:
+            agent = template.agent.model_copy(update={"model": model, "backbone": family_of(model)})
+            variant = template.model_copy(update={"agent": agent, "recording": Recording(source="live")})
+            try:
+                report = run_live(variant, Path(template.id), live(), repeat)
+            except ToolUnavailable:
+                continue
+            if report.outcome is not None:
+                rows.append(row_for(variant, report.outcome))
+    return rows

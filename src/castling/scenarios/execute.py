@@ -1,0 +1,136 @@
+"""Run a scenario's task once through given transports and summarise what happened as an `Outcome`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from langchain_core.tools import BaseTool, StructuredTool
+
+from castling.errors import CastlingError, ConfigError
+from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.format import AgentConfig, CodeCell, Outcome, Scenario, ToolCallOutcome
+from castling.scenarios.library_tools import HTTP_TOOLS, make_tool
+
+AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
+CODE_TOOL = "run_python"
+
+
+def build_backbone(config: AgentConfig, transport: AnyTransport, host: str | None = None) -> Any:
+    """The backbone the config names; a llama stand-in when the Llama class has not landed yet."""
+    from castling.backbones.registry import backbone_class
+
+    try:
+        cls: Any = backbone_class(config.backbone)
+    except ConfigError:
+        if config.backbone != "llama":
+            raise
+        cls = _llama_stand_in()
+    kwargs: dict[str, Any] = {"think": config.think, "num_ctx": config.num_ctx, "options": dict(config.options)}
+    return cls(config.model, host=host, transport=transport, **kwargs)
+
+
+def _llama_stand_in() -> Any:
+    # Until castling.backbones.llama exists: the shared Ollama backbone with the Llama profile (tools strategy).
+    from castling.backbones.base import OllamaBackbone
+    from castling.backbones.profiles import LLAMA
+
+    return type("LlamaStandIn", (OllamaBackbone,), {"profile": LLAMA})
+
+
+def build_tools(scenario: Scenario, http: AnyTransport | None) -> list[BaseTool]:
+    """The scenario's tools by name; HTTP tools get `http` as their transport."""
+    tools = [make_tool(name, http if name in HTTP_TOOLS else None) for name in scenario.agent.tools]
+    replayed = [cell for cell in scenario.code_exec if cell.policy == "replay"]
+    return [_replaying(t, replayed) if t.name == CODE_TOOL and replayed else t for t in tools]
+
+
+def _replaying(inner: BaseTool, cells: list[CodeCell]) -> BaseTool:
+    """The code tool with its recorded outputs played back in order (for slow or side-effecting code)."""
+    queue: Iterator[CodeCell] = iter(cells)
+
+    def played(**arguments: Any) -> str:
+        cell = next(queue, None)
+        if cell is None:
+            return "Error: no recorded code output left to replay"
+        return cell.output
+
+    return StructuredTool.from_function(
+        func=played, name=inner.name, description=inner.description, args_schema=inner.args_schema
+    )
+
+
+def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, host: str | None = None) -> Outcome:
+    """Run the task; castling errors become `outcome.error`, divergences propagate."""
+    if scenario.agent.runner == "wire":
+        return execute_wire(scenario, model, host)
+    from castling.agents.agent import Agent
+
+    config = scenario.agent
+    backbone = build_backbone(config, model, host)
+    agent = Agent(
+        backbone,
+        build_tools(scenario, http),
+        strategy=config.strategy or "tools",
+        system=config.system,
+        max_steps=config.max_steps,
+    )
+    try:
+        with agent:
+            result = agent.run(scenario.task)
+    except ScenarioDivergence:
+        raise
+    except CastlingError as exc:
+        return Outcome(error=f"{type(exc).__name__}: {exc}")
+    usage = result.usage
+    return Outcome(
+        final_answer=result.answer,
+        steps=usage.calls,
+        tool_calls=[
+            ToolCallOutcome(name=c.name, arguments=dict(c.arguments), result=c.result, error=c.error)
+            for c in result.tool_calls
+        ],
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        model_ms=round(usage.total_seconds * 1000, 3),
+        stop_reason=result.stop_reason,
+    )
+
+
+def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> Outcome:
+    """Converted traffic: resend each recorded request and read the answer with the ollama client's types."""
+    import ollama
+
+    if not isinstance(model, httpx.BaseTransport):
+        raise TypeError("wire scenarios need a sync transport")
+    outcome = Outcome()
+    with httpx.Client(transport=model, base_url=host or "http://127.0.0.1:11434") as client:
+        for turn in scenario.model_turns:
+            body = turn.request.body
+            try:
+                with client.stream("POST", "/api/chat", json=body) as response:
+                    lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+            except httpx.HTTPError as exc:
+                outcome.error = f"cannot reach Ollama at {client.base_url}: {exc}"
+                return outcome
+            if response.status_code != 200:
+                outcome.error = f"HTTP {response.status_code}: {lines[-1] if lines else ''}"
+                return outcome
+            content, calls = "", []
+            for line in lines:
+                chunk = ollama.ChatResponse.model_validate(line)
+                content += chunk.message.content or ""
+                calls += [
+                    ToolCallOutcome(name=c.function.name, arguments=dict(c.function.arguments))
+                    for c in chunk.message.tool_calls or ()
+                ]
+                if chunk.done:
+                    outcome.prompt_tokens += chunk.prompt_eval_count or 0
+                    outcome.completion_tokens += chunk.eval_count or 0
+                    outcome.model_ms += (chunk.total_duration or 0) / 1e6
+                    outcome.stop_reason = chunk.done_reason or ""
+            outcome.final_answer, outcome.steps = content, outcome.steps + 1
+            outcome.tool_calls += calls
+    return outcome

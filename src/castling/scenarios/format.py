@@ -1,0 +1,257 @@
+"""The scenario file: pydantic models, the published JSON Schema and `schema_version`.
+
+A scenario keeps the task and agent config, the recording (model turns exactly as the wire carried them, the
+tools' HTTP traffic, code cells), the outcome of the recorded run, and hand-written expectations that
+re-recording never rewrites.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION: Literal[1] = 1
+Source = Literal["live", "constructed"]
+Mode = Literal["replay", "record", "record-missing", "update", "live"]
+MODES: tuple[Mode, ...] = ("replay", "record", "record-missing", "update", "live")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentConfig(_Strict):
+    """How to build the agent that runs the task."""
+
+    runner: Literal["agent", "wire"] = "agent"
+    """`agent`: a castling Agent; `wire`: resend the recorded requests with the ollama client (converted traffic)."""
+    backbone: str = "qwen"
+    """Backbone family (`qwen`, `llama`) or a `module:Class` path."""
+    model: str = "qwen3:8b"
+    strategy: Literal["tools", "plan"] | None = None
+    system: str | None = None
+    think: bool | str | None = None
+    num_ctx: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_steps: int = 12
+    tools: list[str] = Field(default_factory=list)
+    """Tool names: built-ins (`python`, `fetch`) or tools of `castling.scenarios.library_tools`."""
+
+
+class Recording(_Strict):
+    """When, where and how the traffic was captured."""
+
+    source: Source
+    """`live`: a real model answered. `constructed`: hand-written traffic (never blur the two)."""
+    recorded_at: str = ""
+    ollama_version: str = ""
+    model_digest: str = ""
+    client_versions: dict[str, str] = Field(default_factory=dict)
+    redactions: list[str] = Field(default_factory=list)
+    provenance: str = ""
+    """Where converted traffic came from (repository @ commit : path)."""
+
+
+class WireRequest(_Strict):
+    """An HTTP request as sent; JSON bodies parsed."""
+
+    method: str = "POST"
+    path: str = "/api/chat"
+    body: Any = None
+    fingerprint: str = ""
+
+
+class WireResponse(_Strict):
+    """An Ollama answer: NDJSON `chunks` for a stream, else one JSON `body`."""
+
+    status: int = 200
+    content_type: str = "application/x-ndjson"
+    chunks: list[dict[str, Any]] | None = None
+    body: Any = None
+    interrupted: bool = False
+    """The stream was cut (the run crashed or the caller stopped reading)."""
+
+
+class TurnSummary(_Strict):
+    """A readable digest of one reply, for people and reports; never used for replay."""
+
+    content: str = ""
+    thinking: str = ""
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    done_reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_ms: float = 0.0
+
+
+class ModelTurn(_Strict):
+    """One `/api/chat` call."""
+
+    turn: int
+    request: WireRequest
+    response: WireResponse
+    summary: TurnSummary = Field(default_factory=TurnSummary)
+
+
+class ServerExchange(_Strict):
+    """A discovery call (`/api/show`, `/api/tags`, `/api/version`): served whenever asked, in any order."""
+
+    path: str
+    model: str = ""
+    status: int = 200
+    body: Any = None
+
+
+class HttpRequest(_Strict):
+    """A tool's HTTP request (secret headers redacted)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+
+
+class HttpResponse(_Strict):
+    """The answer to a tool's HTTP request."""
+
+    status: int = 200
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    body_file: str | None = None
+    """A blob beside the scenario file (`blobs/sha256-….ext`) for large or binary bodies."""
+
+
+class HttpExchange(_Strict):
+    """One HTTP exchange made by a tool (the fetch tool's traffic)."""
+
+    id: str
+    tool: str = ""
+    request: HttpRequest
+    response: HttpResponse
+
+
+class CodeCell(_Strict):
+    """One call of the code tool: re-run by default, or its recorded output replayed."""
+
+    id: str
+    tool: str
+    policy: Literal["rerun", "replay"] = "rerun"
+    input: dict[str, Any]
+    output: str
+
+
+class ToolCallOutcome(_Strict):
+    """One tool call of the run."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: str | None = None
+    error: str | None = None
+
+
+class Outcome(_Strict):
+    """What the recorded run produced."""
+
+    final_answer: str = ""
+    steps: int = 0
+    tool_calls: list[ToolCallOutcome] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_ms: float = 0.0
+    stop_reason: str = "answer"
+    error: str | None = None
+
+
+class AnswerCheck(_Strict):
+    """Checks on the final answer text."""
+
+    contains: str | list[str] | None = None
+    icontains: str | list[str] | None = None
+    not_contains: str | list[str] | None = None
+    equals: str | None = None
+    regex: str | None = None
+
+
+class ToolCalledCheck(_Strict):
+    """The tool was called (with these arguments, `partial` or `exact`) between min and max times."""
+
+    name: str
+    args: dict[str, Any] | None = None
+    match: Literal["partial", "exact"] = "partial"
+    min: int = 1
+    max: int | None = None
+
+
+class ToolNotCalledCheck(_Strict):
+    """The tool was never called."""
+
+    name: str
+
+
+class Expectation(_Strict):
+    """One check on the outcome; exactly one field is set."""
+
+    final_answer: AnswerCheck | None = None
+    tool_called: ToolCalledCheck | None = None
+    tool_not_called: ToolNotCalledCheck | None = None
+    max_steps: int | None = None
+    no_error: bool | None = None
+    custom: str | None = None
+    """`module:function` called with the Outcome; returns bool or (bool, reason)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Expectation:
+        kinds = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"an expectation has exactly one kind; got {kinds or 'none'}")
+        return self
+
+
+class Matching(_Strict):
+    """How strictly replay compares requests."""
+
+    ignore_paths: list[str] = Field(default_factory=list)
+    """JSON paths dropped before comparing model requests (`$.options.seed`, `$.tools[*].function.description`)."""
+    unused_recordings: Literal["fail", "warn"] = "fail"
+    system_prompt: Literal["strict", "ignore"] = "strict"
+    """`ignore` leaves system messages out of the comparison (for prompts that change often; use sparingly)."""
+
+
+class Scenario(_Strict):
+    """One recorded agent run and what it must achieve."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str
+    task_id: str = ""
+    """Groups the same task across backbones in `castling compare`; defaults to `id`."""
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    task: str
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    recording: Recording
+    server: list[ServerExchange] = Field(default_factory=list)
+    model_turns: list[ModelTurn] = Field(default_factory=list)
+    tool_http: list[HttpExchange] = Field(default_factory=list)
+    code_exec: list[CodeCell] = Field(default_factory=list)
+    outcome: Outcome = Field(default_factory=Outcome)
+    expectations: list[Expectation] = Field(default_factory=list)
+    matching: Matching = Field(default_factory=Matching)
+
+    @property
+    def group(self) -> str:
+        return self.task_id or self.id
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (for editor completion: `# yaml-language-server: $schema=...`)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "castling scenario"
+    return schema
+
+
+def json_schema_text() -> str:
+    """The JSON Schema as stable, pretty text."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,126 @@
+"""Where recording and live runs get their answers: a real Ollama, or a scenario's own constructed traffic."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from castling.backbones.ollama import resolve_host
+from castling.scenarios.format import Scenario
+from castling.scenarios.replayer import discovery_response, turn_response
+from castling.scenarios.store import read_blob
+
+AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
+
+
+class LiveSource(Protocol):
+    """Gives the transports a recording or live run talks through."""
+
+    host: str
+    source: str
+    """`live` when a real model answers, `constructed` for scripted traffic."""
+
+    def model_transport(self) -> AnyTransport: ...
+
+    def http_transport(self) -> AnyTransport | None: ...
+
+
+class NetworkTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Real HTTP for both sync and async clients."""
+
+    def __init__(self) -> None:
+        self.sync = httpx.HTTPTransport()
+        self.async_ = httpx.AsyncHTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.async_.handle_async_request(request)
+
+    def close(self) -> None:
+        self.sync.close()
+
+    async def aclose(self) -> None:
+        await self.async_.aclose()
+
+
+class OllamaLive:
+    """A real Ollama server (and the real network for tools)."""
+
+    source = "live"
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host = resolve_host(host)
+
+    def model_transport(self) -> AnyTransport:
+        return NetworkTransport()
+
+    def http_transport(self) -> AnyTransport | None:
+        return None  # tools keep their own network transport (fetch pins resolved addresses); recording wraps it
+
+
+class ServerLive:
+    """Any transport standing in for the live server (tests use `ScriptedOllama.transport`)."""
+
+    def __init__(
+        self, transport: AnyTransport, http: AnyTransport | None = None, *, source: str = "constructed"
+    ) -> None:
+        self.host = "http://127.0.0.1:11434"
+        self.source = source
+        self._transport = transport
+        self._http = http
+
+    def model_transport(self) -> AnyTransport:
+        return self._transport
+
+    def http_transport(self) -> AnyTransport | None:
+        return self._http
+
+
+class ScriptedFromScenario:
+    """A constructed scenario's own replies, served in order whatever the request.
+
+    This re-records constructed traffic after a prompt, schema or option change without a model; the result
+    stays `source: constructed`.
+    """
+
+    source = "constructed"
+
+    def __init__(self, scenario: Scenario, folder: Path | None = None) -> None:
+        self.host = "http://127.0.0.1:11434"
+        self.scenario = scenario
+        self.folder = folder or Path()
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def model_transport(self) -> AnyTransport:
+        return httpx.MockTransport(self._answer)
+
+    def http_transport(self) -> AnyTransport | None:
+        return httpx.MockTransport(self._http)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        body: Any = json.loads(request.content) if request.content else {}
+        if request.url.path != "/api/chat":
+            return discovery_response(self.scenario, request.url.path, body)
+        with self._lock:
+            index, self._next = self._next, self._next + 1
+        turns = self.scenario.model_turns
+        if index >= len(turns):
+            return httpx.Response(500, json={"error": f"the constructed script has only {len(turns)} replies"})
+        return turn_response(turns[index].response, streamed=bool(body.get("stream", True)))
+
+    def _http(self, request: httpx.Request) -> httpx.Response:
+        for exchange in self.scenario.tool_http:
+            if httpx.URL(exchange.request.url) == request.url:
+                response = exchange.response
+                body = (
+                    read_blob(self.folder, response.body_file) if response.body_file else (response.body or "").encode()
+                )
+                return httpx.Response(response.status, headers=response.headers, content=body)
+        return httpx.Response(404, text="not in the constructed script")

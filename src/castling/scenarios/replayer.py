@@ -1,0 +1,261 @@
+"""Replay at the wire: httpx transports that answer from a scenario and never touch the network.
+
+Model turns are served strictly in order, each only after its request matched the recorded one on canonical
+JSON; discovery calls (`/api/show`, `/api/tags`, `/api/version`) are answered whenever asked; tool HTTP is
+matched on method + URL (+ body), first-in first-out among identical requests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from castling.scenarios.canonical import canonical
+from castling.scenarios.errors import (
+    ExtraModelCall,
+    ScenarioDivergence,
+    UnrecordedHttpRequest,
+    UnusedRecordings,
+    rerecord_command,
+    turn_divergence,
+)
+from castling.scenarios.format import HttpExchange, ModelTurn, Scenario, WireResponse
+from castling.scenarios.store import read_blob
+
+
+class _Replay(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Sync and async entry points over one `respond` method; divergences are kept as well as raised."""
+
+    def __init__(self, scenario: Scenario, path: str | Path) -> None:
+        self.scenario = scenario
+        self.path = str(path)
+        self.divergences: list[ScenarioDivergence] = []
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return self._guarded(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return self._guarded(request)
+
+    def _guarded(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.respond(request)
+        except ScenarioDivergence as exc:
+            self.divergences.append(exc)
+            raise
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        raise NotImplementedError
+
+
+class ModelReplay(_Replay):
+    """Answers the Ollama API from the scenario's model turns."""
+
+    def __init__(self, scenario: Scenario, path: str | Path) -> None:
+        super().__init__(scenario, path)
+        self.next_turn = 0
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else {}
+        route = request.url.path
+        if route == "/api/chat":
+            return self._chat(body)
+        return discovery_response(self.scenario, route, body)
+
+    def _chat(self, body: Any) -> httpx.Response:
+        with self.lock:
+            index = self.next_turn
+            self.next_turn += 1
+        turns = self.scenario.model_turns
+        if index >= len(turns):
+            raise ExtraModelCall(
+                f"scenario {self.scenario.id!r}: the agent made model call #{index + 1} but only {len(turns)} "
+                f"turns were recorded ({self.path}).\n  Likely cause: the agent no longer stops where it did: "
+                f"a reply is read differently, or a tool result changed.\n  Re-record: {self._command()}",
+                scenario=self.scenario.id,
+                turn=index,
+            )
+        recorded = turns[index]
+        matching = self.scenario.matching
+        no_system = matching.system_prompt == "ignore"
+        expected = canonical(recorded.request.body, matching.ignore_paths, ignore_system=no_system)
+        actual = canonical(body, matching.ignore_paths, ignore_system=no_system)
+        if expected != actual:
+            raise turn_divergence(
+                path=self.path,
+                scenario_id=self.scenario.id,
+                turn=index,
+                total=len(turns),
+                recorded=expected,
+                actual=actual,
+                model=self.scenario.agent.model,
+                constructed=self.scenario.recording.source == "constructed",
+                drift=version_drift(self.scenario.recording.client_versions),
+            )
+        return turn_response(recorded.response, streamed=bool(body.get("stream", True)))
+
+    def unused(self) -> list[str]:
+        return [f"model turn {t.turn}" for t in self.scenario.model_turns[self.next_turn :]]
+
+    def _command(self) -> str:
+        return rerecord_command(self.path, self.scenario.id)
+
+
+class HttpReplay(_Replay):
+    """Answers a tool's HTTP requests from the scenario's `tool_http` section."""
+
+    def __init__(self, scenario: Scenario, path: str | Path) -> None:
+        super().__init__(scenario, path)
+        self.pending: list[HttpExchange] = list(scenario.tool_http)
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        body = request.content.decode("utf-8", "replace") if request.content else None
+        with self.lock:
+            for exchange in self.pending:
+                if _same_request(exchange, request.method, str(request.url), body):
+                    self.pending.remove(exchange)
+                    return self._answer(exchange)
+        raise self._unrecorded(request.method, str(request.url))
+
+    def _answer(self, exchange: HttpExchange) -> httpx.Response:
+        response = exchange.response
+        if response.body_file:
+            content = read_blob(Path(self.path).parent, response.body_file)
+        else:
+            content = (response.body or "").encode()
+        return httpx.Response(response.status, headers=response.headers, content=content)
+
+    def _unrecorded(self, method: str, url: str) -> UnrecordedHttpRequest:
+        recorded = [f"{e.request.method} {e.request.url}" for e in self.scenario.tool_http]
+        closest = difflib.get_close_matches(f"{method} {url}", recorded, n=1, cutoff=0.0)
+        hint = f"\n  closest recorded request: {closest[0]}" if closest else "\n  (no tool HTTP was recorded)"
+        return UnrecordedHttpRequest(
+            f"scenario {self.scenario.id!r}: a tool made an HTTP request that is not recorded (or was already "
+            f"used): {method} {url}{hint}\n  Replay never goes to the network.\n  Likely cause: the model asked "
+            f"for another URL, or the tool builds its requests differently.\n"
+            f"  Re-record: {rerecord_command(self.path, self.scenario.id)}",
+            scenario=self.scenario.id,
+        )
+
+    def unused(self) -> list[str]:
+        return [f"tool HTTP {e.id} ({e.request.method} {e.request.url})" for e in self.pending]
+
+
+def version_drift(recorded: dict[str, str]) -> str:
+    """`ollama 0.6.3 → 0.7.0, …` for recorded client versions that differ from the installed ones."""
+    import importlib.metadata
+
+    changed = []
+    for name, version in sorted(recorded.items()):
+        try:
+            now = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if now != version and name != "castling":
+            changed.append(f"{name} {version} → {now}")
+    return ", ".join(changed)
+
+
+def _same_request(exchange: HttpExchange, method: str, url: str, body: str | None) -> bool:
+    recorded = exchange.request
+    if recorded.method.upper() != method.upper() or httpx.URL(recorded.url) != httpx.URL(url):
+        return False
+    return method.upper() in ("GET", "HEAD") or (recorded.body or None) == (body or None)
+
+
+def unused_error(scenario: Scenario, path: str, unused: list[str]) -> UnusedRecordings:
+    """The failure for recordings the run never asked for."""
+    listed = ", ".join(unused[:6]) + (" …" if len(unused) > 6 else "")
+    return UnusedRecordings(
+        f"scenario {scenario.id!r}: the run ended but {len(unused)} recorded exchange(s) were never requested: "
+        f"{listed} ({path}).\n  Likely cause: the agent stopped earlier than it did when recorded (a behaviour "
+        f"change).\n  Re-record: {rerecord_command(path, scenario.id)}",
+        scenario=scenario.id,
+    )
+
+
+# -- responses ---------------------------------------------------------------------------------------------------
+def turn_response(response: WireResponse, *, streamed: bool) -> httpx.Response:
+    """The recorded answer, as NDJSON lines or one JSON object, whichever the client asked for."""
+    if response.chunks is None:
+        return httpx.Response(response.status, json=response.body)
+    if response.status != 200:
+        return httpx.Response(response.status, json=response.chunks[-1] if response.chunks else {})
+    if not streamed:
+        return httpx.Response(200, json=merge_chunks(response.chunks))
+    return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, stream=NdjsonStream(response.chunks))
+
+
+class NdjsonStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Recorded chunks, one line each, re-emitted with their original boundaries."""
+
+    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+        self.lines = [json.dumps(c, ensure_ascii=False).encode() + b"\n" for c in chunks]
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.lines
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for line in self.lines:
+            yield line
+
+
+def merge_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The non-streamed form of a streamed reply: one object with the message parts concatenated."""
+    merged = dict(chunks[-1]) if chunks else {}
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    for chunk in chunks:
+        part = chunk.get("message") or {}
+        message["content"] += part.get("content") or ""
+        if part.get("thinking"):
+            message["thinking"] = message.get("thinking", "") + part["thinking"]
+        if part.get("tool_calls"):
+            message.setdefault("tool_calls", []).extend(part["tool_calls"])
+    merged["message"] = message
+    return merged
+
+
+def discovery_response(scenario: Scenario, route: str, body: Any) -> httpx.Response:
+    """`/api/show`, `/api/tags`, `/api/version`: recorded if possible, else derived from the scenario."""
+    model = str(body.get("model") or body.get("name") or "") if isinstance(body, dict) else ""
+    for exchange in scenario.server:
+        if exchange.path == route and (route != "/api/show" or exchange.model == model):
+            return httpx.Response(exchange.status, json=exchange.body)
+    models = sorted(
+        {str(t.request.body.get("model")) for t in scenario.model_turns if isinstance(t.request.body, dict)}
+    )
+    models = models or [scenario.agent.model]
+    if route == "/api/version":
+        return httpx.Response(200, json={"version": scenario.recording.ollama_version or "0.0.0-replay"})
+    if route == "/api/tags":
+        return httpx.Response(200, json={"models": [_tag(m, scenario.recording.model_digest) for m in models]})
+    if route == "/api/show":
+        if model not in models:
+            return httpx.Response(404, json={"error": f"model '{model}' not found (replaying {scenario.id})"})
+        capabilities = ["completion", "tools"] + (["thinking"] if _thinks(scenario.model_turns) else [])
+        return httpx.Response(200, json={"capabilities": capabilities, "model_info": {}, "details": {}})
+    return httpx.Response(404, text="404 page not found")
+
+
+def _thinks(turns: list[ModelTurn]) -> bool:
+    return any(isinstance(t.request.body, dict) and t.request.body.get("think") for t in turns)
+
+
+def _tag(name: str, digest: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": "2026-01-01T00:00:00Z",
+        "size": 0,
+        "digest": digest.removeprefix("sha256:") or "0" * 64,
+        "details": {},
+    }

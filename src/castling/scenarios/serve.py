@@ -1,0 +1,114 @@
+"""`castling serve`: an Ollama-compatible HTTP server on loopback that replays one scenario's model turns.
+
+`/api/chat` (streamed NDJSON or one JSON object), `/api/show`, `/api/tags` and `/api/version`, so the REPL
+and any Ollama client can be tested offline against a real process. By default requests must match the
+recording (a divergence is answered with HTTP 400 and its message); `loose=True` serves the replies in
+order whatever is asked.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.live import ScriptedFromScenario
+from castling.scenarios.replayer import ModelReplay
+from castling.scenarios.store import load
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class ReplayServer:
+    """The server object: `start()` in a thread (tests) or `serve_forever()` (the command)."""
+
+    def __init__(
+        self, path: str | Path, *, host: str = "127.0.0.1", port: int = 11434, loose: bool = False, delay: float = 0.0
+    ) -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"castling serve listens on loopback only, not {host!r}")
+        scenario = load(path)
+        self.path = Path(path)
+        self.delay = delay
+        handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
+        self.transport: httpx.BaseTransport = handler
+        self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}" if not isinstance(host, bytes) else f"http://{host.decode()}:{port}"
+
+    def start(self) -> ReplayServer:
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="castling-serve"
+        )
+        self.thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the end of the body is the end of the connection: simple streaming
+
+            def do_GET(self) -> None:
+                server.answer(self, b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                server.answer(self, self.rfile.read(length) if length else b"")
+
+            def do_HEAD(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: the command prints divergences itself
+
+        return Handler
+
+    def answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        request = httpx.Request(handler.command, f"http://replay{handler.path}", content=body)
+        try:
+            response = self.transport.handle_request(request)
+        except ScenarioDivergence as exc:
+            print(str(exc), file=sys.stderr)
+            response = httpx.Response(400, json={"error": str(exc)})
+        handler.send_response(response.status_code)
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                handler.send_header(name, value)
+        handler.end_headers()
+        try:
+            pieces: Any = [response.content]  # built from JSON: already in memory
+        except httpx.ResponseNotRead:
+            pieces = response.iter_raw()  # NDJSON: written line by line as it is produced
+        for piece in pieces:
+            handler.wfile.write(piece)
+            handler.wfile.flush()
+            if self.delay:
+                time.sleep(self.delay)
+
+
+def describe(server: ReplayServer) -> str:
+    """The start-up banner."""
+    scenario = load(server.path)
+    return (
+        f"castling serve: replaying {server.path} ({len(scenario.model_turns)} model turns, model "
+        f"{scenario.agent.model}) at {server.url}\n  try: OLLAMA_HOST={server.url} castling chat  ·  Ctrl-C stops"
+    )

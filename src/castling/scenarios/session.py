@@ -1,0 +1,109 @@
+"""`with scenario(path) as s:` — a scenario driven from test code (the pytest `scenario` fixture).
+
+Inside the block, every Ollama transport built without an explicit `transport=` talks to the scenario
+(`castling.backbones.ollama.DEFAULT_TRANSPORTS`), so `my_agent().run(s.task)` replays without changes to the
+agent code. Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_transport)`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from castling.backbones.ollama import DEFAULT_TRANSPORTS, AnyTransport
+from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.format import Mode, Outcome, Recording, Scenario, ToolCallOutcome
+from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.recorder import Capture, RecordingTransport
+from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
+from castling.scenarios.store import load, save
+
+
+class ScenarioSession:
+    """One scenario in use by test code; checks the replay (or saves the recording) when the block ends."""
+
+    def __init__(
+        self, path: str | Path, mode: Mode = "replay", *, live: LiveSource | None = None, task: str = ""
+    ) -> None:
+        self.path = Path(path)
+        self.mode: Mode = mode
+        if mode == "record-missing":
+            self.mode = "replay" if self.path.exists() else "record"
+        if mode == "update":
+            self.mode = "record"  # the test's own code already ran: re-record it whole
+        self.scenario = load(self.path) if self.path.exists() else _blank(self.path, task)
+        self.live = live
+        self.capture = Capture()
+        self.result: Any = None
+        """Set `s.result = agent.run(...)` to store the outcome when recording."""
+        self.model_transport: AnyTransport
+        self.http_transport: AnyTransport | None
+        self._setup()
+
+    @property
+    def task(self) -> str:
+        return self.scenario.task
+
+    def _setup(self) -> None:
+        if self.mode == "replay":
+            self.model_transport = ModelReplay(self.scenario, self.path)
+            self.http_transport = HttpReplay(self.scenario, self.path)
+            return
+        live = self.live or (
+            ScriptedFromScenario(self.scenario, self.path.parent)
+            if self.scenario.recording.source == "constructed" and self.scenario.model_turns
+            else OllamaLive()
+        )
+        if self.mode == "live":
+            self.model_transport, self.http_transport = live.model_transport(), live.http_transport()
+            return
+        self.model_transport = RecordingTransport(live.model_transport(), self.capture, kind="ollama")
+        inner = live.http_transport()
+        self.http_transport = RecordingTransport(inner, self.capture, kind="http") if inner is not None else None
+        self.source = live.source
+
+    def __enter__(self) -> ScenarioSession:
+        DEFAULT_TRANSPORTS.append(self.model_transport)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        DEFAULT_TRANSPORTS.remove(self.model_transport)
+        if isinstance(self.model_transport, ModelReplay) and isinstance(self.http_transport, HttpReplay):
+            found = self.model_transport.divergences + self.http_transport.divergences
+            if found and not isinstance(error, ScenarioDivergence):
+                raise found[0] from error  # the agent swallowed or re-wrapped the divergence
+            unused = self.model_transport.unused() + self.http_transport.unused()
+            if error is None and unused and self.scenario.matching.unused_recordings == "fail":
+                raise unused_error(self.scenario, str(self.path), unused)
+        elif self.mode == "record" and error is None:
+            self._save()
+
+    def _save(self) -> None:
+        # Only a block that ended normally is saved: a crash never overwrites the existing file.
+        from castling.scenarios.runner import recorded_scenario, schema_ref
+
+        outcome = _outcome(self.result) or self.scenario.outcome
+        fresh = recorded_scenario(self.scenario, self.capture, outcome, self.source, {}, self.path.parent)
+        save(fresh, self.path, schema_ref=schema_ref(self.path))
+
+
+def _blank(path: Path, task: str) -> Scenario:
+    return Scenario(id=path.stem, task=task or path.stem, recording=Recording(source="live"))
+
+
+def _outcome(result: Any) -> Outcome | None:
+    if result is None:
+        return None
+    usage = getattr(result, "usage", None)
+    return Outcome(
+        final_answer=str(getattr(result, "answer", "")),
+        steps=int(getattr(usage, "calls", 0)),
+        tool_calls=[
+            ToolCallOutcome(name=c.name, arguments=dict(c.arguments), result=c.result) for c in result.tool_calls
+        ],
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0)),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0)),
+    )

@@ -1,0 +1,127 @@
+"""Reading and writing scenario files: errors point at the file and line; saving never leaves a half file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from castling.errors import ScenarioFileError
+from castling.scenarios.format import Scenario
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}\n"
+INLINE_LIMIT = 4096
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a bad file raises `ScenarioFileError` naming the file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioFileError(f"{path}: the scenario file does not exist (record it with --scenario-mode=record).")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise ScenarioFileError(f"{path}:{line}: invalid YAML: {exc.problem}", path=str(path), line=line) from exc
+    if not isinstance(data, dict):
+        raise ScenarioFileError(f"{path}:1: a scenario file holds a mapping, got {type(data).__name__}", path=str(path))
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        line = _line_of(text, first["loc"])
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ScenarioFileError(
+            f"{path}:{line}: invalid scenario at {where}: {first['msg']}{more}", path=str(path), line=line
+        ) from exc
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the YAML node at `loc` (the deepest node that exists)."""
+    node: Any = yaml.compose(text, Loader=_Loader)
+    line = 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+            key = next((k for k, _ in node.value if k.value == part), None)
+            if child is None:
+                break
+            line, node = (key or child).start_mark.line + 1, child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def save(scenario: Scenario, path: str | Path, *, schema_ref: str | None = None) -> None:
+    """Write atomically (temp file, then rename): a crash while saving leaves the old file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = scenario.model_dump(mode="json", exclude_defaults=False)
+    text = dump_yaml(data)
+    header = SCHEMA_COMMENT.format(schema=schema_ref) if schema_ref else ""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(header + text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML with literal blocks for multi-line strings, keys in model order."""
+    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+class _BlockDumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
+def store_blob(directory: Path, data: bytes, suffix: str) -> str:
+    """Save bytes as `blobs/sha256-<hex><suffix>` beside the scenario; return the relative path."""
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"blobs/sha256-{digest[:32]}{suffix}"
+    target = directory / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return relative
+
+
+def read_blob(directory: Path, relative: str) -> bytes:
+    """The bytes of a blob saved by `store_blob`."""
+    return (directory / relative).read_bytes()
+
+
+def discover(paths: list[str | Path]) -> list[Path]:
+    """Scenario files under the given files and folders (`*.yaml`, blobs and hidden files skipped)."""
+    found: list[Path] = []
+    for entry in map(Path, paths):
+        if entry.is_file():
+            found.append(entry)
+        elif entry.is_dir():
+            found.extend(
+                p for p in sorted(entry.rglob("*.yaml")) if "blobs" not in p.parts and not p.name.startswith(".")
+            )
+    return found
