@@ -7,7 +7,7 @@ import pytest
 
 from castling.tools.web import StaticResolver, fetch, http_request
 
-from .server import LoopbackOnlyBackend, Server
+from .server import LoopbackOnlyBackend, Server, static
 
 
 @pytest.fixture
@@ -21,8 +21,6 @@ async def server() -> AsyncIterator[Server]:
 async def internal() -> AsyncIterator[Server]:
     """The internal service holding a secret; SSRF tests must never reach it."""
     s = await Server().start()
-    from .server import static
-
     s.routes["/secret"] = static(200, "TOP-SECRET", "text/plain")
     s.routes["/"] = static(200, "TOP-SECRET", "text/plain")
     yield s
@@ -38,16 +36,27 @@ TABLE: dict[str, Any] = {"public.test": ["127.0.0.1"]}
 
 
 @pytest.fixture
-def make_fetch(guard: LoopbackOnlyBackend):  # type: ignore[no-untyped-def]
-    def build(table: dict[str, Any] | None = None, **settings: Any):  # type: ignore[no-untyped-def]
-        return fetch(resolver=StaticResolver(table or TABLE), network_backend=guard, **settings)
+async def make_fetch(guard: LoopbackOnlyBackend) -> AsyncIterator[Any]:
+    """Build fetch tools with a fake resolver and the loopback-only guard; closes them after the test."""
+    tools: list[Any] = []
 
-    return build
+    def build(table: dict[str, Any] | None = None, **settings: Any) -> Any:
+        tools.append(fetch(resolver=StaticResolver(table or TABLE), network_backend=guard, **settings))
+        return tools[-1]
+
+    yield build
+    for tool in tools:
+        await tool.aclose()
 
 
 @pytest.fixture
-def make_api(guard: LoopbackOnlyBackend):  # type: ignore[no-untyped-def]
-    def build(table: dict[str, Any] | None = None, **settings: Any):  # type: ignore[no-untyped-def]
-        return http_request(resolver=StaticResolver(table or TABLE), network_backend=guard, **settings)
+async def make_api(guard: LoopbackOnlyBackend) -> AsyncIterator[Any]:
+    tools: list[Any] = []
 
-    return build
+    def build(table: dict[str, Any] | None = None, **settings: Any) -> Any:
+        tools.append(http_request(resolver=StaticResolver(table or TABLE), network_backend=guard, **settings))
+        return tools[-1]
+
+    yield build
+    for tool in tools:
+        await tool.aclose()

@@ -14,6 +14,10 @@ from typing import Any
 
 # Text inside these elements is never content; markdownify's `strip=` option would *unwrap* them and leak it.
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "canvas", "head")
+_HIDDEN_XPATH = (
+    "//body//*[@hidden or @aria-hidden='true' or contains(translate(@style, ' ', ''), 'display:none')"
+    " or contains(translate(@style, ' ', ''), 'visibility:hidden')]"
+)
 MIN_MAIN_CONTENT = 200
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -42,27 +46,32 @@ def extract_html(html: str, url: str = "") -> Extracted:
     except Exception:  # lxml raises several unrelated types on garbage input
         return Extracted("", "", "unparseable")
     title = " ".join((tree.findtext(".//title") or "").split())[:300]
+    _drop_invisible(tree)
     main = trafilatura.extract(
         tree, url=url or None, output_format="markdown", include_links=True, include_tables=True, include_images=False
     )
     main = (main or "").strip()
     if len(main) >= MIN_MAIN_CONTENT:
         return Extracted(title, main, "trafilatura")
-    full = _full_page_markdown(html)
+    full = _full_page_markdown(lxml.html.document_fromstring(html))
     if len(full) > len(main):
         return Extracted(title, full, "markdownify")
     return Extracted(title, main, "trafilatura")
 
 
-def _full_page_markdown(html: str) -> str:
+def _drop_invisible(tree: Any) -> None:
+    """Remove elements a reader never sees: their text is not content, and hidden text is an injection vector."""
+    for element in list(tree.iter(*_DROP_TAGS)):  # collect first: dropping while iterating skips nodes
+        element.drop_tree()
+    for element in list(tree.xpath(_HIDDEN_XPATH)):
+        element.drop_tree()
+
+
+def _full_page_markdown(tree: Any) -> str:
     import lxml.html
     from markdownify import markdownify
 
-    tree = lxml.html.document_fromstring(html)
-    for element in tree.iter(*_DROP_TAGS):
-        element.drop_tree()
-    for element in tree.xpath("//*[@hidden or @aria-hidden='true']"):
-        element.drop_tree()
+    _drop_invisible(tree)
     body = lxml.html.tostring(tree, encoding="unicode")
     try:
         text = markdownify(body, heading_style="ATX")

@@ -46,7 +46,8 @@ class ProcessExtractor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
+        self.starts = 0
+        """How many worker processes were started (more than one means one was killed or died)."""
 
     async def html(self, html: str, url: str, timeout: float) -> Extracted:
         return await asyncio.to_thread(self._call, {"op": "html", "url": url}, html.encode("utf-8", "replace"), timeout)
@@ -67,12 +68,12 @@ class ProcessExtractor:
                 proc.stdin.write(encode_frame(header, payload))
                 proc.stdin.flush()
                 answer = self._read_answer(proc, time.monotonic() + timeout)
-            except (OSError, ValueError, EOFError) as exc:
-                self._kill()
-                raise ExtractionFailed(f"the extraction worker failed ({exc}); it will be restarted") from exc
-            except TimeoutError as exc:
+            except TimeoutError as exc:  # before OSError, of which it is a subclass
                 self._kill()
                 raise ExtractionFailed(f"extraction took longer than {timeout:g} s and was stopped") from exc
+            except (OSError, ValueError, EOFError) as exc:
+                self._kill()
+                raise ExtractionFailed(f"the extraction worker failed ({exc!r}); it will be restarted") from exc
         if not answer.get("ok"):
             raise ExtractionFailed(f"extraction failed: {answer.get('error', 'unknown error')}")
         return Extracted(str(answer["title"]), str(answer["text"]), str(answer["method"]))
@@ -80,8 +81,6 @@ class ProcessExtractor:
     def _ensure_started(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
-        if self._proc is not None:
-            self.restarts += 1
         proc = subprocess.Popen(
             [sys.executable, "-m", "castling.tools.web._worker"],
             stdin=subprocess.PIPE,
@@ -91,6 +90,7 @@ class ProcessExtractor:
             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
         )
         self._proc = proc
+        self.starts += 1
         try:
             self._read_answer(proc, time.monotonic() + STARTUP_TIMEOUT)
         except (TimeoutError, OSError, ValueError, EOFError) as exc:

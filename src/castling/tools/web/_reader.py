@@ -51,6 +51,14 @@ def check_declared_length(response: httpx.Response, max_bytes: int) -> None:
 async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     """Return the decoded body, or raise `BodyRefused` once it passes `max_bytes` (on the wire or decoded)."""
     check_declared_length(response, max_bytes)
+    try:  # a replay transport may hand back a response already read (and decoded) into memory
+        content = response.content
+    except httpx.ResponseNotRead:
+        pass
+    else:
+        if len(content) > max_bytes:
+            raise BodyRefused(f"the response is over the {format_size(max_bytes)} limit")
+        return content
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
         raise BodyRefused(f"unsupported content encoding {encoding[:40]!r}")
