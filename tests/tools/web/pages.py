@@ -37,10 +37,15 @@ def article_page(target_bytes: int = 50_000, seed: int = 0, title: str = "The Hi
         + "".join(f'<li><a href="/related/{i}">{sentence(rng, 6)}</a></li>' for i in range(10))
         + "</ul></aside>"
     )
+    footer = (
+        "<footer><p>© 2026 Daily Harbour. All rights reserved.</p><ul>"
+        + "".join(f'<li><a href="/legal/{i}">Legal {i}</a></li>' for i in range(15))
+        + f"</ul></footer><script>track(); /* {SCRIPT_MARKER} */</script></body></html>"
+    )
     body = [f"<main><article><h1>{title}</h1><p class='byline'>By Ada Writer, 3 March 2026</p>"]
-    size = len(head)
+    size = len(head) + len(footer) + 200
     section = 0
-    while size < target_bytes * 0.85:
+    while size < target_bytes:
         if rng.random() < 0.15:
             section += 1
             block = f"<h2>Part {section}: {sentence(rng, 4)[:-1]}</h2>"
@@ -56,11 +61,6 @@ def article_page(target_bytes: int = 50_000, seed: int = 0, title: str = "The Hi
         body.append(block)
         size += len(block)
     body.append("</article></main>")
-    footer = (
-        "<footer><p>© 2026 Daily Harbour. All rights reserved.</p><ul>"
-        + "".join(f'<li><a href="/legal/{i}">Legal {i}</a></li>' for i in range(15))
-        + f"</ul></footer><script>track(); /* {SCRIPT_MARKER} */</script></body></html>"
-    )
     return head + "".join(body) + footer
 
 

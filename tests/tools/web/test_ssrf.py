@@ -189,3 +189,20 @@ async def test_proxy_environment_is_ignored(monkeypatch, server, make_fetch) -> 
         await proxy.stop()
     assert "direct answer" in result
     assert proxy.connections == 0
+
+
+async def test_idn_host_is_resolved_as_punycode_and_checked(internal, guard, make_fetch) -> None:  # type: ignore[no-untyped-def]
+    table = {"xn--bcher-kva.test": ["127.0.0.1"]}
+    result = await make_fetch(table, ports=None).ainvoke({"url": f"http://bücher.test:{internal.port}/secret"})
+    assert "'xn--bcher-kva.test' resolves to 127.0.0.1" in result
+    _assert_untouched(internal, guard, result)
+    allowed = await make_fetch(table, allow_hosts=["bücher.test"]).ainvoke(
+        {"url": internal.url("/", host="bücher.test")}
+    )
+    assert "TOP-SECRET" in allowed
+
+
+async def test_scoped_link_local_ipv6_is_refused(internal, guard, make_fetch) -> None:  # type: ignore[no-untyped-def]
+    result = await make_fetch(ports=None).ainvoke({"url": f"http://[fe80::1%25eth0]:{internal.port}/"})
+    assert "link-local" in result
+    _assert_untouched(internal, guard, result)

@@ -48,7 +48,13 @@ def extract_html(html: str, url: str = "") -> Extracted:
     title = " ".join((tree.findtext(".//title") or "").split())[:300]
     _drop_invisible(tree)
     main = trafilatura.extract(
-        tree, url=url or None, output_format="markdown", include_links=True, include_tables=True, include_images=False
+        tree,
+        url=url or None,
+        output_format="markdown",
+        include_links=True,
+        include_tables=True,
+        include_images=False,
+        fast=True,
     )
     main = (main or "").strip()
     if len(main) >= MIN_MAIN_CONTENT:

@@ -61,7 +61,7 @@ class AddressPolicy:
             raise AddressRefused(f"only http and https URLs can be fetched, not {url.scheme or 'a relative'} URL")
         if url.userinfo:
             raise AddressRefused("URLs with credentials (user:password@host) are refused")
-        host = url.host
+        host = url.raw_host.decode("ascii")  # IDN hosts as punycode, the form that is resolved and connected
         if not host:
             raise AddressRefused("the URL has no host")
         literal = parse_ip_literal_safe(host)
@@ -100,8 +100,14 @@ class AddressPolicy:
 
 
 def normalize_host(host: str) -> str:
-    """Lower-case, strip brackets and trailing dots, so spellings of one name compare equal."""
-    return host.strip().strip("[]").rstrip(".").lower()
+    """Lower-case, punycode, strip brackets and trailing dots, so spellings of one name compare equal."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 def parse_ip_literal_safe(host: str) -> IPAddress | None:

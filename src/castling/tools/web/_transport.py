@@ -79,8 +79,9 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         max_connections: int = 10,
     ) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        # The parent's own pool is replaced below; verify=False only spares it loading the CA bundle for nothing.
+        super().__init__(verify=False, trust_env=False)
+        ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
         # Replacing the pool is the one way httpx lets a custom network backend in (0.28).
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
