@@ -7,6 +7,7 @@ Only loopback servers started here are contacted.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import threading
@@ -50,12 +51,14 @@ async def extraction(per_size: int) -> None:
     await worker.html("<p>x</p>", "", 60)
     print(f"extraction worker cold start (spawn + imports + warm-up): {(time.perf_counter() - start) * 1000:.0f} ms\n")
     print(f"{'page size':>10} | {'trafilatura in-process':>30} | {'same via worker process':>30} | "
-          f"{'baseline: full-page markdownify':>32} | worker/in-proc | in-proc/baseline")  # fmt: skip
+          f"{'baseline: full-page markdownify':>32} | worker/in-proc | in-proc/baseline | in-proc CPU")  # fmt: skip
     for size in SIZES:
-        times: dict[str, list[float]] = {"direct": [], "worker": [], "base": []}
+        times: dict[str, list[float]] = {"direct": [], "worker": [], "base": [], "cpu": []}
         pages = [article_page(size, seed=i) for i in range(per_size)]
         for page in pages:  # interleaved per page, so background load hits all three alike
+            cpu = time.process_time()
             times["direct"].append(_timed(lambda p=page: extract_html(p, "https://example.org/a")))
+            times["cpu"].append(time.process_time() - cpu)
             start = time.perf_counter()
             await worker.html(page, "https://example.org/a", 30)
             times["worker"].append(time.perf_counter() - start)
@@ -64,7 +67,7 @@ async def extraction(per_size: int) -> None:
         actual = statistics.median(len(p) for p in pages) / 1000
         print(f"{actual:7.0f} KB | {ms(direct):>30} | {ms(via_worker):>30} | {ms(base):>32} | "
               f"{statistics.median(via_worker) / statistics.median(direct):14.2f} | "
-              f"{statistics.median(direct) / statistics.median(base):16.2f}")  # fmt: skip
+              f"{statistics.median(direct) / statistics.median(base):16.2f} | {ms(times['cpu'])}")  # fmt: skip
     worker.close()
 
 
@@ -132,6 +135,7 @@ async def _rate(n: int, call: Callable[[], Awaitable[object]]) -> float:
 
 async def main() -> None:
     quick = "--quick" in sys.argv
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs\n")
     await extraction(per_size=3 if quick else 10)
     await throughput(requests=20 if quick else 100)
 
