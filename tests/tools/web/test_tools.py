@@ -182,3 +182,17 @@ def test_sync_invoke_works_outside_an_event_loop() -> None:
 
     tool = fetch(**ALLOW)
     assert "sync page" in tool.invoke({"url": server.url("/s")})
+
+
+async def test_unexpected_errors_become_one_line_results(server, make_fetch) -> None:  # type: ignore[no-untyped-def]
+    class Broken:
+        async def html(self, html: str, url: str, timeout: float) -> object:
+            raise RuntimeError("extractor exploded")
+
+        async def pdf(self, data: bytes, timeout: float) -> object:
+            raise RuntimeError("extractor exploded")
+
+    server.routes["/p"] = static(200, "<p>x</p>", "text/html")
+    tool = make_fetch(**ALLOW)
+    tool._web.extractor = Broken()
+    assert await tool.ainvoke({"url": server.url("/p")}) == "fetch failed: RuntimeError: extractor exploded"

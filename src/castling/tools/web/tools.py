@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from castling.tools.web._resolver import Resolver
 from castling.tools.web._settings import WebSettings
 from castling.tools.web._transport import PinnedTransport
 
+logger = logging.getLogger(__name__)
 MAX_LENGTH_CAP = 100_000
 _FORBIDDEN_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "accept-encoding", "cookie", "te", "upgrade"}
@@ -83,6 +85,9 @@ class _Web:
                 return f"{tool} refused: {exc}"
             except (FetchFailed, ExtractionFailed) as exc:
                 return f"{tool} failed: {exc}"
+            except Exception as exc:  # the model gets a line of text, never a traceback; the log gets the rest
+                logger.exception("%s of %s failed unexpectedly", tool, url)
+                return f"{tool} failed: {type(exc).__name__}: {exc}"[:300]
             redirected_from = fetched.redirects[0] if fetched.redirects else ""
             if method == "GET":
                 self.cache.put(key, page)
