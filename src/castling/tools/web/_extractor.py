@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from castling.tools.web._extract import Extracted, extract_html, extract_pdf
@@ -82,7 +83,7 @@ class ProcessExtractor:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         proc = subprocess.Popen(
-            [sys.executable, "-m", "castling.tools.web._worker"],
+            [sys.executable, str(Path(__file__).with_name("_worker.py"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

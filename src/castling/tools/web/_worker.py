@@ -35,14 +35,27 @@ def encode_frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
     return _HEAD.pack(len(raw), len(payload)) + raw + payload
 
 
-def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
-    from castling.tools.web._extract import extract_html, extract_pdf
+def _extract_module() -> Any:
+    # Run as a script (the default), this file's folder is on sys.path and `_extract` imports on its own, without
+    # importing castling (and langchain-core, httpx...): that saves most of a second at every worker start.
+    import importlib
 
+    if __package__:
+        return importlib.import_module("castling.tools.web._extract")
+    here = os.path.dirname(os.path.abspath(__file__))
+    module = importlib.import_module("_extract")
+    if here in sys.path:  # our sibling modules (e.g. tools.py) must not shadow anything the libraries import
+        sys.path.remove(here)
+    return module
+
+
+def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
+    extract = _extract_module()
     try:
         if header.get("op") == "html":
-            result = extract_html(payload.decode("utf-8", "replace"), str(header.get("url", "")))
+            result = extract.extract_html(payload.decode("utf-8", "replace"), str(header.get("url", "")))
         elif header.get("op") == "pdf":
-            result = extract_pdf(payload)
+            result = extract.extract_pdf(payload)
         else:
             return {"ok": False, "error": f"unknown op {header.get('op')!r}"}
     except Exception as exc:  # report any extractor failure to the host instead of dying
@@ -67,9 +80,7 @@ def main() -> None:
     os.dup2(2, 1)
     stdin = sys.stdin.buffer
     _limit_memory()
-    from castling.tools.web._extract import warm_up
-
-    warm_up()
+    _extract_module().warm_up()
     out.write(encode_frame({"ok": True, "ready": True}))
     out.flush()
     while (frame := read_frame(stdin)) is not None:
