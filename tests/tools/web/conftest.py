@@ -41,6 +41,7 @@ async def make_fetch(guard: LoopbackOnlyBackend) -> AsyncIterator[Any]:
     tools: list[Any] = []
 
     def build(table: dict[str, Any] | None = None, **settings: Any) -> Any:
+        settings.setdefault("respect_robots_txt", False)  # robots.txt has its own tests (test_robots.py)
         tools.append(fetch(resolver=StaticResolver(table or TABLE), network_backend=guard, **settings))
         return tools[-1]
 

@@ -94,6 +94,7 @@ async def test_a_wrapping_recorder_sees_the_url_as_written(server, guard) -> Non
         resolver=StaticResolver({"public.test": ["127.0.0.1"]}),
         network_backend=guard,
         allow_hosts=["public.test"],
+        respect_robots_txt=False,
     )
     result = await tool.ainvoke({"url": server.url("/p", host="public.test")})
     await tool.aclose()
@@ -111,7 +112,7 @@ async def test_a_replay_transport_replaces_the_network_but_not_the_policy() -> N
         calls.append(str(request.url))
         return httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"replayed": true}')
 
-    tool = fetch(transport=httpx.MockTransport(replay))
+    tool = fetch(transport=httpx.MockTransport(replay), respect_robots_txt=False)
     ok = await tool.ainvoke({"url": "https://example.org/data.json"})
     refused = await tool.ainvoke({"url": "http://127.0.0.1/"})
     await tool.aclose()

@@ -66,7 +66,13 @@ class WebClient:
         self._client = None
 
     async def request(
-        self, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> Fetched:
         """Send a request and follow redirects, each hop re-checked; raise AddressRefused/BodyRefused/FetchFailed."""
         url = url.strip()
@@ -82,7 +88,8 @@ class WebClient:
             kwargs["json"] = json
         try:
             async with asyncio.timeout(self._settings.timeout):
-                return await self._follow(client, client.build_request(method, target, **kwargs))
+                request = client.build_request(method, target, **kwargs)
+                return await self._follow(client, request, max_bytes or self._settings.max_bytes)
         except TimeoutError as exc:
             raise FetchFailed(f"no complete response within the {self._settings.timeout:g} s limit") from exc
         except httpx.TimeoutException as exc:
@@ -90,14 +97,14 @@ class WebClient:
         except httpx.HTTPError as exc:
             raise FetchFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
-    async def _follow(self, client: httpx.AsyncClient, request: httpx.Request) -> Fetched:
+    async def _follow(self, client: httpx.AsyncClient, request: httpx.Request, max_bytes: int) -> Fetched:
         redirects: list[str] = []
         while True:
             self._policy.check_url(request.url)
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
                 if response.next_request is None:
-                    body = await read_capped(response, self._settings.max_bytes)
+                    body = await read_capped(response, max_bytes)
                     content_type = response.headers.get("content-type", "")
                     return Fetched(str(request.url), response.status_code, response.reason_phrase, content_type,
                                    body, redirects)  # fmt: skip

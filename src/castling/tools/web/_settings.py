@@ -34,6 +34,8 @@ class WebSettings(BaseModel):
     """User-Agent header sent with every request."""
     verify_tls: bool = True
     """Verify TLS certificates (keep on)."""
+    respect_robots_txt: bool = True
+    """Honour the site's robots.txt (default for `fetch`; `http_request` turns it off, robots.txt is for crawlers)."""
     cache_size: int = Field(default=32, ge=0)
     """Converted pages kept per tool so paging does not download again."""
 

@@ -22,6 +22,7 @@ from castling.tools.web._policy import AddressPolicy, AddressRefused
 from castling.tools.web._reader import BodyRefused
 from castling.tools.web._render import Page, PageCache, render
 from castling.tools.web._resolver import Resolver
+from castling.tools.web._robots import Robots, RobotsDisallowed
 from castling.tools.web._settings import WebSettings
 from castling.tools.web._transport import PinnedTransport
 
@@ -56,8 +57,11 @@ class _Web:
         self.client = WebClient(settings, self.policy, make_transport)
         self.extractor = extractor or shared_extractor()
         self.cache = PageCache(settings.cache_size)
+        self.robots = Robots(self.client) if settings.respect_robots_txt else None
 
     async def load(self, method: str, url: str, body: Any, headers: dict[str, str] | None) -> tuple[Page, Fetched]:
+        if self.robots is not None:
+            await self.robots.check(url)
         fetched = await self.client.request(method, url, json=body, headers=headers)
         s = self.settings
         converted = await convert(fetched.body, fetched.content_type, fetched.url, self.extractor, s.extract_timeout)
@@ -81,7 +85,7 @@ class _Web:
         if page is None:
             try:
                 page, fetched = await self.load(method, url, kw.get("body"), kw.get("headers"))
-            except (AddressRefused, BodyRefused, Unsupported) as exc:
+            except (AddressRefused, BodyRefused, Unsupported, RobotsDisallowed) as exc:
                 return f"{tool} refused: {exc}"
             except (FetchFailed, ExtractionFailed) as exc:
                 return f"{tool} failed: {exc}"
@@ -229,6 +233,10 @@ def http_request(
     extractor: Extractor | None = None,
     **settings: Any,
 ) -> HttpRequestTool:
-    """Create the `http_request` tool: GET/POST JSON APIs under the same rules as `fetch` (same arguments)."""
+    """Create the `http_request` tool: GET/POST JSON APIs under the same rules as `fetch` (same arguments).
+
+    robots.txt is not consulted unless `respect_robots_txt=True` (it addresses crawlers, not API clients).
+    """
+    settings.setdefault("respect_robots_txt", False)
     result: HttpRequestTool = _build(HttpRequestTool, transport, resolver, network_backend, extractor, settings)
     return result
