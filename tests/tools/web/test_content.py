@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from castling.tools.web import ProcessExtractor
+from castling.tools.web import ExtractorPool, ProcessExtractor
 
 from .pages import SCRIPT_MARKER, STYLE_MARKER, article_page, minimal_pdf
 from .server import Server, static
@@ -163,3 +164,20 @@ async def test_hidden_text_is_not_shown_to_the_model(server, make_fetch) -> None
     result = await _get(server, make_fetch, page, "text/html")
     assert "# The History of the River Harbour" in result
     assert "HIDDEN-INJECTION" not in result
+
+
+async def test_a_slow_page_does_not_block_extraction_of_another(server, make_fetch) -> None:  # type: ignore[no-untyped-def]
+    pool = ExtractorPool(2)
+    server.routes["/slow"] = static(200, "<html><body>" + "<p>a</p>" * 100_000 + "</body></html>", "text/html")
+    server.routes["/ok"] = static(200, article_page(20_000), "text/html")
+    try:
+        slow_tool, fast_tool = make_fetch(extract_timeout=2, **ALLOW), make_fetch(**ALLOW)
+        slow_tool._web.extractor = fast_tool._web.extractor = pool
+        slow = asyncio.create_task(slow_tool.ainvoke({"url": server.url("/slow")}))
+        await asyncio.sleep(0.2)  # let the slow page reach the first worker
+        fast = asyncio.create_task(fast_tool.ainvoke({"url": server.url("/ok")}))
+        done, _ = await asyncio.wait({slow, fast}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {fast} and "# The History of the River Harbour" in fast.result()
+        assert (await slow).startswith("fetch failed: extraction took longer than 2 s")
+    finally:
+        pool.close()

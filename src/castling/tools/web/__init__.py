@@ -2,7 +2,7 @@
 
 from castling.tools.web._address import classify, parse_ip_literal
 from castling.tools.web._extract import Extracted
-from castling.tools.web._extractor import InProcessExtractor, ProcessExtractor
+from castling.tools.web._extractor import ExtractorPool, InProcessExtractor, ProcessExtractor
 from castling.tools.web._policy import AddressPolicy, AddressRefused
 from castling.tools.web._resolver import Resolver, StaticResolver, SystemResolver
 from castling.tools.web._settings import WebSettings
@@ -13,6 +13,7 @@ __all__ = [
     "AddressPolicy",
     "AddressRefused",
     "Extracted",
+    "ExtractorPool",
     "FetchTool",
     "HttpRequestTool",
     "InProcessExtractor",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import queue
 import selectors
 import subprocess
 import sys
@@ -51,17 +52,18 @@ class ProcessExtractor:
         """How many worker processes were started (more than one means one was killed or died)."""
 
     async def html(self, html: str, url: str, timeout: float) -> Extracted:
-        return await asyncio.to_thread(self._call, {"op": "html", "url": url}, html.encode("utf-8", "replace"), timeout)
+        return await asyncio.to_thread(self.call, {"op": "html", "url": url}, html.encode("utf-8", "replace"), timeout)
 
     async def pdf(self, data: bytes, timeout: float) -> Extracted:
-        return await asyncio.to_thread(self._call, {"op": "pdf"}, data, timeout)
+        return await asyncio.to_thread(self.call, {"op": "pdf"}, data, timeout)
 
     def close(self) -> None:
         """Stop the worker (it is restarted on the next call)."""
         with self._lock:
             self._kill()
 
-    def _call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted:
+    def call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted:
+        """Send one request to the worker and wait for the answer (blocking; killed at the deadline)."""
         with self._lock:
             proc = self._ensure_started()
             assert proc.stdin is not None
@@ -146,15 +148,45 @@ class InProcessExtractor:
         return extract_pdf(data)
 
 
-_shared: ProcessExtractor | None = None
+class ExtractorPool:
+    """Up to `size` worker processes, each started on first need, so concurrent fetches extract in parallel."""
+
+    def __init__(self, size: int = 2) -> None:
+        self.workers = [ProcessExtractor() for _ in range(max(1, size))]
+        # Last in, first out: a lone caller keeps reusing the warm worker; others start only under concurrency.
+        self._idle: queue.LifoQueue[ProcessExtractor] = queue.LifoQueue()
+        for worker in reversed(self.workers):
+            self._idle.put(worker)
+
+    async def html(self, html: str, url: str, timeout: float) -> Extracted:
+        payload = html.encode("utf-8", "replace")
+        return await asyncio.to_thread(self._call, {"op": "html", "url": url}, payload, timeout)
+
+    async def pdf(self, data: bytes, timeout: float) -> Extracted:
+        return await asyncio.to_thread(self._call, {"op": "pdf"}, data, timeout)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for worker in self.workers:
+            worker.close()
+
+    def _call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted:
+        worker = self._idle.get()
+        try:
+            return worker.call(header, payload, timeout)
+        finally:
+            self._idle.put(worker)
+
+
+_shared: ExtractorPool | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_extractor() -> ProcessExtractor:
-    """The process-wide worker used by tools that were not given their own extractor."""
+def shared_extractor() -> ExtractorPool:
+    """The process-wide worker pool (two workers) used by tools that were not given their own extractor."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = ProcessExtractor()
+            _shared = ExtractorPool(2)
             atexit.register(_shared.close)
         return _shared
