@@ -197,3 +197,14 @@ async def test_unexpected_errors_become_one_line_results(server, make_fetch) -> 
     tool = make_fetch(**ALLOW)
     tool._web.extractor = Broken()
     assert await tool.ainvoke({"url": server.url("/p")}) == "fetch failed: RuntimeError: extractor exploded"
+
+
+async def test_tool_call_from_a_model_returns_a_tool_message(server, make_fetch) -> None:  # type: ignore[no-untyped-def]
+    from langchain_core.messages import ToolMessage
+
+    server.routes["/p"] = static(200, "called by a model", "text/plain")
+    tool = make_fetch(**ALLOW)
+    call = {"name": "fetch", "args": {"url": server.url("/p")}, "id": "call-1", "type": "tool_call"}
+    message = await tool.ainvoke(call, {"configurable": {"thread_id": "session-1"}})
+    assert isinstance(message, ToolMessage) and message.tool_call_id == "call-1"
+    assert "called by a model" in str(message.content)
