@@ -105,9 +105,14 @@ class WebClient:
             try:
                 if response.next_request is None:
                     body = await read_capped(response, max_bytes)
-                    content_type = response.headers.get("content-type", "")
-                    return Fetched(str(request.url), response.status_code, response.reason_phrase, content_type,
-                                   body, redirects)  # fmt: skip
+                    return Fetched(
+                        url=str(request.url),
+                        status=response.status_code,
+                        reason=response.reason_phrase,
+                        content_type=response.headers.get("content-type", ""),
+                        body=body,
+                        redirects=redirects,
+                    )
                 if len(redirects) >= self._settings.max_redirects:
                     raise FetchFailed(f"more than {self._settings.max_redirects} redirects; stopped at {request.url}")
                 redirects.append(str(request.url))
