@@ -20,6 +20,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
 
 from castling.backbones.parsing.coercion import coerce_arguments
+from castling.backbones.tool_schema import for_ollama
 from castling.backbones.wire import WireTool
 from castling.errors import ConfigError
 from castling.tools.decorator import ensure_tool
@@ -165,7 +166,9 @@ class Toolbox:
 
 
 def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
-    wire: WireTool = convert_to_openai_tool(tool)
+    full: WireTool = convert_to_openai_tool(tool)
+    parameters = full["function"].get("parameters") or {}
+    wire = {**full, "function": {**full["function"], "parameters": for_ollama(parameters)}}
     own_timeout = (tool.metadata or {}).get("timeout")
     args_model = tool.tool_call_schema if isinstance(tool.tool_call_schema, type) else None
     direct = isinstance(tool, StructuredTool) and _no_injected_args(tool)
@@ -173,7 +176,7 @@ def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
         name=tool.name,
         tool=tool,
         wire=wire,
-        parameters=wire["function"].get("parameters") or {},
+        parameters=parameters,
         args_model=args_model if args_model is not None and issubclass(args_model, BaseModel) else None,
         timeout=own_timeout if own_timeout is not None else default_timeout,
         sync_timeout=own_timeout,
