@@ -1,3 +1,30 @@
-"""Built-in tools and tool helpers."""
+"""Built-in tools and tool helpers.
 
-from castling.tools.web import fetch, http_request  # noqa: F401  (web fetch tools, issue 4)
+Loaded lazily: `from castling import tool` should not pay for the web extractor or the sandbox.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from castling.tools.decorator import tool
+    from castling.tools.web import fetch, http_request
+
+_LAZY = {
+    "fetch": "castling.tools.web",
+    "http_request": "castling.tools.web",
+    "tool": "castling.tools.decorator",
+}
+
+__all__ = ["fetch", "http_request", "tool"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'castling.tools' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
