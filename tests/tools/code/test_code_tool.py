@@ -1,0 +1,191 @@
+import asyncio
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from langchain_core.tools import BaseTool
+
+from castling.errors import ConfigError
+from castling.tools.code import SandboxUnavailable, UnsandboxedWarning, python
+
+from code_helpers import FAST, child_pids, require_bwrap, run_cell
+
+
+def test_public_factory_is_exported_from_castling_tools():
+    from castling.tools import python as exported
+
+    assert exported is python
+
+
+async def test_state_persists_between_cells_and_last_expression_is_shown(run):
+    assert await run("import math\nx = 40") == "[done] no output"
+    assert await run("print('sum:', x + 2)\nmath.sqrt(x + 9)") == "[stdout]\nsum: 42\n[value]\n7.0"
+
+
+async def test_tool_is_a_basetool_with_one_code_argument(sandbox):
+    assert isinstance(sandbox, BaseTool)
+    assert sandbox.name == "run_python"
+    assert list(sandbox.args) == ["code"]
+
+
+async def test_traceback_is_trimmed_to_the_users_code(run):
+    await run("def f(n):\n    return 1 / n")
+    out = await run("f(0)")
+    assert "[error]" in out and "ZeroDivisionError: division by zero" in out
+    assert '<cell 1>", line 2, in f' in out and "return 1 / n" in out
+    assert "worker.py" not in out
+
+
+async def test_syntax_errors_are_reported(run):
+    out = await run("def broken(:\n  pass")
+    assert "SyntaxError" in out and "worker.py" not in out
+
+
+async def test_stderr_and_sys_exit_are_reported_and_the_session_continues(run):
+    out = await run("import sys\nprint('warn', file=sys.stderr)\nsys.exit(3)")
+    assert "[stderr]\nwarn" in out and "sys.exit()" in out
+    assert await run("1 + 1") == "[value]\n2"
+
+
+async def test_files_created_and_changed_in_the_workspace_are_listed(run):
+    out = await run("import os\nprint(os.getcwd())\nopen('data.csv', 'w').write('a,b\\n1,2\\n')")
+    assert "/workspace" in out and "[files] created: data.csv (8 B)" in out
+    out = await run("open('data.csv', 'a').write('3,4\\n')")
+    assert "changed: data.csv (12 B)" in out
+
+
+async def test_open_matplotlib_figures_are_saved_as_files(run):
+    # The sandbox's system Python may not have matplotlib: stand in a minimal pyplot with the same API.
+    fake = (
+        "import sys, types\n"
+        "class Fig:\n"
+        "    def savefig(self, path): open(path, 'wb').write(b'PNG!')\n"
+        "figs = {1: Fig(), 2: Fig()}\n"
+        "plt = types.ModuleType('matplotlib.pyplot')\n"
+        "plt.get_fignums = lambda: sorted(figs)\n"
+        "plt.figure = lambda n: figs[n]\n"
+        "plt.close = lambda which: figs.clear()\n"
+        "sys.modules['matplotlib.pyplot'] = plt\n"
+    )
+    out = await run(fake)
+    assert "[figures] .figures/cell1-figure1.png, .figures/cell1-figure2.png" in out
+    assert "created: .figures/cell1-figure1.png (4 B)" in out
+    assert await run("open('.figures/cell1-figure2.png', 'rb').read()") == "[value]\nb'PNG!'"
+    assert "[figures]" not in await run("1")  # closed after saving
+
+
+async def test_sessions_are_isolated_by_thread_id(run):
+    await run("secret = 'A'", thread="alice")
+    assert "NameError" in await run("secret", thread="bob")
+    assert await run("secret", thread="alice") == "[value]\n'A'"
+
+
+async def test_without_thread_id_one_default_worker_is_shared(sandbox):
+    await sandbox.ainvoke({"code": "k = 7"})
+    assert await sandbox.ainvoke({"code": "k"}) == "[value]\n7"
+
+
+def test_sync_invoke_works():
+    require_bwrap()
+    tool = python(**FAST)
+    try:
+        assert tool.invoke({"code": "6 * 7"}) == "[value]\n42"
+    finally:
+        tool.close()
+
+
+async def test_tool_call_input_returns_an_artifact_with_files(run, sandbox):
+    message = await sandbox.ainvoke(
+        {"type": "tool_call", "id": "c1", "name": "run_python", "args": {"code": "open('a.txt','w').write('x')"}},
+        {"configurable": {"thread_id": "art"}},
+    )
+    assert message.artifact["status"] == "ok"
+    assert message.artifact["files"]["created"] == [["a.txt", 1]]
+
+
+async def test_cancelling_the_call_interrupts_the_cell_and_keeps_state(sandbox):
+    await run_cell(sandbox, "x = 5")
+    task = asyncio.create_task(run_cell(sandbox, "import time\ntime.sleep(100)"))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await run_cell(sandbox, "x") == "[value]\n5"
+
+
+async def test_cancelling_a_cell_that_ignores_sigint_kills_it_and_the_tool_recovers(sandbox):
+    task = asyncio.create_task(run_cell(sandbox, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile 1: pass"))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    out = await run_cell(sandbox, "print('alive')")
+    assert "new interpreter" in out and "alive" in out
+
+
+async def test_aclose_stops_every_worker():
+    require_bwrap()
+    before = child_pids()
+    tool = python(**FAST)
+    await run_cell(tool, "1", thread="a")
+    await run_cell(tool, "1", thread="b")
+    assert len(child_pids() - before) == 2
+    await tool.aclose()
+    assert child_pids() - before == set()
+
+
+async def test_host_workspace_directory_receives_files():
+    require_bwrap()
+    # Not under pytest's tmp_path: as root that is mode 0700, which the sandbox uid could not traverse.
+    base = Path(tempfile.mkdtemp(prefix="castling-test-"))
+    base.chmod(0o755)
+    work = base / "work"
+    tool = python(workspace=work, **FAST)
+    try:
+        out = await run_cell(tool, "open('result.txt', 'w').write('from the sandbox')")
+        assert "created: result.txt" in out
+        assert (work / "result.txt").read_text() == "from the sandbox"
+    finally:
+        await tool.aclose()
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root host drops to another uid")
+def test_workspace_the_sandbox_uid_cannot_reach_is_refused(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with pytest.raises(ConfigError, match="not reachable by the sandbox uid"):
+        python(workspace=private / "work")
+
+
+def test_missing_bubblewrap_is_refused_with_install_instructions():
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap") as info:
+        python(bwrap_path="/nonexistent/bwrap")
+    assert isinstance(info.value, ConfigError)
+    assert "sandbox='process'" in str(info.value)
+
+
+def test_bad_settings_raise_config_error():
+    with pytest.raises(ConfigError, match="memory"):
+        python(memory="a lot")
+    with pytest.raises(ConfigError, match="no_such_option"):
+        python(no_such_option=1)
+
+
+async def test_process_mode_is_opt_in_warns_and_still_enforces_the_timeout():
+    with pytest.warns(UnsandboxedWarning, match="network access and reads of host files are not contained"):
+        tool = python(sandbox="process", bwrap_path="/nonexistent/bwrap", **FAST)
+    assert "NOT sandboxed" in tool.description
+    try:
+        await run_cell(tool, "x = 3")
+        out = await run_cell(tool, "while True: pass")
+        assert "[interrupted]" in out
+        assert await run_cell(tool, "import os\nos.getcwd().startswith('/tmp/castling-python-'), x") == (
+            "[value]\n(True, 3)"
+        )
+        if os.geteuid() == 0:
+            assert await run_cell(tool, "os.getuid()") == "[value]\n65534"
+    finally:
+        await tool.aclose()
