@@ -5,12 +5,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from code_helpers import FAST, child_pids, require_bwrap, run_cell
 from langchain_core.tools import BaseTool
 
 from castling.errors import ConfigError
 from castling.tools.code import SandboxUnavailable, UnsandboxedWarning, python
-
-from code_helpers import FAST, child_pids, require_bwrap, run_cell
 
 
 def test_public_factory_is_exported_from_castling_tools():
@@ -116,7 +115,9 @@ async def test_cancelling_the_call_interrupts_the_cell_and_keeps_state(sandbox):
 
 
 async def test_cancelling_a_cell_that_ignores_sigint_kills_it_and_the_tool_recovers(sandbox):
-    task = asyncio.create_task(run_cell(sandbox, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile 1: pass"))
+    task = asyncio.create_task(
+        run_cell(sandbox, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile 1: pass")
+    )
     await asyncio.sleep(0.5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
