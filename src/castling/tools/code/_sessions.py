@@ -61,6 +61,10 @@ class Session:
             self._current = worker
             try:
                 result = worker.run(code, timeout=self._config.timeout, cancel=cancel)
+            except Exception as exc:  # a host-side failure must not leave a half-used worker behind
+                log.exception("python tool: host error while running a cell")
+                worker.kill()
+                result = CellResult("crashed", detail=f"host error: {exc}")
             finally:
                 self._current = None
             result.state_reset = state_reset
