@@ -2,6 +2,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,11 +87,28 @@ async def test_without_thread_id_one_default_worker_is_shared(sandbox):
     assert await sandbox.ainvoke({"code": "k"}) == "[value]\n7"
 
 
-def test_sync_invoke_works():
+def test_sync_invoke_works_and_state_survives_the_calling_threads():
     require_bwrap()
     tool = python(**FAST)
     try:
-        assert tool.invoke({"code": "6 * 7"}) == "[value]\n42"
+        assert tool.invoke({"code": "x = 6 * 7"}) == "[done] no output"
+        # Each call below comes from a thread that ends afterwards: the sandbox must not die with it.
+        results: list[str] = []
+        for _ in range(2):
+            thread = threading.Thread(target=lambda: results.append(tool.invoke({"code": "x"})))
+            thread.start()
+            thread.join()
+        assert results == ["[value]\n42", "[value]\n42"]
+    finally:
+        tool.close()
+
+
+def test_a_new_event_loop_per_call_keeps_the_session():
+    require_bwrap()
+    tool = python(**FAST)
+    try:
+        asyncio.run(run_cell(tool, "y = 'kept'"))
+        assert asyncio.run(run_cell(tool, "y")) == "[value]\n'kept'"
     finally:
         tool.close()
 

@@ -33,6 +33,7 @@ from ._launch import (
 )
 from ._output import CappedBuffer, CellResult
 from ._protocol import FrameDecoder, encode
+from ._spawner import call_in_spawner
 
 _PIPE_SIZE = 1 << 20
 
@@ -83,18 +84,20 @@ class WorkerProcess:
                 source = WORKER_SOURCE.read_text()
                 argv = [self.config.python_executable, "-I", "-B", "-c", source]
             argv += worker_args(self.config, pipes, sandboxed=sandboxed)
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=pipes.stdout_w,
-                stderr=pipes.stderr_w,
-                pass_fds=[*pipes.child_fds, *data_fds],
-                env=HOST_ENV if sandboxed else self._process_env(),
-                cwd="/" if sandboxed else self._workdir,
-                start_new_session=True,
-                user=who.user,
-                group=who.group,
-                extra_groups=who.extra_groups,
+            self.proc = call_in_spawner(
+                lambda: subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=pipes.stdout_w,
+                    stderr=pipes.stderr_w,
+                    pass_fds=[*pipes.child_fds, *data_fds],
+                    env=HOST_ENV if sandboxed else self._process_env(),
+                    cwd="/" if sandboxed else self._workdir,
+                    start_new_session=True,
+                    user=who.user,
+                    group=who.group,
+                    extra_groups=who.extra_groups,
+                )
             )
         finally:
             for fd in [*pipes.child_fds, pipes.stdout_w, pipes.stderr_w, *data_fds]:
