@@ -60,6 +60,19 @@ def cold_start(config: PythonToolConfig, runs: int) -> list[float]:
     return samples
 
 
+def cold_first_cell(config: PythonToolConfig, runs: int) -> list[float]:
+    """Spawn to the first cell's result: what a new agent session waits for."""
+    samples = []
+    for _ in range(runs):
+        worker = WorkerProcess(config, workdir(config))
+        start = time.perf_counter()
+        worker.start()
+        worker.run("x = 1", timeout=5, cancel=threading.Event())
+        samples.append(time.perf_counter() - start)
+        worker.close()
+    return samples
+
+
 def warm_round_trip(config: PythonToolConfig, code: str, runs: int) -> list[float]:
     worker = WorkerProcess(config, workdir(config))
     worker.start()
@@ -94,12 +107,14 @@ def main() -> None:
     rows = [
         ("python3 -c pass (subprocess)", timed(lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"]), args.runs)),
         ("cold start, bwrap worker", cold_start(bwrap, args.runs)),
+        ("cold start + first cell, bwrap worker", cold_first_cell(bwrap, args.runs)),
         ("cold start, process worker", cold_start(process, args.runs)),
         ("warm round trip `x = 1`, bwrap", warm_round_trip(bwrap, "x = 1", args.runs * 10)),
         ("warm round trip `print(x)`, bwrap", warm_round_trip(bwrap, "print(x)", args.runs * 10)),
         ("warm round trip `x = 1`, process", warm_round_trip(process, "x = 1", args.runs * 10)),
         ("tool.ainvoke round trip `x`, bwrap", asyncio.run(tool_round_trip(args.runs * 10))),
     ]
+    print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     for name, samples in rows:
         print(f"{name:40s} {stats(samples)}")
     for path in TEMP_DIRS:

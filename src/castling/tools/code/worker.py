@@ -231,8 +231,8 @@ class Repl:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return self.execute(code, name)
-        except KeyboardInterrupt:
-            return {"status": "interrupted"}
+        except KeyboardInterrupt as exc:  # the traceback shows the model where the cell was stuck
+            return {"status": "interrupted", "error": user_traceback(exc)}
         except SystemExit as exc:
             return {"status": "exit", "error": cap(f"SystemExit: {exc.code!r}")}
         except BaseException as exc:
