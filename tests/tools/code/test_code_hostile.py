@@ -290,6 +290,12 @@ async def test_a_4gb_length_prefix_kills_the_worker_not_the_host(run):
     await assert_usable(run, keeps_state=False)
 
 
+async def test_closing_the_protocol_fd_is_a_crash_and_the_worker_restarts(run):
+    out = await run(OUT_FD + "os.close(OUT)")
+    assert "[crashed]" in out
+    await assert_usable(run, keeps_state=False)
+
+
 async def test_input_gets_end_of_file(run):
     assert "EOFError" in await run("input('> ')")
 

@@ -82,6 +82,13 @@ async def test_sessions_are_isolated_by_thread_id(run):
     assert await run("secret", thread="alice") == "[value]\n'A'"
 
 
+async def test_concurrent_calls_in_one_session_run_one_after_the_other(run):
+    first = asyncio.create_task(run("import time\ntime.sleep(0.5)\na = 1"))
+    await asyncio.sleep(0.1)
+    assert await run("a") == "[value]\n1"
+    assert await first == "[done] no output"
+
+
 async def test_without_thread_id_one_default_worker_is_shared(sandbox):
     await sandbox.ainvoke({"code": "k = 7"})
     assert await sandbox.ainvoke({"code": "k"}) == "[value]\n7"

@@ -46,29 +46,36 @@ class Session:
         self._current: WorkerProcess | None = None
         self._workdir: str | None = None
         self._closed = False
+        self._state_lost = False
 
     def run(self, code: str, cancel: threading.Event) -> CellResult:
         """Run a cell, starting (or restarting) the worker first when needed."""
         with self._lock:
             if self._closed:
                 return CellResult("crashed", detail="the tool was closed")
-            state_reset = self._worker is not None and not self._worker.alive
+            if cancel.is_set():  # cancelled while waiting for the session's previous cell
+                return CellResult("interrupted", detail="the cell was cancelled before it started")
+            if self._worker is not None and not self._worker.alive:
+                self._state_lost = True
             try:
                 worker = self._ensure_worker()
             except WorkerStartError as exc:
                 log.error("python tool: %s", exc)
                 return CellResult("crashed", detail=str(exc))
-            self._current = worker
-            try:
-                result = worker.run(code, timeout=self._config.timeout, cancel=cancel)
-            except Exception as exc:  # a host-side failure must not leave a half-used worker behind
-                log.exception("python tool: host error while running a cell")
-                worker.kill()
-                result = CellResult("crashed", detail=f"host error: {exc}")
-            finally:
-                self._current = None
-            result.state_reset = state_reset
+            result = self._run_on(worker, code, cancel)
+            result.state_reset, self._state_lost = self._state_lost, False
             return result
+
+    def _run_on(self, worker: WorkerProcess, code: str, cancel: threading.Event) -> CellResult:
+        self._current = worker
+        try:
+            return worker.run(code, timeout=self._config.timeout, cancel=cancel)
+        except Exception as exc:  # a host-side failure must not leave a half-used worker behind
+            log.exception("python tool: host error while running a cell")
+            worker.kill()
+            return CellResult("crashed", detail=f"host error: {exc}")
+        finally:
+            self._current = None
 
     def _ensure_worker(self) -> WorkerProcess:
         if self._worker is not None and self._worker.alive:
