@@ -48,17 +48,34 @@ async def test_fork_bomb_is_stopped_and_cleaned_up(run):
     )
 
 
-async def test_infinite_loop_is_interrupted_and_state_is_kept(run):
+@pytest.mark.parametrize(
+    "stuck",
+    [
+        "while True: pass",
+        "import time\ntime.sleep(10**6)",
+        "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()",
+    ],
+    ids=["busy-loop", "sleep", "deadlock"],
+)
+async def test_stuck_cell_is_interrupted_and_state_is_kept(run, stuck):
     await run("x = 1")
-    out = await run("while True: pass")
+    out = await run(stuck)
     assert "[interrupted] the cell ran longer than the 2 s timeout" in out
-    assert "KeyboardInterrupt" in out and '<cell 2>", line 1' in out  # where it was stuck
+    assert "KeyboardInterrupt" in out and '<cell 2>", line' in out  # where it was stuck
     assert await run("x") == "[value]\n1"
 
 
-async def test_loop_ignoring_sigint_is_killed_and_the_next_cell_gets_a_fresh_worker(run):
+@pytest.mark.parametrize(
+    "stubborn",
+    [
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass",
+        "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass",
+    ],
+    ids=["sigint-ignored", "keyboardinterrupt-caught"],
+)
+async def test_cell_ignoring_the_interrupt_is_killed_and_the_next_cell_gets_a_fresh_worker(run, stubborn):
     await run("x = 1")
-    out = await run("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass")
+    out = await run(stubborn)
     assert "[killed]" in out and "variables and imports are lost" in out
     out = await run("x")
     assert "new interpreter" in out and "NameError" in out
