@@ -320,3 +320,21 @@ async def test_input_gets_end_of_file(run):
 async def test_nested_user_namespaces_are_refused(run):
     out = await run("import ctypes\nctypes.CDLL(None, use_errno=True).unshare(0x10000000)")
     assert out == "[value]\n-1"
+
+
+async def test_kernel_attack_surface_syscalls_are_denied(run):
+    # ptrace(PTRACE_TRACEME), keyctl(KEYCTL_GET_KEYRING_ID, session), io_uring_setup: EPERM from the seccomp
+    # filter (without it, keyctl and io_uring_setup succeed in this sandbox); fork and threads still work.
+    out = await run(
+        "import ctypes, os, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(nr, *args):\n"
+        "    return libc.syscall(nr, *args), os.strerror(ctypes.get_errno())\n"
+        "nrs = {'x86_64': (101, 250, 425), 'aarch64': (117, 219, 425)}[os.uname().machine]\n"
+        "params = ctypes.create_string_buffer(120)\n"
+        "print(call(nrs[0], 0, 0, 0, 0), call(nrs[1], 0, -3, 0), call(nrs[2], 1, params))\n"
+        "t = threading.Thread(target=print, args=('thread ok',))\nt.start()\nt.join()\n"
+        "pid = os.fork()\nif pid == 0:\n    os._exit(7)\nos.waitpid(pid, 0)[1] >> 8"
+    )
+    denied = "(-1, 'Operation not permitted')"
+    assert out == f"[stdout]\n{denied} {denied} {denied}\nthread ok\n[value]\n7"

@@ -6,6 +6,7 @@ import pytest
 from castling.tools.code._config import PythonToolConfig, parse_size
 from castling.tools.code._output import CappedBuffer, CellResult, render
 from castling.tools.code._protocol import FrameDecoder, FrameTooLarge, encode
+from castling.tools.code._seccomp import blocked_syscalls, seccomp_program
 
 
 def test_decoder_reassembles_frames_split_across_reads():
@@ -78,3 +79,13 @@ def test_sizes_accept_units():
 
 def test_frames_are_json_not_pickle():
     assert json.loads(encode({"id": "x"})[4:]) == {"id": "x"}
+
+
+def test_seccomp_program_shape_per_architecture():
+    assert seccomp_program("sparc") is None
+    for machine, extra in (("x86_64", 1), ("aarch64", 0)):
+        program = seccomp_program(machine)
+        assert program is not None
+        # 4 header instructions, one check per blocked call (+ the x32 check), allow, deny; 8 bytes each.
+        assert len(program) == 8 * (4 + len(blocked_syscalls()) + extra + 2)
+    assert {"ptrace", "bpf", "io_uring_setup", "userfaultfd", "keyctl"} <= set(blocked_syscalls())

@@ -57,6 +57,8 @@ class PythonToolConfig(BaseModel):
     """Interpreter run in the sandbox; it and its stdlib must be readable by the sandbox uid."""
     extra_ro_binds: tuple[str, ...] = ()
     """More host paths mounted read-only at the same place (e.g. a world-readable venv under /opt)."""
+    seccomp: bool = True
+    """Deny ptrace, keyctl, bpf, perf_event_open, userfaultfd, io_uring, mount, kexec... (x86_64, aarch64)."""
     bwrap_path: str | None = None
     """Path of bwrap; None = look it up on PATH."""
     sandbox_uid: int = 65534

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._config import PythonToolConfig
+from ._seccomp import seccomp_program
 from .errors import INSTALL_HINT, SandboxUnavailable
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
@@ -74,9 +75,13 @@ def rlimits(config: PythonToolConfig) -> dict[str, int]:
     }
 
 
-def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int) -> list[str]:
+def bwrap_argv(
+    bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, seccomp_fd: int | None = None
+) -> list[str]:
     """The bubblewrap command line, following the reference design (all namespaces, read-only system)."""
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{name}"):
@@ -139,20 +144,21 @@ def spawn_uid(config: PythonToolConfig) -> int | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _probe(bwrap: str, python: str, as_uid: int | None) -> str:
+def _probe(bwrap: str, python: str, as_uid: int | None, seccomp: bool) -> str:
     """Run a trivial sandbox once; return '' when it works, else bwrap's complaint."""
     config = PythonToolConfig.model_validate({"bwrap_path": bwrap, "python_executable": python})
-    passwd = memfd("passwd", b"")
-    source = memfd("probe", b"")
-    argv = bwrap_argv(bwrap, config, source_fd=source, passwd_fd=passwd) + [python, "-I", "-c", "pass"]
+    program = seccomp_program() if seccomp else None
+    fds = [memfd("passwd", b""), memfd("probe", b"")] + ([memfd("seccomp", program)] if program else [])
+    seccomp_fd = fds[2] if program else None
+    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], seccomp_fd=seccomp_fd)
     who = sandbox_identity(as_uid)
     try:
         done = subprocess.run(
-            argv,
+            [*argv, python, "-I", "-c", "pass"],
             env=HOST_ENV,
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            pass_fds=[passwd, source],
+            pass_fds=fds,
             timeout=30,
             user=who.user,
             group=who.group,
@@ -161,8 +167,8 @@ def _probe(bwrap: str, python: str, as_uid: int | None) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     finally:
-        os.close(passwd)
-        os.close(source)
+        for fd in fds:
+            os.close(fd)
     return "" if done.returncode == 0 else done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
 
 
@@ -171,7 +177,7 @@ def check_bwrap(config: PythonToolConfig) -> None:
     bwrap = find_bwrap(config)
     if not os.access(config.python_executable, os.X_OK):
         raise SandboxUnavailable(f"the sandbox interpreter {config.python_executable} does not exist")
-    problem = _probe(bwrap, config.python_executable, spawn_uid(config))
+    problem = _probe(bwrap, config.python_executable, spawn_uid(config), config.seccomp)
     if problem:
         raise SandboxUnavailable(
             f"bubblewrap is installed but cannot start a sandbox here: {problem}. "

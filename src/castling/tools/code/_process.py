@@ -33,6 +33,7 @@ from ._launch import (
 )
 from ._output import CappedBuffer, CellResult
 from ._protocol import FrameDecoder, encode
+from ._seccomp import seccomp_program
 from ._spawner import call_in_spawner
 
 _PIPE_SIZE = 1 << 20
@@ -115,10 +116,14 @@ class WorkerProcess:
 
     def _bwrap_command(self, pipes: Pipes) -> tuple[list[str], list[int]]:
         uid = self.config.sandbox_uid if os.geteuid() == 0 else os.getuid()
-        source = memfd("castling-worker", WORKER_SOURCE.read_bytes())
-        passwd = memfd("castling-passwd", passwd_line(uid))
-        argv = bwrap_argv(find_bwrap(self.config), self.config, source_fd=source, passwd_fd=passwd)
-        return [*argv, self.config.python_executable, "-I", "-B", SANDBOX_WORKER], [source, passwd]
+        fds = [memfd("castling-worker", WORKER_SOURCE.read_bytes()), memfd("castling-passwd", passwd_line(uid))]
+        program = seccomp_program() if self.config.seccomp else None
+        if program is not None:
+            fds.append(memfd("castling-seccomp", program))
+        seccomp_fd = fds[2] if program is not None else None
+        bwrap = find_bwrap(self.config)
+        argv = bwrap_argv(bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], seccomp_fd=seccomp_fd)
+        return [*argv, self.config.python_executable, "-I", "-B", SANDBOX_WORKER], fds
 
     def _process_env(self) -> dict[str, str]:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
