@@ -215,3 +215,27 @@ async def test_process_mode_is_opt_in_warns_and_still_enforces_the_timeout():
             assert await run_cell(tool, "os.getuid()") == "[value]\n65534"
     finally:
         await tool.aclose()
+
+
+async def test_in_a_langgraph_tool_node_sessions_follow_the_thread_id(sandbox):
+    from langchain_core.messages import AIMessage
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("tools", ToolNode([sandbox]))
+    graph.add_edge(START, "tools")
+    graph.add_edge("tools", END)
+    app = graph.compile()
+
+    async def call(code: str, thread: str):
+        tool_call = {"name": "run_python", "args": {"code": code}, "id": "call-1"}
+        state = await app.ainvoke(
+            {"messages": [AIMessage("", tool_calls=[tool_call])]}, {"configurable": {"thread_id": thread}}
+        )
+        return state["messages"][-1]
+
+    await call("x = 2", "s1")
+    message = await call("x * 21", "s1")
+    assert message.content == "[value]\n42" and message.artifact["status"] == "ok"
+    assert "NameError" in (await call("x", "s2")).content
