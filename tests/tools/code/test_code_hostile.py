@@ -3,6 +3,7 @@
 Every test runs in the bwrap sandbox with a 2 s timeout and a 0.5 s grace period (see code_helpers.FAST).
 """
 
+import asyncio
 import os
 import socket
 
@@ -338,3 +339,19 @@ async def test_kernel_attack_surface_syscalls_are_denied(run):
     )
     denied = "(-1, 'Operation not permitted')"
     assert out == f"[stdout]\n{denied} {denied} {denied}\nthread ok\n[value]\n7"
+
+
+async def test_a_background_thread_printing_forever_does_not_hang_the_host(run):
+    code = (
+        "import threading\n"
+        "def spam():\n"
+        "    while True:\n"
+        "        print('y' * 100)\n"
+        "threading.Thread(target=spam, daemon=True).start()\n"
+        "'started'"
+    )
+    # wait_for turns a hang (e.g. the host draining a pipe that never empties) into a failure.
+    out = await asyncio.wait_for(run(code), 30)
+    assert "[value]\n'started'" in out and len(out) < 21_000
+    out = await asyncio.wait_for(run("1 + 1"), 30)
+    assert "[value]\n2" in out and len(out) < 21_000

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._process import WorkerProcess
 
 CHUNK = 1 << 16
+MAX_DRAIN_READS = 64  # 4 MiB, four times the pipe size
 
 
 class CellRun:
@@ -89,7 +90,7 @@ class CellRun:
         return None
 
     def _signal(self, signum: int) -> None:
-        if self.worker.worker_pid:
+        if self.worker.worker_pid and self.worker.alive:
             with contextlib.suppress(OSError):
                 os.kill(self.worker.worker_pid, signum)
 
@@ -105,12 +106,20 @@ class CellRun:
 
     def _finish(self, result: CellResult) -> CellResult:
         # Everything the worker wrote before its reply frame is already in the pipes: drain it.
-        for fd, buffer in ((self.pipes.stdout, self.out), (self.pipes.stderr, self.err)):
-            with contextlib.suppress(OSError):
-                while data := os.read(fd, CHUNK):
-                    buffer.feed(data)
+        drain(self.pipes.stdout, self.out)
+        drain(self.pipes.stderr, self.err)
         result.stdout, result.stderr = self.out.text(), self.err.text()
         return result
+
+
+def drain(fd: int, buffer: CappedBuffer) -> None:
+    """Read what a non-blocking pipe holds now, bounded: a background thread may still be printing."""
+    with contextlib.suppress(OSError):
+        for _ in range(MAX_DRAIN_READS):
+            data = os.read(fd, CHUNK)
+            if not data:
+                return
+            buffer.feed(data)
 
 
 def _exit_detail(code: int | None) -> str:

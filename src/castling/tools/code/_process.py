@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from ._cell import CHUNK, CellRun
+from ._cell import CHUNK, CellRun, drain
 from ._config import PythonToolConfig
 from ._launch import (
     HOST_ENV,
@@ -163,11 +163,13 @@ class WorkerProcess:
         self._dead = True
         if self.proc is None:
             return
-        # Killing the PID namespace's init takes every process in the namespace with it.
-        for pid in _children(self.proc.pid) if self.config.sandbox == "bwrap" else []:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
+        # Killing the PID namespace's init takes every process in the namespace with it. Only while bwrap is
+        # unreaped: afterwards its pid, and its children's, may belong to someone else.
+        if self.config.sandbox == "bwrap" and self.proc.poll() is None:
+            for pid in _children(self.proc.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):  # a process group id is not reused while the group has members
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
@@ -211,10 +213,8 @@ class WorkerProcess:
     def _drain_text(self) -> str:
         assert self.pipes is not None
         buffer = CappedBuffer(2000, 500)
-        for fd in (self.pipes.stdout, self.pipes.stderr):
-            with contextlib.suppress(OSError):
-                while data := os.read(fd, CHUNK):
-                    buffer.feed(data)
+        drain(self.pipes.stdout, buffer)
+        drain(self.pipes.stderr, buffer)
         return buffer.text().strip()
 
     def _collect(self, deadline: float, want: Any) -> dict[str, Any] | None:
