@@ -74,6 +74,8 @@ async def test_open_matplotlib_figures_are_saved_as_files(run):
     assert "created: .figures/cell1-figure1.png (4 B)" in out
     assert await run("open('.figures/cell1-figure2.png', 'rb').read()") == "[value]\nb'PNG!'"
     assert "[figures]" not in await run("1")  # closed after saving
+    out = await run("figs[3] = None  # a figure that cannot be saved\n'done'")
+    assert "[value]\n'done'" in out and "saving the open matplotlib figures failed: AttributeError" in out
 
 
 async def test_sessions_are_isolated_by_thread_id(run):

@@ -139,12 +139,15 @@ def _from_reply(frame: dict[str, Any], reason: str) -> CellResult:
         if frame.get("status") == known:
             status = known
     value, error = frame.get("value"), frame.get("error")
+    error = error if isinstance(error, str) else None
+    if isinstance(figure_error := frame.get("figure_error"), str):
+        error = f"{error or ''}\nsaving the open matplotlib figures failed: {figure_error}".lstrip("\n")
     files = frame.get("files")
     figures = frame.get("figures")
     return CellResult(
         status,
         value=value if isinstance(value, str) else None,
-        error=error if isinstance(error, str) else None,
+        error=error,
         files=files if isinstance(files, dict) else {},
         figures=[str(f) for f in figures][:50] if isinstance(figures, list) else [],
         detail=(reason or "the cell was interrupted") if status == "interrupted" else "",

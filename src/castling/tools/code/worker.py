@@ -181,16 +181,19 @@ CELL_SOURCES: dict[str, str] = {}
 
 
 def user_traceback(exc: BaseException) -> str:
-    """Format a traceback without the worker's own frames."""
-    import linecache  # imported on first error only: with `re` they would add ~10 ms to every cold start
-    import traceback
+    """Format a traceback without the worker's own frames (just the exception if formatting fails)."""
+    try:
+        import linecache  # imported on first error only: with `re` they would add ~10 ms to every cold start
+        import traceback
 
-    for name, code in CELL_SOURCES.items():
-        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == SELF_FILE:
-        tb = tb.tb_next
-    return cap("".join(traceback.format_exception(type(exc), exc, tb)))
+        for name, code in CELL_SOURCES.items():
+            linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == SELF_FILE:
+            tb = tb.tb_next
+        return cap("".join(traceback.format_exception(type(exc), exc, tb)))
+    except Exception:  # e.g. MemoryError, or a user __str__ that raises
+        return f"{type(exc).__name__} (traceback unavailable)"
 
 
 class Repl:
@@ -209,12 +212,18 @@ class Repl:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one cell and describe what it did."""
         self.cells += 1
-        before = snapshot(self.root)
+        before = self.files()
         reply = self.run(str(request.get("code", "")))
         self.after_cell(reply)
-        reply["files"] = diff(before, snapshot(self.root))
+        reply["files"] = diff(before, self.files())
         reply["id"] = request.get("id")
         return reply
+
+    def files(self) -> dict[str, tuple[int, int]]:
+        try:
+            return snapshot(self.root)
+        except Exception:  # e.g. EMFILE when a cell keeps every allowed fd open: report no files
+            return {}
 
     def after_cell(self, reply: dict[str, Any]) -> None:
         if os.getpid() != self.pid:
@@ -224,7 +233,10 @@ class Repl:
                 stream.flush()  # type: ignore[union-attr]
             except Exception:
                 pass
-        reap_leftovers(self.sandboxed)
+        try:
+            reap_leftovers(self.sandboxed)
+        except Exception:  # the host kills the whole sandbox on timeouts anyway
+            pass
         try:
             reply["figures"] = save_figures(self.cells)
         except Exception as exc:
