@@ -1,6 +1,7 @@
 import asyncio
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -241,3 +242,21 @@ async def test_in_a_langgraph_tool_node_sessions_follow_the_thread_id(sandbox):
     message = await call("x * 21", "s1")
     assert message.content == "[value]\n42" and message.artifact["status"] == "ok"
     assert "NameError" in (await call("x", "s2")).content
+
+
+def _system_python_has_matplotlib() -> bool:
+    done = subprocess.run(["/usr/bin/python3", "-c", "import matplotlib, numpy"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _system_python_has_matplotlib(), reason="the sandbox's system Python has no matplotlib")
+async def test_real_matplotlib_figures_are_saved_as_png_under_the_memory_limit():
+    require_bwrap()
+    tool = python(**{**FAST, "timeout": 30, "memory": "1GiB"})
+    try:
+        out = await run_cell(tool, "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title('t')")
+        assert "[figures] .figures/cell1-figure1.png" in out and ".config" not in out and ".cache" not in out
+        magic = await run_cell(tool, "open('.figures/cell1-figure1.png', 'rb').read(8)")
+        assert magic == "[value]\nb'\\x89PNG\\r\\n\\x1a\\n'"
+    finally:
+        await tool.aclose()

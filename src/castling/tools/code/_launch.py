@@ -22,11 +22,18 @@ SANDBOX_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
     "MPLBACKEND": "Agg",
+    # Caches (matplotlib's font list...) go to /tmp, so they don't show up as files the cell created.
+    "MPLCONFIGDIR": "/tmp/.config/matplotlib",
+    "XDG_CACHE_HOME": "/tmp/.cache",
+    "XDG_CONFIG_HOME": "/tmp/.config",
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MALLOC_ARENA_MAX": "2",
     "TMPDIR": "/tmp",
 }
+# The only host /etc entries the sandbox sees: harmless files libraries need (Debian resolves libblas for numpy
+# through /etc/alternatives and ships matplotlib's rc file as /etc/matplotlibrc).
+ETC_ALLOWED = ("localtime", "alternatives", "matplotlibrc", "fonts", "mime.types")
 # bwrap's own environment shows up in the sandbox's /proc/1/environ even with --clearenv: keep it minimal.
 HOST_ENV = {"PATH": "/usr/bin:/bin"}
 
@@ -88,7 +95,9 @@ def bwrap_argv(
             argv += ["--symlink", f"usr/{name}", f"/{name}"]
         elif os.path.isdir(f"/{name}"):
             argv += ["--ro-bind", f"/{name}", f"/{name}"]
-    argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/localtime", "/etc/localtime"]
+    argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for name in ETC_ALLOWED:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--ro-bind-data", str(passwd_fd), "/etc/passwd"]
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(16 * 1024**2), "--tmpfs", "/dev/shm"]
     argv += ["--size", str(config.tmp_size), "--tmpfs", "/tmp"]
