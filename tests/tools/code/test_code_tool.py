@@ -260,3 +260,22 @@ async def test_real_matplotlib_figures_are_saved_as_png_under_the_memory_limit()
         assert magic == "[value]\nb'\\x89PNG\\r\\n\\x1a\\n'"
     finally:
         await tool.aclose()
+
+
+def test_a_world_readable_venv_can_be_mounted_and_used():
+    require_bwrap()
+    base = Path(tempfile.mkdtemp(prefix="castling-venv-"))
+    base.chmod(0o755)
+    try:
+        venv = base / "venv"
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+        (package,) = venv.glob("lib/python3*/site-packages")  # the system Python's version, not ours
+        (package / "only_in_venv.py").write_text("WHERE = 'venv'\n")
+        (package / "only_in_venv.py").chmod(0o644)
+        tool = python(extra_ro_binds=(str(venv),), python_executable=str(venv / "bin" / "python"), **FAST)
+        try:
+            assert tool.invoke({"code": "import only_in_venv\nonly_in_venv.WHERE"}) == "[value]\n'venv'"
+        finally:
+            tool.close()
+    finally:
+        shutil.rmtree(base)

@@ -153,10 +153,10 @@ def spawn_uid(config: PythonToolConfig) -> int | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _probe(bwrap: str, python: str, as_uid: int | None, seccomp: bool) -> str:
-    """Run a trivial sandbox once; return '' when it works, else bwrap's complaint."""
-    config = PythonToolConfig.model_validate({"bwrap_path": bwrap, "python_executable": python})
-    program = seccomp_program() if seccomp else None
+def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
+    """Run a trivial sandbox with these settings once; return '' when it works, else bwrap's complaint."""
+    python = config.python_executable
+    program = seccomp_program() if config.seccomp else None
     fds = [memfd("passwd", b""), memfd("probe", b"")] + ([memfd("seccomp", program)] if program else [])
     seccomp_fd = fds[2] if program else None
     argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], seccomp_fd=seccomp_fd)
@@ -186,7 +186,7 @@ def check_bwrap(config: PythonToolConfig) -> None:
     bwrap = find_bwrap(config)
     if not os.access(config.python_executable, os.X_OK):
         raise SandboxUnavailable(f"the sandbox interpreter {config.python_executable} does not exist")
-    problem = _probe(bwrap, config.python_executable, spawn_uid(config), config.seccomp)
+    problem = _probe(bwrap, config, spawn_uid(config))
     if problem:
         raise SandboxUnavailable(
             f"bubblewrap is installed but cannot start a sandbox here: {problem}. "
