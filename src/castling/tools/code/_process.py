@@ -164,11 +164,14 @@ class WorkerProcess:
         if self.proc is None:
             return
         # Killing the PID namespace's init takes every process in the namespace with it. Only while bwrap is
-        # unreaped: afterwards its pid, and its children's, may belong to someone else.
+        # unreaped: afterwards its pid, and its children's, may belong to someone else. bwrap then reaps the
+        # init and exits by itself; killing bwrap at the same time would leave the init to the host's pid 1.
         if self.config.sandbox == "bwrap" and self.proc.poll() is None:
             for pid in _children(self.proc.pid):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=1)
         with contextlib.suppress(OSError):  # a process group id is not reused while the group has members
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
