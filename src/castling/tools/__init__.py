@@ -1,5 +1,27 @@
-"""Built-in tools and tool helpers."""
+"""Built-in tools and tool helpers.
 
-from castling.tools.code import python
+Loaded lazily: `from castling import tool` should not pay for the web extractor or the sandbox.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from castling.tools.code import python
+
+_LAZY = {
+    "python": "castling.tools.code",
+}
 
 __all__ = ["python"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'castling.tools' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
