@@ -1,4 +1,4 @@
-"""Shared helpers of the code-tool tests (a plain module: the test folders are not packages)."""
+"""Shared helpers of the code-tool tests."""
 
 from __future__ import annotations
 

@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from code_helpers import FAST, require_bwrap, run_cell
 
 from castling.tools.code import PythonTool, python
+
+from .code_helpers import FAST, require_bwrap, run_cell
 
 
 @pytest.fixture

@@ -9,6 +9,10 @@ import socket
 
 import pytest
 
+from castling.tools.code import python
+
+from .code_helpers import FAST, require_bwrap, run_cell
+
 PROCS = "import os\nsorted(int(p) for p in os.listdir('/proc') if p.isdigit())"
 OUT_FD = "import os\nOUT = int(open('/proc/self/cmdline', 'rb').read().split(b'\\0')[5])\n"
 
@@ -112,9 +116,7 @@ async def test_huge_print_is_capped_head_and_tail(run):
 
 
 async def test_500_mb_of_output_is_drained_and_capped():
-    from code_helpers import FAST, require_bwrap, run_cell
 
-    from castling.tools.code import python
 
     require_bwrap()
     tool = python(**{**FAST, "timeout": 30})
@@ -159,9 +161,7 @@ async def test_host_secrets_are_not_visible(run):
 
 
 async def test_host_environment_does_not_reach_the_sandbox(monkeypatch):
-    from code_helpers import FAST, require_bwrap, run_cell
 
-    from castling.tools.code import python
 
     require_bwrap()
     monkeypatch.setenv("CASTLING_TEST_API_KEY", "sk-canary-1234")

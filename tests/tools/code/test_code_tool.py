@@ -7,11 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from code_helpers import FAST, child_pids, require_bwrap, run_cell
 from langchain_core.tools import BaseTool
 
 from castling.errors import ConfigError
 from castling.tools.code import SandboxUnavailable, UnsandboxedWarning, python
+
+from .code_helpers import FAST, child_pids, require_bwrap, run_cell
 
 
 def test_public_factory_is_exported_from_castling_tools():
