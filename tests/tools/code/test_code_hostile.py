@@ -117,7 +117,6 @@ async def test_huge_print_is_capped_head_and_tail(run):
 
 async def test_500_mb_of_output_is_drained_and_capped():
 
-
     require_bwrap()
     tool = python(**{**FAST, "timeout": 30})
     try:
@@ -162,7 +161,6 @@ async def test_host_secrets_are_not_visible(run):
 
 async def test_host_environment_does_not_reach_the_sandbox(monkeypatch):
 
-
     require_bwrap()
     monkeypatch.setenv("CASTLING_TEST_API_KEY", "sk-canary-1234")
     tool = python(**FAST)
@@ -185,21 +183,26 @@ async def test_host_environment_does_not_reach_the_sandbox(monkeypatch):
 
 
 async def test_no_route_to_the_internet_and_no_dns(run):
-    # 192.0.2.1 is TEST-NET-1 (documentation only); the sandbox's network namespace is empty anyway.
+    # Only documentation addresses (TEST-NET-1) and a reserved .example name, and only inside the sandbox's empty
+    # network namespace: nothing can leave it. EAI_AGAIN means no resolver could be reached at all (a reachable
+    # resolver would answer NXDOMAIN, EAI_NONAME, for this name).
     out = await run(
-        "import socket\n"
+        "import errno, os, socket\n"
         "def attempt(fn):\n"
         "    try:\n"
         "        fn()\n"
         "        return 'CONNECTED'\n"
+        "    except socket.gaierror as e:\n"
+        "        return 'EAI_AGAIN' if e.errno == socket.EAI_AGAIN else str(e)\n"
         "    except OSError as e:\n"
-        "        return type(e).__name__\n"
+        "        return errno.errorcode[e.errno]\n"
         "s = socket.socket()\ns.settimeout(1)\n"
         "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-        "[attempt(lambda: s.connect(('192.0.2.1', 80))), attempt(lambda: socket.getaddrinfo('example.com', 80)),"
-        " attempt(lambda: u.sendto(b'x', ('192.0.2.53', 53))), [n for _, n in socket.if_nameindex()]]"
+        "[attempt(lambda: s.connect(('192.0.2.1', 80))), attempt(lambda: socket.getaddrinfo('dns-probe.example', 80)),"
+        " attempt(lambda: u.sendto(b'x', ('192.0.2.53', 53))), [n for _, n in socket.if_nameindex()],"
+        " os.path.exists('/etc/resolv.conf')]"
     )
-    assert out == "[value]\n['OSError', 'gaierror', 'OSError', ['lo']]"
+    assert out == "[value]\n['ENETUNREACH', 'EAI_AGAIN', 'ENETUNREACH', ['lo'], False]"
 
 
 async def test_host_loopback_service_gets_no_connection(run):
