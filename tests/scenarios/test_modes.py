@@ -126,20 +126,29 @@ def test_record_missing_records_then_replays(tmp_path: Path):
     assert result.answer == "It is 18 °C and sunny in Paris."
 
 
-def test_library_replays_with_python_and_fetch_skipped(library: Path):
+def test_library_replays_with_the_real_python_and_fetch_tools(library: Path):
     from castling.scenarios.store import discover
 
     reports = [run_file(p) for p in discover([library])]
     statuses = {r.path.relative_to(library).as_posix(): r.status for r in reports}
     assert len(statuses) >= 24
-    assert all(s in ("passed", "skipped") for s in statuses.values()), statuses
-    for name in ("qwen/code-exec.yaml", "llama/code-exec.yaml", "qwen/web-fetch.yaml", "llama/web-fetch.yaml"):
-        report = next(r for r in reports if r.path.relative_to(library).as_posix() == name)
-        assert report.status in ("skipped", "passed")
-        if report.status == "skipped":
-            assert "is not available here" in report.note
+    assert set(statuses.values()) == {"passed"}, statuses
     sources = {load(r.path).recording.source for r in reports if "live" in r.path.parts}
     assert sources == {"live"}
+
+
+def test_scenario_needing_a_tool_that_cannot_start_is_skipped_with_the_reason(library: Path, monkeypatch):
+    import castling.tools
+    from castling.tools.code.errors import SandboxUnavailable
+
+    def no_sandbox() -> None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed: sudo apt-get install bubblewrap")
+
+    monkeypatch.setattr(castling.tools, "python", no_sandbox, raising=False)
+    report = run_file(library / "qwen" / "code-exec.yaml")
+    assert report.status == "skipped"
+    assert "the built-in tool 'python' cannot start here" in report.note
+    assert "apt-get install bubblewrap" in report.note
 
 
 async def test_async_agent_replays_through_the_session(library: Path):

@@ -19,9 +19,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_scenario_files_are_test_items(project: pytest.Pytester):
     result = project.runpytest("scenarios", "-v", "-rs")
-    result.assert_outcomes(passed=3, skipped=1)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*weather-single PASSED*"])
-    result.stdout.fnmatch_lines(["SKIPPED*the built-in tool 'python' is not available here*"])
+    result.stdout.fnmatch_lines(["*code-exec PASSED*"])
     result.stdout.fnmatch_lines(["*scenario results (mode=replay)*", "*qwen-weather-single*qwen3:8b*"])
 
 
@@ -36,13 +36,13 @@ def test_divergence_fails_with_its_message(project: pytest.Pytester):
     data["agent"]["system"] = "You are a weather bot."
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     result = project.runpytest("scenarios")
-    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*diverged at model turn 0 of 2*", "*Likely cause: a system prompt was added*"])
 
     updated = project.runpytest("scenarios", "--scenario-mode=update")
-    updated.assert_outcomes(passed=3, skipped=1)
+    updated.assert_outcomes(passed=4)
     again = project.runpytest("scenarios")
-    again.assert_outcomes(passed=3, skipped=1)
+    again.assert_outcomes(passed=4)
     assert yaml.safe_load(path.read_text())["model_turns"][0]["request"]["body"]["messages"][0]["role"] == "system"
 
 
@@ -51,7 +51,7 @@ def test_corrupt_file_fails_cleanly_and_is_kept(project: pytest.Pytester):
     path.write_text("schema_version: 1\nid: b\ntask: x\nrecording:\n  source: live\nagent:\n  max_steps: many\n")
     before = path.read_text()
     result = project.runpytest("scenarios", "--scenario-mode=update")
-    result.assert_outcomes(passed=3, failed=1, skipped=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines([f"*{path}:7: invalid scenario at agent.max_steps*"])
     assert path.read_text() == before
 

@@ -93,7 +93,10 @@ def _builtin(name: str, http_transport: Any) -> BaseTool:
         factory: Callable[..., BaseTool] = getattr(module, name)
     except (ImportError, AttributeError) as exc:
         raise ToolUnavailable(f"the built-in tool {name!r} is not available here ({exc}).") from exc
-    return factory(transport=http_transport) if name == "fetch" and http_transport is not None else factory()
+    try:
+        return factory(transport=http_transport) if name == "fetch" and http_transport is not None else factory()
+    except ConfigError as exc:  # e.g. the sandbox needs bubblewrap, which this machine lacks
+        raise ToolUnavailable(f"the built-in tool {name!r} cannot start here: {exc}") from exc
 
 
 _LIBRARY: dict[str, Callable[[Any], BaseTool]] = {

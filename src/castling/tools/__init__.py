@@ -9,16 +9,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from castling.tools.code import python
     from castling.tools.decorator import tool
     from castling.tools.web import fetch, http_request
 
 _LAZY = {
     "fetch": "castling.tools.web",
     "http_request": "castling.tools.web",
+    "python": "castling.tools.code",
     "tool": "castling.tools.decorator",
 }
 
-__all__ = ["fetch", "http_request", "tool"]
+__all__ = ["fetch", "http_request", "python", "tool"]
 
 
 def __getattr__(name: str) -> Any:
