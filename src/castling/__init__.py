@@ -26,7 +26,9 @@ from castling.errors import (
 
 if TYPE_CHECKING:
     from castling.agents.agent import Agent
+    from castling.agents.approval import Decision, Resume
     from castling.agents.events import (
+        ApprovalEvent,
         Event,
         FinalEvent,
         TextDelta,
@@ -43,10 +45,13 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "Agent": "castling.agents.agent",
+    "ApprovalEvent": "castling.agents.events",
     "Backbone": "castling.backbones.base",
+    "Decision": "castling.agents.approval",
     "Event": "castling.agents.events",
     "FinalEvent": "castling.agents.events",
     "Qwen": "castling.backbones.qwen",
+    "Resume": "castling.agents.approval",
     "RunResult": "castling.agents.result",
     "TextDelta": "castling.agents.events",
     "ThinkingDelta": "castling.agents.events",
@@ -60,10 +65,12 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "Agent",
+    "ApprovalEvent",
     "Backbone",
     "CapabilityMissing",
     "CastlingError",
     "ConfigError",
+    "Decision",
     "Event",
     "FinalEvent",
     "ModelNotFound",
@@ -73,6 +80,7 @@ __all__ = [
     "OllamaResponseError",
     "OllamaUnreachable",
     "Qwen",
+    "Resume",
     "RunResult",
     "StepLimitExceeded",
     "TextDelta",

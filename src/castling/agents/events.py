@@ -2,7 +2,8 @@
 
 `agent.stream(...)` yields these in order: model output as it arrives (`TextDelta`, `ThinkingDelta`), each tool
 call before it runs (`ToolCallEvent`) and after (`ToolResultEvent`), the tokens of each model call
-(`UsageEvent`), and finally the whole result (`FinalEvent`).
+(`UsageEvent`), and finally the whole result (`FinalEvent`), or an `ApprovalEvent` when the run paused for
+the user's approval of a tool call.
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ class UsageEvent:
 
 
 @dataclass(frozen=True)
+class ApprovalEvent:
+    """The run paused: a tool call waits for the user's decision (resume with `Resume(Decision(...))`)."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    thread_id: str
+    kind: Literal["approval"] = "approval"
+
+
+@dataclass(frozen=True)
 class FinalEvent:
     """The run is over; `result` is what `run()` would have returned."""
 
@@ -71,5 +83,5 @@ class FinalEvent:
     kind: Literal["final"] = "final"
 
 
-Event = TextDelta | ThinkingDelta | ToolCallEvent | ToolResultEvent | UsageEvent | FinalEvent
+Event = TextDelta | ThinkingDelta | ToolCallEvent | ToolResultEvent | UsageEvent | ApprovalEvent | FinalEvent
 """Every event an agent streams; match on `kind` or the class."""
