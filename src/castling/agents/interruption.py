@@ -39,6 +39,8 @@ def interruption_update(
         return results, "tools"
     if not isinstance(last, HumanMessage) and not partial_text:
         return [], "model"
+    if isinstance(last, AIMessage) and last.text.strip() == partial_text.strip():
+        return [], "model"  # the reply was complete and checkpointed just before the cancel
     extra: dict[str, Any] = {INTERRUPTED_KEY: True}
     if partial_thinking:
         extra["thinking"] = partial_thinking
