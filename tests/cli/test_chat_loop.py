@@ -1,8 +1,6 @@
 """The chat loop: streamed answers, footers, errors at start, exits."""
 
 
-
-
 async def test_answer_is_streamed_with_footer_and_conversation_continues(chat, server):
     server.add_reply("Hello there, how can I help?", thinking="The user greets me.")
     server.add_reply("You said hi.")

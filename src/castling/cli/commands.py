@@ -177,7 +177,9 @@ async def _change(app: ChatApp, attribute: str, value: object) -> None:
     old = getattr(app.settings, attribute)
     setattr(app.settings, attribute, value)
     if app.rebuild():
-        shown = value if not isinstance(value, bool) else ("on" if value else "off")
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        if isinstance(value, list):
+            shown = ", ".join(value) or "none"
         app.screen.info(f"{attribute}: {shown}")
     else:
         setattr(app.settings, attribute, old)

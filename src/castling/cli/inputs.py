@@ -2,7 +2,8 @@
 
 Ctrl-C with text in the line clears it; on an empty line it raises `KeyboardInterrupt` (the chat decides whether
 that exits). Ctrl-D on an empty line raises `EOFError`. `\"\"\"` starts a multiline block that ends with `\"\"\"`;
-with the multiline toggle on, Enter adds a line and Esc Enter sends. Ctrl-X Ctrl-E opens the line in `$EDITOR`.
+with the multiline toggle on, Enter adds a line and Esc Enter sends (a
+`/command` still sends on Enter). Ctrl-X Ctrl-E opens the line in `$EDITOR`.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def _bindings(multiline: Callable[[], bool]) -> KeyBindings:
     @keys.add("enter")
     def _(event: KeyPressEvent) -> None:
         buffer = event.app.current_buffer
-        if multiline() or open_fence(buffer.text):
+        command = buffer.text.startswith("/") and "\n" not in buffer.text  # commands always send on Enter
+        if (multiline() and not command) or open_fence(buffer.text):
             buffer.insert_text("\n")
         else:
             buffer.validate_and_handle()
