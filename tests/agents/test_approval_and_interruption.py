@@ -157,3 +157,19 @@ async def test_cancelled_tool_gets_interrupted_results_so_history_stays_valid():
     assert [m["role"] for m in wire] == ["user", "assistant", "tool", "tool", "user"]
     assert wire[2]["content"] == TOOL_INTERRUPTED
     assert events[-1].result.answer == "Fine."
+
+
+async def test_approval_survives_a_sqlite_checkpointer_and_a_policy_change(tmp_path):
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    ran, modes = [], {"run_python": "ask"}
+    server = ScriptedOllama()
+    server.add_reply(tool_calls=[("run_python", {"code": "a"})])
+    server.add_reply("Done.")
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "c.db")) as saver:
+        agent = make(server, [code_tool(ran)], approve=lambda n, _: modes[n] == "ask", checkpointer=saver)
+        assert isinstance((await collect(agent, "go", "t6"))[-1], ApprovalEvent)
+        modes["run_python"] = "auto"  # "always for this tool": the replayed node no longer asks, and runs
+        events = await collect(agent, Resume(Decision("run")), "t6")
+    assert ran == ["a"]
+    assert events[-1].result.answer == "Done."

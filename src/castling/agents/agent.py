@@ -143,31 +143,33 @@ class Agent:
         """
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state: dict[str, Any] = {}
+        approval: ApprovalEvent | None = None
         for item in graph.stream(inputs, config, stream_mode=["custom", "values", "updates"]):
             mode, payload = _split(item)
             if mode == "custom":
                 yield payload
             elif mode == "values":
                 state = payload
-            elif approval := _approval(payload, thread_id):
-                yield approval
-                return
-        yield FinalEvent(_result(state, input_id, thread_id))
+            else:
+                approval = approval or _approval(payload, thread_id)
+        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
+        yield approval or FinalEvent(_result(state, input_id, thread_id))
 
     async def astream(self, task: str | Resume, *, thread_id: str | None = None) -> AsyncIterator[Event]:
         """Async `stream`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state: dict[str, Any] = {}
+        approval: ApprovalEvent | None = None
         async for item in graph.astream(inputs, config, stream_mode=["custom", "values", "updates"]):
             mode, payload = _split(item)
             if mode == "custom":
                 yield payload
             elif mode == "values":
                 state = payload
-            elif approval := _approval(payload, thread_id):
-                yield approval
-                return
-        yield FinalEvent(_result(state, input_id, thread_id))
+            else:
+                approval = approval or _approval(payload, thread_id)
+        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
+        yield approval or FinalEvent(_result(state, input_id, thread_id))
 
     async def arecord_interruption(self, thread_id: str, partial_text: str = "", partial_thinking: str = "") -> None:
         """After a run on `thread_id` was cancelled, keep its history valid and the partial answer in it.
