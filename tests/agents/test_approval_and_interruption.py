@@ -173,3 +173,15 @@ async def test_approval_survives_a_sqlite_checkpointer_and_a_policy_change(tmp_p
         events = await collect(agent, Resume(Decision("run")), "t6")
     assert ran == ["a"]
     assert events[-1].result.answer == "Done."
+
+
+def test_sync_stream_pauses_and_resumes_too():
+    ran = []
+    server = ScriptedOllama()
+    server.add_reply(tool_calls=[("run_python", {"code": "x"})])
+    server.add_reply("Done.")
+    agent = make(server, [code_tool(ran)], approve={"run_python"})
+    events = list(agent.stream("go", thread_id="s1"))
+    assert isinstance(events[-1], ApprovalEvent) and ran == []
+    events = list(agent.stream(Resume(Decision("run")), thread_id="s1"))
+    assert ran == ["x"] and events[-1].result.answer == "Done."

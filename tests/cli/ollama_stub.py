@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).parent / "fixtures"
 RECORDED = "10_openllmetry_llama3_apichat_ndjson_stream.yaml"
 
 

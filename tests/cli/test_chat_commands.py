@@ -166,3 +166,18 @@ async def test_approve_shows_and_sets_modes(server, command, expected):
     chat.extra_tools = {"run_python": lambda: echo_tool()}
     await chat.run(command, "/approve\r", "/exit\r")
     assert expected in chat.text
+
+
+async def test_resume_flag_without_sessions_is_one_line(server):
+    chat = Chat(server, resume="")
+    assert await chat.run() == 1
+    assert "error: there is no saved session to resume yet" in chat.text
+
+
+async def test_mid_session_server_error_is_one_line_and_the_chat_goes_on(chat, server):
+    server.add_error(500, "out of memory")
+    server.add_reply("Recovered.")
+    await chat.run("first\r", "second\r", "/exit\r")
+    error = next(line for line in chat.text.splitlines() if line.startswith("error:"))
+    assert "out of memory" in error
+    assert "Recovered." in chat.text

@@ -84,6 +84,7 @@ class ChatApp:
         self._turn: asyncio.Task[None] | None = None
         self._last_ctrl_c = float("-inf")
         self._partial = ["", ""]  # answer text and thinking of the model call in flight
+        self._last_call = Usage()
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
@@ -157,8 +158,6 @@ class ChatApp:
             if self._turn.cancelled():
                 await self._record_interruption()
             elif (exc := self._turn.exception()) is not None:
-                if not isinstance(exc, CastlingError):
-                    raise exc
                 self.screen.error(_error_line(exc, self.settings.model))
         finally:
             if self.handle_signals:
@@ -202,8 +201,8 @@ class ChatApp:
             self.screen.end_block()
             try:
                 decision = await decide(pending, self.settings, self.screen, self.prompter)
-            except KeyboardInterrupt:
-                raise asyncio.CancelledError from None  # Ctrl-C at the approval question stops the turn
+            except (KeyboardInterrupt, EOFError):
+                raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
             task = Resume(decision)
         self.totals.turns += 1
         self.totals.usage = self.totals.usage + turn_usage
@@ -234,11 +233,11 @@ class ChatApp:
         with contextlib.suppress(CastlingError):
             info = await self.agent.backbone.ollama.ashow(self.settings.model)
             num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
-        last = getattr(self, "_last_call", usage)
+        last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
 
 
-def _error_line(exc: CastlingError, model: str) -> str:
+def _error_line(exc: BaseException, model: str) -> str:
     """The error as the chat user should read it (REPL commands rather than API arguments)."""
     if isinstance(exc, CapabilityMissing) and exc.capability == "tools":
         return (

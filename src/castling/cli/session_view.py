@@ -14,10 +14,18 @@ SHOWN = 4
 
 async def resume(app: ChatApp, session_id: str) -> bool:
     """Continue session `session_id` (a unique prefix is enough); False when there is no such session."""
-    info = app.index.recent(1)[0] if not session_id and app.index.recent(1) else app.index.get(session_id)
-    if info is None:
-        app.screen.error(f"no session {session_id!r}: /sessions lists them")
-        return False
+    if not session_id:
+        latest = app.index.recent(1)
+        if not latest:
+            app.screen.error("there is no saved session to resume yet: start chatting, sessions save themselves")
+            return False
+        info = latest[0]
+    else:
+        found = app.index.get(session_id)
+        if found is None:
+            app.screen.error(f"no session {session_id!r}: /sessions lists them")
+            return False
+        info = found
     app.session_id = info.id
     if info.model and info.model != app.settings.model:
         app.settings.model = info.model
