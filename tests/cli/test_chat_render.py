@@ -73,3 +73,13 @@ def test_restore_shows_the_cursor_and_resets_styles():
     screen.thinking("partial")
     screen.restore()
     assert out.getvalue().endswith("\x1b[0m\x1b[?25h")
+
+
+def test_code_blocks_have_no_background_and_a_language_label():
+    from castling.cli.markdown_stream import render_lines
+
+    lines = render_lines("```python\nprint('hi')\n```", 60)
+    output = "\n".join(lines)
+    assert "\x1b[48;" not in output  # no background colour: copied code stays clean
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    assert plain.splitlines()[:2] == ["python", "print('hi')"]

@@ -1,5 +1,6 @@
 """End to end in a real terminal: `castling chat` in tmux, against a loopback server replaying Ollama traffic."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -125,3 +126,41 @@ def resumed_after_kill(env, tmp_path):
     assert history[0] == ("user", "tell me a joke") and "OpenTelemetry" in history[1][1]
     assert history[3][1].startswith("word0 ") and history[3][1].endswith("[interrupted by user]")
     assert history[4:] == [("user", "third question"), ("user", "fourth")]
+
+
+def test_approval_in_a_real_terminal(tmp_path):
+    call = {
+        "model": "qwen3:8b",
+        "created_at": "2024-05-24T20:26:46Z",
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "run_python", "arguments": {"code": "import os\nos.remove('x')"}}}],
+        },
+        "done": False,
+    }
+    script = Path(__file__).parent / "chat_with_fake_tool.py"
+    with OllamaStub(["qwen3:8b"]) as server:
+        server.add([json.dumps(call), text_lines("qwen3:8b", [])[-1]])
+        server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
+            "CASTLING_DATA_DIR": str(tmp_path),
+            "TERM": "xterm-256color",
+        }
+        terminal = Terminal(f"{sys.executable} {script} {server.host}", env)
+        try:
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
+            terminal.keys("clean up", "Enter")
+            terminal.wait(lambda: "Run it? [Enter] once" in terminal.screen(), "the approval question")
+            assert "os.remove('x')" in terminal.screen()
+            terminal.keys("n", "Enter")
+            terminal.wait(lambda: "Why not?" in terminal.screen(), "the reason question")
+            terminal.keys("keep my files", "Enter")
+            terminal.wait(lambda: "I will not delete it." in terminal.screen(), "the answer")
+            terminal.keys("C-d")
+            terminal.wait(lambda: not terminal.alive(), "the chat to exit")
+        finally:
+            terminal.close()
+    tool_result = next(m for m in server.requests[1]["messages"] if m["role"] == "tool")
+    assert "declined" in tool_result["content"] and "keep my files" in tool_result["content"]

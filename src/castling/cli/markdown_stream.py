@@ -13,19 +13,37 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from rich.console import Console
-from rich.markdown import Markdown
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import CodeBlock, Markdown
+from rich.syntax import Syntax
+from rich.text import Text
 
 TAIL = 6
 MIN_INTERVAL = 1 / 20
 MAX_INTERVAL = 1.0
 
 
+class PlainCodeBlock(CodeBlock):
+    """A code block without background colour (copy and paste stay clean), under a dim language label."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.lexer_name != "text":
+            yield Text(self.lexer_name, style="dim")
+        code = str(self.text).rstrip()
+        yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
+
+
+class ChatMarkdown(Markdown):
+    """rich's Markdown with `PlainCodeBlock` for fenced and indented code."""
+
+    elements = {**Markdown.elements, "fence": PlainCodeBlock, "code_block": PlainCodeBlock}
+
+
 def render_lines(text: str, width: int) -> list[str]:
     """`text` rendered as Markdown into ANSI-styled lines `width` columns wide."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, color_system="256", width=width, legacy_windows=False)
-    console.print(Markdown(text, code_theme="monokai", inline_code_theme="monokai"), end="")
+    console.print(ChatMarkdown(text, code_theme="monokai", inline_code_theme="monokai"), end="")
     return buffer.getvalue().split("\n")
 
 
