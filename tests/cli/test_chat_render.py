@@ -83,3 +83,22 @@ def test_code_blocks_have_no_background_and_a_language_label():
     assert "\x1b[48;" not in output  # no background colour: copied code stays clean
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
     assert plain.splitlines()[:2] == ["python", "print('hi')"]
+
+
+def test_no_echo_turns_echo_off_and_restores_it():
+    import os
+    import pty
+    import termios
+
+    from castling.cli.terminal import no_echo
+
+    leader, follower = pty.openpty()
+    try:
+        with os.fdopen(follower, "r", closefd=False) as stream:
+            assert termios.tcgetattr(follower)[3] & termios.ECHO
+            with no_echo(stream):
+                assert not termios.tcgetattr(follower)[3] & termios.ECHO
+            assert termios.tcgetattr(follower)[3] & termios.ECHO
+    finally:
+        os.close(leader)
+        os.close(follower)

@@ -38,6 +38,7 @@ from castling.cli.inputs import Prompter
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings
+from castling.cli.terminal import no_echo
 from castling.errors import CapabilityMissing, CastlingError
 
 EXIT_WINDOW = 2.0
@@ -151,8 +152,10 @@ class ChatApp:
         self.index.touch(self.session_id, text, self.settings.model)
         self._turn = asyncio.create_task(self._run_turn(text))
         loop = asyncio.get_running_loop()
-        if self.handle_signals:
+        quiet = contextlib.ExitStack()
+        if self.handle_signals:  # a real terminal: Ctrl-C arrives as SIGINT while no prompt is active
             loop.add_signal_handler(signal.SIGINT, self.interrupt)
+            quiet.enter_context(no_echo())
         try:
             await asyncio.wait({self._turn})
             if self._turn.cancelled():
@@ -160,6 +163,7 @@ class ChatApp:
             elif (exc := self._turn.exception()) is not None:
                 self.screen.error(_error_line(exc, self.settings.model))
         finally:
+            quiet.close()
             if self.handle_signals:
                 loop.remove_signal_handler(signal.SIGINT)
             self._turn = None
