@@ -216,3 +216,16 @@ async def test_sigint_during_a_tool_cancels_it_and_records_an_interrupted_result
 def _restore_sigint():
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+async def test_reject_then_always_in_one_reply_keeps_the_rejection(server):
+    ran = []
+    server.add_reply(tool_calls=[("run_python", {"code": "bad"}), ("run_python", {"code": "good"})])
+    server.add_reply(tool_calls=[("run_python", {"code": "later"})])
+    server.add_reply("Done.")
+    chat = code_chat(server, ran)
+    await chat.run("go\r", "n\r", "no\r", "a\r", "/exit\r")
+    assert ran == ["good", "later"]
+    assert chat.text.count("wants to run:") == 2
+    results = tool_results(server.requests[1])
+    assert "declined" in results[0] and results[1] == "ran good\nsecond line"

@@ -18,7 +18,10 @@ from langgraph.types import interrupt
 from castling.agents.toolbox import ToolOutcome
 
 ApprovalPolicy = Callable[[str, Mapping[str, Any]], bool]
-"""Says whether a call (tool name, arguments) must wait for approval; checked each time a call is about to run."""
+"""Says whether a call (tool name, arguments) must wait for approval.
+
+It is consulted again each time a paused run resumes (the tools node replays), and answers are matched to
+questions by order: keep its answers stable while a run is paused."""
 Approve = Collection[str] | ApprovalPolicy | None
 """What `Agent(approve=...)` takes: tool names that need approval, a policy function, or None (run freely)."""
 Action = Literal["run", "edit", "reject"]

@@ -37,7 +37,7 @@ from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
-from castling.cli.settings import ChatSettings
+from castling.cli.settings import ChatSettings, default_approval
 from castling.cli.terminal import no_echo
 from castling.errors import CapabilityMissing, CastlingError
 
@@ -86,11 +86,18 @@ class ChatApp:
         self._last_ctrl_c = float("-inf")
         self._partial = ["", ""]  # answer text and thinking of the model call in flight
         self._last_call = Usage()
+        self._modes: dict[str, str] = {}
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
-        """The approval policy the agent consults before each call (reads the live settings)."""
-        return self.settings.approval_for(name) != "auto"
+        """The approval policy the agent consults before each call.
+
+        It reads the modes as they were when the turn started: a paused tools node replays its approvals on every
+        resume, and answers are matched to questions by order, so the set of questions must not change mid-turn.
+        An "always" given mid-turn is honoured by `decide`, which then answers for the user without asking.
+        """
+        mode = self._modes.get(name) or default_approval(name)
+        return mode != "auto"
 
     def rebuild(self) -> bool:
         """Build the agent from the settings; on a configuration error say why and keep the old one."""
@@ -188,6 +195,7 @@ class ChatApp:
     async def _run_turn(self, text: str) -> None:
         assert self.agent is not None
         task: str | Resume = text
+        self._modes = dict(self.settings.approval)
         self._partial = ["", ""]
         turn_usage = Usage()
         while True:
