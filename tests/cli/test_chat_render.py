@@ -102,3 +102,48 @@ def test_no_echo_turns_echo_off_and_restores_it():
     finally:
         os.close(leader)
         os.close(follower)
+
+
+def test_plan_strategy_events_are_shown_as_plan_and_steps():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class PlanCreated:  # the plan strategy's events, by shape (they arrive with the Llama backbone)
+        steps: tuple
+        kind: str = "plan_created"
+
+    @dataclass(frozen=True)
+    class PlanRevised:
+        steps: tuple
+        revision: int
+        reason: str
+        kind: str = "plan_revised"
+
+    @dataclass(frozen=True)
+    class StepStarted:
+        index: int
+        goal: str
+        kind: str = "step_started"
+
+    @dataclass(frozen=True)
+    class StepFinished:
+        index: int
+        goal: str
+        outcome: str
+        error: str | None = None
+        kind: str = "step_finished"
+
+    out = io.StringIO()
+    screen = Screen(out, styled=False)
+    events = [
+        PlanCreated((("Find the page", "fetch"), ("Answer", None))),
+        StepStarted(1, "Find the page"),
+        StepFinished(1, "Find the page", "", "page not found"),
+        PlanRevised((("Search instead", "fetch"),), 1, "the page was missing"),
+    ]
+    assert all(screen.plan_event(event) for event in events)
+    assert not screen.plan_event(object())
+    assert out.getvalue() == (
+        "Plan:\n  1. Find the page  [fetch]\n  2. Answer\n▸ step 1: Find the page\n  ✗ page not found\n"
+        "Plan revised (#1): the page was missing\n  1. Search instead  [fetch]\n"
+    )

@@ -78,3 +78,33 @@ async def test_choose_model_skips_models_without_tools_and_prefers_qwen_then_lla
 
     assert await choose_model(["phi4", "gemma3:4b"], none_ok) in ("phi4", "gemma3:4b")
     assert rank("qwen3:8b") < rank("qwen2.5:14b") < rank("llama3.3:70b")
+
+
+async def test_a_default_tool_that_cannot_start_is_left_out_with_a_warning(monkeypatch, server):
+    import castling.cli.chat as chat_module
+    import castling.tools
+    from castling.errors import ConfigError
+
+    def broken_python():
+        raise ConfigError("bubblewrap is missing: apt-get install bubblewrap")
+
+    monkeypatch.setattr(castling.tools, "python", broken_python, raising=False)
+    monkeypatch.setattr(chat_module, "_installed", lambda name: name == "run_python")
+    server.add_reply("Hi.")
+    chat = Chat(server, tools=None)
+    await chat.run("hi\r", "/exit\r")
+    assert "warning: the run_python tool is off: bubblewrap is missing: apt-get install bubblewrap" in chat.text
+    assert "tools: none" in chat.text and not server.requests[0].get("tools")
+
+
+async def test_an_asked_for_tool_that_cannot_start_is_one_error_line(monkeypatch, server):
+    import castling.tools
+    from castling.errors import ConfigError
+
+    def broken_python():
+        raise ConfigError("bubblewrap is missing: apt-get install bubblewrap")
+
+    monkeypatch.setattr(castling.tools, "python", broken_python, raising=False)
+    chat = Chat(server, tools="python")
+    assert await chat.run() == 1
+    assert "error: bubblewrap is missing: apt-get install bubblewrap" in chat.text

@@ -235,7 +235,7 @@ class ChatApp:
             self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose)
         elif isinstance(event, FinalEvent):
             self.last_answer = event.result.answer
-        else:  # events of other strategies (plans and their revisions) shown as they come
+        elif not self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
             self.screen.info(_describe(event))
 
     async def _footer(self, usage: Usage) -> None:

@@ -66,6 +66,8 @@ async def start_chat(
             screen.error(str(exc))
             await factory.aclose()
             return 1
+        if options.tools is None:
+            settings.tools = _usable_default_tools(settings.tools, factory, screen)
         app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
         app.handle_signals = handle_signals
         app.installed = await factory.ollama.alist_models()
@@ -105,6 +107,19 @@ async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionI
     )
     parse_approve(options.approve, settings)
     return settings
+
+
+def _usable_default_tools(names: list[str], factory: AgentFactory, screen: Screen) -> list[str]:
+    """The default tools that can be set up here; the others are left out with a warning (asked-for ones fail)."""
+    usable = []
+    for name in names:
+        try:
+            factory.tool(name)
+        except CastlingError as exc:
+            screen.warn(f"the {name} tool is off: {' '.join(str(exc).split())}")
+        else:
+            usable.append(name)
+    return usable
 
 
 async def _supports_tools(factory: AgentFactory, name: str) -> bool:

@@ -83,6 +83,29 @@ class Screen:
         more = f"  (+{len(lines) - 1} lines, /verbose shows all)" if len(lines) > 1 else ""
         self.line(f"  ↳ {_brief(lines[0])}{more}", RED if error else DIM)
 
+    def plan_event(self, event: Any) -> bool:
+        """Show an event of the plan strategy (plan made or revised, step started or finished); False if not one."""
+        kind = getattr(event, "kind", "")
+        if kind in ("plan_created", "plan_revised"):
+            self.end_block()
+            title = "Plan" if kind == "plan_created" else f"Plan revised (#{getattr(event, 'revision', '?')})"
+            reason = getattr(event, "reason", "")
+            self.line(f"{title}: {_brief(reason)}" if reason else f"{title}:", BOLD)
+            for number, step in enumerate(getattr(event, "steps", ()), 1):
+                goal, tool = (step[0], step[1]) if isinstance(step, tuple | list) else (str(step), None)
+                self.line(f"  {number}. {_brief(str(goal))}" + (f"  [{tool}]" if tool else ""), DIM)
+            return True
+        if kind == "step_started":
+            self.line(f"▸ step {getattr(event, 'index', '?')}: {_brief(getattr(event, 'goal', ''))}", CYAN)
+            return True
+        if kind == "step_finished":
+            error = getattr(event, "error", None)
+            outcome = error or getattr(event, "outcome", "")
+            mark = "✗" if error else "✓"
+            self.line(f"  {mark} {_brief(str(outcome))}", RED if error else DIM)
+            return True
+        return False
+
     def code(self, code: str, language: str = "python") -> None:
         """Code to approve, highlighted on a terminal."""
         self.end_block()
