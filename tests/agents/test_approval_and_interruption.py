@@ -185,3 +185,9 @@ def test_sync_stream_pauses_and_resumes_too():
     assert isinstance(events[-1], ApprovalEvent) and ran == []
     events = list(agent.stream(Resume(Decision("run")), thread_id="s1"))
     assert ran == ["x"] and events[-1].result.answer == "Done."
+
+
+def test_approval_needs_the_tools_strategy():
+    server = ScriptedOllama()
+    with pytest.raises(ConfigError, match="tools strategy"):
+        make(server, [code_tool([])], approve={"run_python"}, strategy="plan")

@@ -73,6 +73,11 @@ class Agent:
         self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
         self.approve = approve
+        if approve and self.strategy != "tools":
+            raise ConfigError(
+                "Approval before tool calls (approve=) works with the tools strategy only for now, not "
+                f"{self.strategy!r}: use strategy='tools', or drop approve= to let the tools run without asking."
+            )
         self._strategy = self._build_strategy(system, on_max_steps)
         self._checkpointer = checkpointer
         self._graphs: dict[bool, Graph] = {}
@@ -82,7 +87,9 @@ class Agent:
 
     def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy:
         if self.strategy == "tools":
-            return ToolsStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps, self.approve)
+            return ToolsStrategy(
+                self.backbone, self.toolbox, system, self.max_steps, on_max_steps, approve=self.approve
+            )
         raise ConfigError(
             f"The {self.strategy!r} strategy is not available yet: it arrives with the Llama backbone. "
             "Use strategy='tools' meanwhile."

@@ -92,13 +92,24 @@ class AgentFactory:
         """An agent for the settings, with the chat's checkpointer and approval policy."""
         backbone, note = self.backbone(settings)
         tools = [self.tool(name) for name in settings.tools]
+        asking = [name for name in settings.tools if settings.approval_for(name) != "auto"]
+        strategy = settings.strategy or backbone.profile.default_strategy
+        if asking and strategy != "tools":
+            if settings.strategy is not None:
+                raise ConfigError(
+                    f"the {strategy} strategy cannot ask before a tool runs yet: first /approve {asking[0]} auto "
+                    f"(or /tools disable {asking[0]}), or stay with the tools strategy"
+                )
+            strategy = "tools"  # approval is a promise: never trade it silently for the backbone's default strategy
+            extra = f"using the tools strategy so {', '.join(asking)} can ask before running"
+            note = f"{note}; {extra}" if note else extra
         agent = Agent(
             backbone,
             tools,
-            strategy=settings.strategy,  # type: ignore[arg-type]
+            strategy=strategy,  # type: ignore[arg-type]
             system=settings.system,
             checkpointer=self.checkpointer,
-            approve=approve,
+            approve=approve if asking else None,  # no policy when nothing asks, so any strategy works
         )
         return agent, note
 

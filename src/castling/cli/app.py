@@ -189,8 +189,10 @@ class ChatApp:
         if text:
             self.last_answer = text
         assert self.agent is not None
-        with contextlib.suppress(CastlingError):
+        try:
             await self.agent.arecord_interruption(self.session_id, text, thinking)
+        except Exception as exc:  # the chat must survive; the next turn still works from the last checkpoint
+            self.screen.warn(f"the interruption could not be written into the session ({type(exc).__name__}: {exc})")
 
     async def _run_turn(self, text: str) -> None:
         assert self.agent is not None

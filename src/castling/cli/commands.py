@@ -215,8 +215,12 @@ async def _approve(app: ChatApp, arg: str) -> None:
         app.screen.error(str(exc))
         return
     targets = [TOOL_ALIASES.get(words[0], words[0])] if len(words) > 1 else app.settings.tools
+    old = dict(app.settings.approval)
     for tool in targets:
         app.settings.approval[tool] = mode
+    if not app.rebuild():  # e.g. asking needs the tools strategy
+        app.settings.approval = old
+        return
     app.screen.info(f"approval {mode} for {', '.join(targets) or 'no tools (none enabled)'}")
 
 
