@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "cli"))
+sys.path.insert(0, str(ROOT))
 
-from ollama_stub import OllamaStub  # noqa: E402
+from tests.cli.ollama_stub import OllamaStub  # noqa: E402
 
 from castling.cli.markdown_stream import MarkdownStream  # noqa: E402
 from castling.cli.render import Screen  # noqa: E402

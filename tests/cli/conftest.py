@@ -1,7 +1,7 @@
 import pytest
-from chatdriver import Chat
 
 from castling.testing import ScriptedOllama
+from tests.cli.chatdriver import Chat
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ import signal
 
 import httpx
 import pytest
-from chatdriver import Chat
 
 from castling import tool
 from castling.agents.interruption import INTERRUPTED_NOTE, TOOL_INTERRUPTED
+from tests.cli.chatdriver import Chat
 
 
 def code_chat(server, ran, **options):

@@ -1,10 +1,10 @@
 """Every slash command, typed through prompt_toolkit's pipe input against a scripted Ollama."""
 
 import pytest
-from chatdriver import Chat
 
 from castling.cli.commands import COMMANDS
 from castling.testing import ScriptedOllama
+from tests.cli.chatdriver import Chat
 
 
 async def test_help_lists_every_command_from_the_table(chat):

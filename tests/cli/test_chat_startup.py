@@ -1,11 +1,11 @@
 """Start-up: model choice and the one-line errors (server down, no models, unknown model, no tool support)."""
 
 import httpx
-from chatdriver import Chat
 
 from castling import tool
 from castling.cli.models import choose_model, rank
 from castling.testing import ScriptedOllama
+from tests.cli.chatdriver import Chat
 
 
 async def test_unreachable_server_is_one_line_with_what_to_do():

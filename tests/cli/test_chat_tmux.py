@@ -10,7 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from ollama_stub import OllamaStub, recorded_lines, text_lines
+
+from tests.cli.ollama_stub import OllamaStub, recorded_lines, text_lines
 
 TMUX = shutil.which("tmux")
 CASTLING = Path(sys.executable).parent / "castling"
