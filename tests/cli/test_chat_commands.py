@@ -2,6 +2,8 @@
 
 import pytest
 
+from castling.backbones.registry import BACKBONES
+from castling.cli.agent_setup import BUILTIN_TOOLS
 from castling.cli.commands import COMMANDS
 from castling.testing import ScriptedOllama
 from tests.cli.chatdriver import Chat
@@ -46,12 +48,25 @@ async def test_model_not_installed_is_one_line_and_keeps_the_old_model(chat, ser
     assert server.requests[0]["model"] == "qwen3:8b"
 
 
+LLAMA_READY = "llama" in BACKBONES
+
+
+@pytest.mark.skipif(LLAMA_READY, reason="the Llama backbone and plan strategy are installed")
 async def test_backbone_llama_and_plan_strategy_say_they_are_not_available_yet(chat, server):
     server.add_reply("ok")
     await chat.run("/backbone llama\r", "/strategy plan\r", "/backbone qwen\r", "hi\r", "/exit\r")
     assert "error: Unknown backbone 'llama'" in chat.text
     assert "error: The 'plan' strategy is not available yet" in chat.text
     assert "backbone: qwen" in chat.text
+    assert server.requests[0]["model"] == "qwen3:8b"
+
+
+@pytest.mark.skipif(not LLAMA_READY, reason="the Llama backbone arrives from its own branch")
+async def test_backbone_and_strategy_switch_when_available(chat, server):
+    server.add_reply("ok")
+    await chat.run("/backbone llama\r", "/strategy plan\r", "/strategy tools\r", "/backbone qwen\r", "hi\r", "/exit\r")
+    assert "error:" not in chat.text
+    assert "backbone: llama" in chat.text and "strategy: plan" in chat.text and "strategy: tools" in chat.text
     assert server.requests[0]["model"] == "qwen3:8b"
 
 
@@ -79,9 +94,11 @@ async def test_tools_list_enable_disable(server):
     assert "tools: echo" in chat.text and "tools: none" in chat.text
 
 
-async def test_enabling_a_tool_that_is_not_installed_is_one_line(chat):
-    await chat.run("/tools enable fetch\r", "/exit\r")
-    assert "error: The fetch tool is not installed in this version of castling" in chat.text
+async def test_enabling_a_tool_that_is_not_installed_is_one_line(chat, monkeypatch):
+    monkeypatch.setitem(BUILTIN_TOOLS, "ghost", "castling.tools:ghost_tool_that_does_not_exist")
+    await chat.run("/tools enable ghost\r", "/tools enable nope\r", "/exit\r")
+    assert "error: The ghost tool is not installed in this version of castling" in chat.text
+    assert "error: Unknown tool 'nope': available tools are" in chat.text
 
 
 async def test_usage_counts_tokens_and_turns(chat, server):

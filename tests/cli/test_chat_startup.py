@@ -56,13 +56,13 @@ async def test_default_model_is_the_best_tool_capable_qwen():
     assert "castling chat · qwen3:14b" in chat.text
 
 
-async def test_llama_only_falls_back_to_the_qwen_class_and_says_so():
-    server = ScriptedOllama("llama3.2:3b")
+async def test_a_family_without_backbone_falls_back_to_the_qwen_class_and_says_so():
+    server = ScriptedOllama("mistral:7b")
     server.add_reply("Hi.")
     chat = Chat(server)
     await chat.run("hi\r", "/exit\r")
-    assert server.requests[0]["model"] == "llama3.2:3b"
-    assert "warning: no backbone is registered for 'llama3.2:3b' yet" in chat.text
+    assert server.requests[0]["model"] == "mistral:7b"
+    assert "warning: no backbone is registered for 'mistral:7b' yet" in chat.text
 
 
 async def test_choose_model_skips_models_without_tools_and_prefers_qwen_then_llama():

@@ -62,7 +62,7 @@ def test_chat_in_a_real_terminal(tmp_path):
             "CASTLING_DATA_DIR": str(tmp_path),
             "TERM": "xterm-256color",
         }
-        terminal = Terminal(f"{CASTLING} chat --tools none", env)
+        terminal = Terminal(f"{CASTLING} chat --tools none --strategy tools", env)
         try:
             terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
             assert "castling chat · llama3:latest" in terminal.screen()
@@ -94,7 +94,7 @@ def resumed_after_kill(env, tmp_path):
     with OllamaStub(["llama3:latest"]) as server:
         server.add(text_lines("llama3", [f"slow{i} " for i in range(400)]), delay=0.02)
         chat = subprocess.Popen(
-            [str(CASTLING), "chat", "--resume", "--tools", "none"],
+            [str(CASTLING), "chat", "--resume", "--tools", "none", "--strategy", "tools"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             env={**env, "OLLAMA_HOST": server.host},
@@ -113,7 +113,7 @@ def resumed_after_kill(env, tmp_path):
     with OllamaStub(["llama3:latest"]) as server:
         server.add(text_lines("llama3", ["Resumed."]))
         done = subprocess.run(
-            [str(CASTLING), "chat", "--resume", "--tools", "none"],
+            [str(CASTLING), "chat", "--resume", "--tools", "none", "--strategy", "tools"],
             input="fourth\n",
             env={**env, "OLLAMA_HOST": server.host},
             capture_output=True,
