@@ -143,7 +143,9 @@ def test_plan_strategy_events_are_shown_as_plan_and_steps():
     ]
     assert all(screen.plan_event(event) for event in events)
     assert not screen.plan_event(object())
+    screen.tool_result("fetch", "found it", None, verbose=False)
+    assert screen.plan_event(StepFinished(2, "Search instead", "found it"))  # not repeated under the result
     assert out.getvalue() == (
         "Plan:\n  1. Find the page  [fetch]\n  2. Answer\n▸ step 1: Find the page\n  ✗ page not found\n"
-        "Plan revised (#1): the page was missing\n  1. Search instead  [fetch]\n"
+        "Plan revised (#1): the page was missing\n  1. Search instead  [fetch]\n  ↳ found it\n"
     )

@@ -31,6 +31,7 @@ class Screen:
         self._text = ""
         self._stream: MarkdownStream | None = None
         self._line_open = False
+        self._last_result = ""
 
     # -- streamed blocks -------------------------------------------------------------------------------------
     def thinking(self, piece: str) -> None:
@@ -75,6 +76,7 @@ class Screen:
     def tool_result(self, name: str, result: str, error: str | None, verbose: bool) -> None:
         """The result in one line (or whole, on `/verbose`)."""
         self.end_block()
+        self._last_result = result.strip()
         lines = result.strip().splitlines() or [""]
         if verbose:
             self.line(f"  ↳ {name}:", RED if error else DIM)
@@ -100,9 +102,11 @@ class Screen:
             return True
         if kind == "step_finished":
             error = getattr(event, "error", None)
-            outcome = error or getattr(event, "outcome", "")
+            outcome = str(error or getattr(event, "outcome", ""))
+            if not error and outcome.strip() == self._last_result:
+                return True  # the tool result line above already says it
             mark = "✗" if error else "✓"
-            self.line(f"  {mark} {_brief(str(outcome))}", RED if error else DIM)
+            self.line(f"  {mark} {_brief(outcome)}", RED if error else DIM)
             return True
         return False
 
