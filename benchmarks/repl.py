@@ -118,10 +118,12 @@ def main() -> None:
         print(f"render {label}: {statistics.median(costs):.1f} µs per chunk (median of 5)")
     from castling.cli.markdown_stream import render_lines
 
-    started = time.perf_counter()
-    for _ in range(20):
-        render_lines(ANSWER, 100)
-    print(f"one Markdown render of the whole answer: {(time.perf_counter() - started) / 20 * 1e3:.2f} ms")
+    for copies in (1, 4, 16):
+        text = ANSWER * copies
+        started = time.perf_counter()
+        for _ in range(10):
+            render_lines(text, 100)
+        print(f"one Markdown render of {len(text)} chars: {(time.perf_counter() - started) / 10 * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":
