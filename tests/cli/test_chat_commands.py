@@ -198,3 +198,26 @@ async def test_mid_session_server_error_is_one_line_and_the_chat_goes_on(chat, s
     error = next(line for line in chat.text.splitlines() if line.startswith("error:"))
     assert "out of memory" in error
     assert "Recovered." in chat.text
+
+
+async def test_resuming_a_session_that_stopped_at_an_approval_marks_the_calls_interrupted(server, data_dir):
+    from castling import Agent, ApprovalEvent, Qwen
+    from castling.cli.sessions import SessionIndex, open_checkpointer
+    from tests.cli.test_chat_approval_and_ctrl_c import code_chat
+
+    ran = []
+    chat = code_chat(server, ran)
+    tool = chat.extra_tools["run_python"]()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server.add_reply(tool_calls=[("run_python", {"code": "1"})])
+    async with open_checkpointer(data_dir / "checkpoints.db") as saver:
+        agent = Agent(Qwen("qwen3:8b", transport=server.transport), [tool], checkpointer=saver, approve={"run_python"})
+        events = [e async for e in agent.astream("compute", thread_id="abc12345")]
+    assert isinstance(events[-1], ApprovalEvent)  # the process "died" here, waiting for the user
+    SessionIndex(data_dir / "sessions.db").touch("abc12345", "compute", "qwen3:8b")
+    server.add_reply("Starting over.")
+    await chat.run("/resume abc12345\r", "never mind\r", "/exit\r")
+    assert ran == []
+    assert "marked interrupted" in chat.text
+    roles = [m["role"] for m in server.requests[1]["messages"]]
+    assert roles == ["user", "assistant", "tool", "user"]

@@ -120,6 +120,9 @@ class ChatApp:
         """Read and answer until `/exit`, Ctrl-D or a double Ctrl-C."""
         from castling.cli.commands import run_command
 
+        loop = asyncio.get_running_loop()
+        if self.handle_signals:  # a real terminal: Ctrl-C is SIGINT whenever no prompt holds the terminal in raw mode
+            loop.add_signal_handler(signal.SIGINT, self.interrupt)
         try:
             while self.running:
                 try:
@@ -136,6 +139,8 @@ class ChatApp:
                 else:
                     await self.turn(line)
         finally:
+            if self.handle_signals:
+                loop.remove_signal_handler(signal.SIGINT)
             self.screen.restore()
         return 0
 
@@ -158,10 +163,8 @@ class ChatApp:
             return
         self.index.touch(self.session_id, text, self.settings.model)
         self._turn = asyncio.create_task(self._run_turn(text))
-        loop = asyncio.get_running_loop()
         quiet = contextlib.ExitStack()
-        if self.handle_signals:  # a real terminal: Ctrl-C arrives as SIGINT while no prompt is active
-            loop.add_signal_handler(signal.SIGINT, self.interrupt)
+        if self.handle_signals:
             quiet.enter_context(no_echo())
         try:
             await asyncio.wait({self._turn})
@@ -171,13 +174,11 @@ class ChatApp:
                 self.screen.error(_error_line(exc, self.settings.model))
         finally:
             quiet.close()
-            if self.handle_signals:
-                loop.remove_signal_handler(signal.SIGINT)
             self._turn = None
             self.screen.end_block()
 
     def interrupt(self) -> None:
-        """Stop the turn in flight (what Ctrl-C does while the model answers or a tool runs)."""
+        """Stop the turn in flight (what Ctrl-C does while the model answers or a tool runs); else nothing."""
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
 

@@ -41,7 +41,12 @@ async def show_recent(app: ChatApp) -> None:
         return
     assert app.agent is not None
     state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
-    messages = [m for m in (state.values or {}).get("messages", []) if isinstance(m, HumanMessage | AIMessage)]
+    every = list((state.values or {}).get("messages", []))
+    if every and isinstance(every[-1], AIMessage) and every[-1].tool_calls:
+        # The process ended while tool calls waited (for approval, or running): give them "interrupted" results.
+        await app.agent.arecord_interruption(app.session_id)
+        app.screen.info("the tool calls that were pending when this session stopped are marked interrupted")
+    messages = [m for m in every if isinstance(m, HumanMessage | AIMessage)]
     for message in messages[-SHOWN:]:
         who = "you" if isinstance(message, HumanMessage) else "assistant"
         text = " ".join(message.text.split())
