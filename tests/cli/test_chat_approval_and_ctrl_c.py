@@ -178,7 +178,7 @@ async def test_sigint_during_a_reply_stops_the_stream_and_keeps_the_partial_answ
     os.kill(os.getpid(), signal.SIGINT)
     assert await run == 0
     assert stall.closed, "the HTTP stream must be closed so Ollama stops generating"
-    assert "^C interrupted" in chat.text
+    assert "^C interrupted: the partial answer is kept in the conversation" in chat.text
     messages = server.requests[1]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"] == f"The answer is lo\n\n{INTERRUPTED_NOTE}"
@@ -209,6 +209,7 @@ async def test_sigint_during_a_tool_cancels_it_and_records_an_interrupted_result
     assert await run == 0
     assert finished == ["cancelled"]
     assert tool_results(server.requests[1]) == [TOOL_INTERRUPTED]
+    assert "^C interrupted: the tool was stopped and its result recorded as interrupted" in chat.text
     assert "Moving on." in chat.text
 
 

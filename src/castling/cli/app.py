@@ -87,6 +87,7 @@ class ChatApp:
         self._partial = ["", ""]  # answer text and thinking of the model call in flight
         self._last_call = Usage()
         self._modes: dict[str, str] = {}
+        self._tools_running = 0
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
@@ -185,7 +186,13 @@ class ChatApp:
     async def _record_interruption(self) -> None:
         text, thinking = self._partial
         self.screen.end_block()
-        self.screen.line("^C interrupted: the partial answer is kept in the conversation", "\x1b[33m")
+        if self._tools_running:
+            what = "the tool was stopped and its result recorded as interrupted"
+        elif text or thinking:
+            what = "the partial answer is kept in the conversation"
+        else:
+            what = "back to the prompt"
+        self.screen.line(f"^C interrupted: {what}", "\x1b[33m")
         self.totals.interrupted += 1
         if text:
             self.last_answer = text
@@ -200,6 +207,7 @@ class ChatApp:
         task: str | Resume = text
         self._modes = dict(self.settings.approval)
         self._partial = ["", ""]
+        self._tools_running = 0
         turn_usage = Usage()
         while True:
             pending: ApprovalEvent | None = None
@@ -214,10 +222,12 @@ class ChatApp:
             if pending is None:
                 break
             self.screen.end_block()
+            self._tools_running = 1  # a call waits at the approval question
             try:
                 decision = await decide(pending, self.settings, self.screen, self.prompter)
             except (KeyboardInterrupt, EOFError):
                 raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
+            self._tools_running = 0
             task = Resume(decision)
         self.totals.turns += 1
         self.totals.usage = self.totals.usage + turn_usage
@@ -232,9 +242,11 @@ class ChatApp:
             self.screen.thinking(event.text)
         elif isinstance(event, ToolCallEvent):
             self._partial = ["", ""]
+            self._tools_running += 1
             self.totals.tool_calls += 1
             self.screen.tool_call(event.name, event.arguments)
         elif isinstance(event, ToolResultEvent):
+            self._tools_running -= 1
             self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose)
         elif isinstance(event, FinalEvent):
             self.last_answer = event.result.answer
@@ -259,6 +271,8 @@ def _error_line(exc: BaseException, model: str) -> str:
             f"{model} does not support tools: switch to the plan strategy (/strategy plan), turn the tools off "
             "(/tools disable NAME), or use a tool-capable model (/model qwen3:8b)"
         )
+    if not isinstance(exc, CastlingError):  # a bug rather than a user error: say so, and keep the chat alive
+        return f"unexpected {type(exc).__name__}: {exc} (the chat goes on; please report this)"
     return str(exc)
 
 
