@@ -33,3 +33,16 @@ async def test_sent_lines_go_to_the_history_file(tmp_path):
 def test_unfence_keeps_the_block_content():
     assert unfence('"""\na\nb\n"""') == "a\nb"
     assert unfence("plain") == "plain"
+
+
+async def test_ctrl_x_ctrl_e_edits_the_message_in_the_editor(tmp_path, monkeypatch):
+    import sys
+
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('written in the editor')\n")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    with create_pipe_input() as pipe:
+        prompter = ToolkitPrompter(input=pipe, output=DummyOutput())
+        pipe.send_text("draft\x18\x05")
+        assert await prompter.read(">>> ", multiline=False) == "written in the editor"
