@@ -191,3 +191,13 @@ def test_approval_needs_the_tools_strategy():
     server = ScriptedOllama()
     with pytest.raises(ConfigError, match="tools strategy"):
         make(server, [code_tool([])], approve={"run_python"}, strategy="plan")
+
+
+async def test_run_cannot_ask_so_it_says_to_use_stream():
+    ran = []
+    server = ScriptedOllama()
+    server.add_reply(tool_calls=[("run_python", {"code": "x"})])
+    agent = make(server, [code_tool(ran)], approve={"run_python"})
+    with pytest.raises(ConfigError, match="use agent.stream"):
+        await agent.arun("go")
+    assert ran == []

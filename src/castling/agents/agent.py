@@ -134,13 +134,13 @@ class Agent:
         """Run the agent on `task` and return the result; `thread_id` continues a conversation."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state = graph.invoke(inputs, config)
-        return _result(state, input_id, thread_id)
+        return _result(_not_paused(state), input_id, thread_id)
 
     async def arun(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Async `run`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state = await graph.ainvoke(inputs, config)
-        return _result(state, input_id, thread_id)
+        return _result(_not_paused(state), input_id, thread_id)
 
     def stream(self, task: str | Resume, *, thread_id: str | None = None) -> Iterator[Event]:
         """Run the agent, yielding typed events as they happen.
@@ -219,6 +219,16 @@ class Agent:
 def _split(item: Any) -> tuple[str, Any]:
     mode, payload = item
     return str(mode), payload
+
+
+def _not_paused(state: dict[str, Any]) -> dict[str, Any]:
+    """The final state, or a ConfigError when the run stopped to wait for an approval `run()` cannot ask for."""
+    if state.get("__interrupt__"):
+        raise ConfigError(
+            "The run paused for approval of a tool call, which run()/arun() cannot ask for: use "
+            "agent.stream()/astream() and answer the ApprovalEvent with Resume(Decision(...))."
+        )
+    return state
 
 
 def _approval(update: Any, thread_id: str | None) -> ApprovalEvent | None:
