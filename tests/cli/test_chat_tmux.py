@@ -5,8 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,17 @@ pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="n
 
 
 class Terminal:
-    """One tmux session on a private socket, so nothing of the user's tmux is touched."""
+    """One tmux session on a private socket in the test's temp dir, so nothing of the user's tmux is touched."""
 
     def __init__(self, command, env):
-        self.socket = f"castling-test-{uuid.uuid4().hex[:8]}"
+        self.folder = tempfile.mkdtemp(prefix="castling-tmux-")  # short: unix socket paths are limited to ~100 bytes
+        self.socket = os.path.join(self.folder, "sock")
         self.env = env
         self._tmux("new-session", "-d", "-s", "chat", "-x", "100", "-y", "40", command)
 
     def _tmux(self, *args):
         return subprocess.run(
-            [TMUX, "-L", self.socket, *args], env=self.env, capture_output=True, text=True, check=False, timeout=5
+            [TMUX, "-S", self.socket, *args], env=self.env, capture_output=True, text=True, check=False, timeout=5
         )
 
     def screen(self):
@@ -50,6 +51,7 @@ class Terminal:
 
     def close(self):
         self._tmux("kill-server")
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def test_chat_in_a_real_terminal(tmp_path):
