@@ -29,7 +29,9 @@ from castling.errors import (
 
 if TYPE_CHECKING:
     from castling.agents.agent import Agent
+    from castling.agents.approval import Decision, Resume
     from castling.agents.events import (
+        ApprovalEvent,
         Event,
         FinalEvent,
         PlanCreatedEvent,
@@ -51,7 +53,9 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "Agent": "castling.agents.agent",
+    "ApprovalEvent": "castling.agents.events",
     "Backbone": "castling.backbones.base",
+    "Decision": "castling.agents.approval",
     "Event": "castling.agents.events",
     "FinalEvent": "castling.agents.events",
     "Llama": "castling.backbones.llama",
@@ -59,6 +63,7 @@ _LAZY: dict[str, str] = {
     "PlanRecord": "castling.agents.result",
     "PlanRevisedEvent": "castling.agents.events",
     "Qwen": "castling.backbones.qwen",
+    "Resume": "castling.agents.approval",
     "RunResult": "castling.agents.result",
     "StepFinishedEvent": "castling.agents.events",
     "StepRecord": "castling.agents.result",
@@ -75,10 +80,12 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "Agent",
+    "ApprovalEvent",
     "Backbone",
     "CapabilityMissing",
     "CastlingError",
     "ConfigError",
+    "Decision",
     "Event",
     "FinalEvent",
     "Llama",
@@ -93,6 +100,7 @@ __all__ = [
     "PlanRevisedEvent",
     "Qwen",
     "ReplanLimitExceeded",
+    "Resume",
     "RunResult",
     "ScenarioFileError",
     "StepFinishedEvent",

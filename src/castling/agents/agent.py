@@ -12,7 +12,9 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from castling.agents.events import Event, FinalEvent
+from castling.agents.approval import APPROVAL_KIND, Approve, Resume
+from castling.agents.events import ApprovalEvent, Event, FinalEvent
+from castling.agents.interruption import interruption_update
 from castling.agents.plan_state import with_plan
 from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
@@ -47,6 +49,7 @@ class Agent:
         tool_timeout: float | None = 120.0,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         host: str | None = None,
+        approve: Approve = None,
     ) -> None:
         """Build the agent.
 
@@ -65,6 +68,8 @@ class Agent:
             checkpointer: a LangGraph checkpointer for conversations that continue across runs; an in-memory
                 one is created on the first run that names a `thread_id`.
             host: the Ollama server when `backbone` is a model name.
+            approve: tool names (or a policy function) whose calls wait for approval: the stream ends with an
+                `ApprovalEvent` and `astream(Resume(Decision(...)), thread_id=...)` continues.
         """
         if max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}.")
@@ -73,6 +78,12 @@ class Agent:
         self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
         self.max_replans = max_replans
+        self.approve = approve
+        if approve and self.strategy != "tools":
+            raise ConfigError(
+                "Approval before tool calls (approve=) works with the tools strategy only for now, not "
+                f"{self.strategy!r}: use strategy='tools', or drop approve= to let the tools run without asking."
+            )
         self._strategy = self._build_strategy(system, on_max_steps)
         self._checkpointer = checkpointer
         self._graphs: dict[bool, Graph] = {}
@@ -82,7 +93,9 @@ class Agent:
 
     def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy | PlanStrategy:
         if self.strategy == "tools":
-            return ToolsStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps)
+            return ToolsStrategy(
+                self.backbone, self.toolbox, system, self.max_steps, on_max_steps, approve=self.approve
+            )
         if self.strategy == "plan":
             if self.max_replans < 0:
                 raise ConfigError(f"max_replans must be 0 or more, got {self.max_replans}.")
@@ -104,50 +117,87 @@ class Agent:
             self._graphs[persistent] = self._strategy.compile(self._checkpointer if persistent else None)
         return self._graphs[persistent]
 
-    def _prepare(self, task: str, thread_id: str | None) -> tuple[Graph, dict[str, Any], RunnableConfig, str]:
-        input_id = f"input-{uuid.uuid4().hex[:12]}"
-        inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
+    def _prepare(
+        self, task: str | Resume, thread_id: str | None
+    ) -> tuple[Graph, Any, RunnableConfig, str | None, str | None]:
+        if thread_id is None and (self.approve or isinstance(task, Resume)):
+            if isinstance(task, Resume):
+                raise ConfigError("Resuming a run needs the thread_id of the run that paused.")
+            thread_id = f"run-{uuid.uuid4().hex[:12]}"  # interrupts need a checkpointed thread
         config: RunnableConfig = {"recursion_limit": self.max_steps * 3 + 10}
         if thread_id is not None:
             config["configurable"] = {"thread_id": thread_id}
-        return self._graph(thread_id is not None), inputs, config, input_id
+        graph = self._graph(thread_id is not None)
+        if isinstance(task, Resume):
+            from langgraph.types import Command
+
+            return graph, Command(resume=task.decision.to_value()), config, None, thread_id
+        input_id = f"input-{uuid.uuid4().hex[:12]}"
+        inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
+        return graph, inputs, config, input_id, thread_id
 
     # -- running ---------------------------------------------------------------------------------------------
     def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Run the agent on `task` and return the result; `thread_id` continues a conversation."""
-        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state = graph.invoke(inputs, config)
-        return _result(state, input_id, thread_id)
+        return _result(_not_paused(state), input_id, thread_id)
 
     async def arun(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Async `run`."""
-        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state = await graph.ainvoke(inputs, config)
-        return _result(state, input_id, thread_id)
+        return _result(_not_paused(state), input_id, thread_id)
 
-    def stream(self, task: str, *, thread_id: str | None = None) -> Iterator[Event]:
-        """Run the agent, yielding typed events as they happen; the last one is a `FinalEvent`."""
-        graph, inputs, config, input_id = self._prepare(task, thread_id)
+    def stream(self, task: str | Resume, *, thread_id: str | None = None) -> Iterator[Event]:
+        """Run the agent, yielding typed events as they happen.
+
+        The last event is a `FinalEvent`, or an `ApprovalEvent` when a tool call waits for approval: then pass
+        `Resume(Decision(...))` as the task, with the same `thread_id`, to continue.
+        """
+        graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state: dict[str, Any] = {}
-        for item in graph.stream(inputs, config, stream_mode=["custom", "values"]):
+        approval: ApprovalEvent | None = None
+        for item in graph.stream(inputs, config, stream_mode=["custom", "values", "updates"]):
             mode, payload = _split(item)
             if mode == "custom":
                 yield payload
-            else:
+            elif mode == "values":
                 state = payload
-        yield FinalEvent(_result(state, input_id, thread_id))
+            else:
+                approval = approval or _approval(payload, thread_id)
+        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
+        yield approval or FinalEvent(_result(state, input_id, thread_id))
 
-    async def astream(self, task: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
+    async def astream(self, task: str | Resume, *, thread_id: str | None = None) -> AsyncIterator[Event]:
         """Async `stream`."""
-        graph, inputs, config, input_id = self._prepare(task, thread_id)
+        graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         state: dict[str, Any] = {}
-        async for item in graph.astream(inputs, config, stream_mode=["custom", "values"]):
+        approval: ApprovalEvent | None = None
+        async for item in graph.astream(inputs, config, stream_mode=["custom", "values", "updates"]):
             mode, payload = _split(item)
             if mode == "custom":
                 yield payload
-            else:
+            elif mode == "values":
                 state = payload
-        yield FinalEvent(_result(state, input_id, thread_id))
+            else:
+                approval = approval or _approval(payload, thread_id)
+        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
+        yield approval or FinalEvent(_result(state, input_id, thread_id))
+
+    async def arecord_interruption(self, thread_id: str, partial_text: str = "", partial_thinking: str = "") -> None:
+        """After a run on `thread_id` was cancelled, keep its history valid and the partial answer in it.
+
+        Writes the partial answer as an assistant message marked interrupted, or an "interrupted" result for each
+        tool call left without one, so the next message continues a well-formed conversation.
+        """
+        graph = self._graph(True)
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        snapshot = await graph.aget_state(config)
+        messages = list(snapshot.values.get("messages", [])) if snapshot.values else []
+        update, node = interruption_update(messages, partial_text, partial_thinking)
+        if update:
+            await graph.aupdate_state(config, {"messages": update}, as_node=node)
 
     # -- lifetime --------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -178,6 +228,29 @@ def _split(item: Any) -> tuple[str, Any]:
     return str(mode), payload
 
 
-def _result(state: dict[str, Any], input_id: str, thread_id: str | None) -> RunResult:
+def _not_paused(state: dict[str, Any]) -> dict[str, Any]:
+    """The final state, or a ConfigError when the run stopped to wait for an approval `run()` cannot ask for."""
+    if state.get("__interrupt__"):
+        raise ConfigError(
+            "The run paused for approval of a tool call, which run()/arun() cannot ask for: use "
+            "agent.stream()/astream() and answer the ApprovalEvent with Resume(Decision(...))."
+        )
+    return state
+
+
+def _approval(update: Any, thread_id: str | None) -> ApprovalEvent | None:
+    """The approval request in an `updates` chunk, if the run paused for one."""
+    interrupts = update.get("__interrupt__") if isinstance(update, dict) else None
+    for item in interrupts or ():
+        value = getattr(item, "value", None)
+        if isinstance(value, dict) and value.get("kind") == APPROVAL_KIND:
+            return ApprovalEvent(value["call_id"], value["name"], dict(value["arguments"]), thread_id or "")
+    return None
+
+
+def _result(state: dict[str, Any], input_id: str | None, thread_id: str | None) -> RunResult:
     messages = state.get("messages", [])
+    if input_id is None:  # a resumed run: it started at the last user message
+        start = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), 0)
+        return with_plan(build_result(messages, start, thread_id), state)
     return with_plan(build_result(messages, run_start_index(messages, input_id), thread_id), state)

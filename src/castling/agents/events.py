@@ -2,8 +2,9 @@
 
 `agent.stream(...)` yields these in order: model output as it arrives (`TextDelta`, `ThinkingDelta`), each tool
 call before it runs (`ToolCallEvent`) and after (`ToolResultEvent`), the tokens of each model call
-(`UsageEvent`), and finally the whole result (`FinalEvent`). The plan strategy adds `PlanCreatedEvent`,
-`PlanRevisedEvent`, `StepStartedEvent` and `StepFinishedEvent` around its steps.
+(`UsageEvent`), and finally the whole result (`FinalEvent`), or an `ApprovalEvent` when the run paused for
+the user's approval of a tool call. The plan strategy adds `PlanCreatedEvent`, `PlanRevisedEvent`,
+`StepStartedEvent` and `StepFinishedEvent` around its steps.
 """
 
 from __future__ import annotations
@@ -103,6 +104,17 @@ class StepFinishedEvent:
 
 
 @dataclass(frozen=True)
+class ApprovalEvent:
+    """The run paused: a tool call waits for the user's decision (resume with `Resume(Decision(...))`)."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    thread_id: str
+    kind: Literal["approval"] = "approval"
+
+
+@dataclass(frozen=True)
 class FinalEvent:
     """The run is over; `result` is what `run()` would have returned."""
 
@@ -120,6 +132,7 @@ Event = (
     | PlanRevisedEvent
     | StepStartedEvent
     | StepFinishedEvent
+    | ApprovalEvent
     | FinalEvent
 )
 """Every event an agent streams; match on `kind` or the class."""

@@ -20,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamWriter
 
+from castling.agents.approval import Approve, ask, needs_approval, rejected
 from castling.agents.events import TextDelta, ThinkingDelta, ToolCallEvent, ToolResultEvent, UsageEvent
 from castling.agents.messages import WireCache, reply_message
 from castling.agents.nodes import dual_node
@@ -44,6 +45,8 @@ class ToolsStrategy:
     max_steps: int
     on_max_steps: OnMaxSteps
     wire_cache: WireCache = field(default_factory=WireCache)
+    approve: Approve = None
+    """Calls that wait for the user's decision (a LangGraph interrupt) before they run."""
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
         graph = StateGraph(AgentState)
@@ -113,23 +116,51 @@ class ToolsStrategy:
     # -- tools -----------------------------------------------------------------------------------------------
     def tools(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         writer = get_stream_writer()
+        calls, decided, update = self._decide(state)
         results = []
-        for call in _pending_calls(state):
+        for call in calls:
             writer(_call_event(call, state))
-            checked = self.toolbox.check(call["name"], call["args"])
+            checked = decided.get(call["id"] or "") or self.toolbox.check(call["name"], call["args"])
             outcome = checked if isinstance(checked, ToolOutcome) else self.toolbox.run(checked, config)
             results.append(_tool_message(call, outcome, writer))
-        return {"messages": results}
+        return {"messages": update + results}
 
     async def atools(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         writer = get_stream_writer()
-        calls = _pending_calls(state)
+        calls, decided, update = self._decide(state)
         for call in calls:
             writer(_call_event(call, state))
-        outcomes = await asyncio.gather(*(self._arun_one(call, config) for call in calls))
-        return {
-            "messages": [_tool_message(call, outcome, writer) for call, outcome in zip(calls, outcomes, strict=True)]
-        }
+        outcomes = await asyncio.gather(
+            *(
+                _done(decided[call["id"] or ""]) if call["id"] in decided else self._arun_one(call, config)
+                for call in calls
+            )
+        )
+        results = [_tool_message(call, outcome, writer) for call, outcome in zip(calls, outcomes, strict=True)]
+        return {"messages": update + results}
+
+    def _decide(self, state: AgentState) -> tuple[list[ToolCall], dict[str, ToolOutcome], list[BaseMessage]]:
+        """Ask for approval where the policy wants it, before anything runs or is reported.
+
+        The node replays from its start on every resume, so nothing with side effects may come before the last
+        `interrupt()`. Edited arguments replace the call in the recorded assistant message, so the history shows
+        what really ran.
+        """
+        calls = list(_pending_calls(state))
+        decided: dict[str, ToolOutcome] = {}
+        edited = False
+        for index, call in enumerate(calls):
+            if not needs_approval(self.approve, call["name"], call["args"]):
+                continue
+            decision = ask(call)
+            if decision.action == "reject":
+                decided[call["id"] or ""] = rejected(decision.reason)
+            elif decision.action == "edit" and decision.arguments is not None:
+                calls[index] = {**call, "args": self.toolbox.coerce(call["name"], decision.arguments)}
+                edited = True
+        last = state["messages"][-1]
+        update: list[BaseMessage] = [last.model_copy(update={"tool_calls": calls})] if edited else []
+        return calls, decided, update
 
     async def _arun_one(self, call: ToolCall, config: RunnableConfig) -> ToolOutcome:
         checked = self.toolbox.check(call["name"], call["args"])
@@ -183,6 +214,10 @@ def _empty_after_tool(state: AgentState) -> bool:
     last = messages[-1]
     empty = isinstance(last, AIMessage) and not last.tool_calls and not last.text.strip()
     return empty and len(messages) > 1 and isinstance(messages[-2], ToolMessage)
+
+
+async def _done(outcome: ToolOutcome) -> ToolOutcome:
+    return outcome
 
 
 def _deltas(writer: StreamWriter) -> OnDelta:

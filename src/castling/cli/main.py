@@ -27,6 +27,27 @@ def _backbones(_: argparse.Namespace) -> int:
     return 0
 
 
+def _chat(args: argparse.Namespace) -> int:
+    from castling.cli.chat_command import run
+
+    return run(args)
+
+
+def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    chat = commands.add_parser("chat", help="chat with a local model that can run code and read the web")
+    chat.add_argument("-m", "--model", help="Ollama model (default: the best installed tool-capable Qwen, else Llama)")
+    chat.add_argument("--host", help="Ollama server (default: OLLAMA_HOST, then http://127.0.0.1:11434)")
+    chat.add_argument("--tools", help="comma-separated tools (python,fetch) or none; default: every installed one")
+    chat.add_argument("--approve", help="ask before tools run: code (default), all, none, or TOOL=ask|auto|never,...")
+    chat.add_argument("--strategy", choices=["tools", "plan"], help="agent strategy (default: the backbone's)")
+    chat.add_argument("--backbone", choices=["qwen", "llama"], help="backbone family (default: from the model name)")
+    chat.add_argument("--think", choices=["on", "off"], help="thinking on or off (default: the model's)")
+    chat.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="an Ollama option")
+    chat.add_argument("--resume", nargs="?", const="", metavar="ID", help="continue the last session, or session ID")
+    chat.add_argument("--plain", action="store_true", help="no colours or Markdown rendering")
+    chat.set_defaults(handler=_chat)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `castling` subcommand."""
     parser = argparse.ArgumentParser(
@@ -39,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     from castling.scenarios.cli import add_commands as add_scenario_commands  # argparse only: stays light
 
     add_scenario_commands(commands)
+    _add_chat(commands)
     return parser
 
 

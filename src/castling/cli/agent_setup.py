@@ -1,0 +1,124 @@
+"""Building the agent a chat talks to, from its settings (rebuilt whenever a slash command changes them)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from castling.agents.agent import Agent
+from castling.backbones.base import Backbone
+from castling.backbones.ollama import AnyTransport, OllamaTransport
+from castling.backbones.registry import backbone_class, family_for_model
+from castling.cli.settings import ChatSettings
+from castling.errors import ConfigError
+
+ToolFactory = Callable[[], BaseTool]
+BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch": "castling.tools:fetch"}
+"""Tool name → factory path, imported lazily: the tools arrive from their own branch."""
+
+
+@dataclass
+class AgentFactory:
+    """Makes backbones and agents that share one Ollama client, one checkpointer and one set of tool instances."""
+
+    ollama: OllamaTransport
+    checkpointer: BaseCheckpointSaver[Any]
+    extra_tools: Mapping[str, ToolFactory] = field(default_factory=dict)
+    _tools: dict[str, BaseTool] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        host: str | None,
+        checkpointer: BaseCheckpointSaver[Any],
+        transport: AnyTransport | None = None,
+        extra_tools: Mapping[str, ToolFactory] | None = None,
+    ) -> AgentFactory:
+        """A factory talking to `host` (through `transport` when given, as tests do)."""
+        return cls(OllamaTransport(host, transport=transport), checkpointer, dict(extra_tools or {}))
+
+    def available_tools(self) -> list[str]:
+        """Every tool name the chat knows, whether or not it is installed."""
+        return sorted({*BUILTIN_TOOLS, *self.extra_tools})
+
+    def tool(self, name: str) -> BaseTool:
+        """The instance of tool `name` (created once per chat, so sandboxes and clients persist)."""
+        if name not in self._tools:
+            self._tools[name] = self._make_tool(name)
+        return self._tools[name]
+
+    def _make_tool(self, name: str) -> BaseTool:
+        if name in self.extra_tools:
+            return self.extra_tools[name]()
+        path = BUILTIN_TOOLS.get(name)
+        if path is None:
+            raise ConfigError(f"Unknown tool {name!r}: available tools are {', '.join(self.available_tools())}.")
+        module, _, attribute = path.partition(":")
+        factory = getattr(importlib.import_module(module), attribute, None)
+        if factory is None:
+            raise ConfigError(f"The {name} tool is not installed in this version of castling (it is coming soon).")
+        tool: BaseTool = factory()
+        return tool
+
+    def backbone(self, settings: ChatSettings) -> tuple[Backbone, str | None]:
+        """The backbone for the settings, and a note when it had to fall back to the Qwen class."""
+        note = None
+        family = settings.backbone
+        if family is None:
+            try:
+                family = family_for_model(settings.model)
+                cls: Any = backbone_class(family)
+            except ConfigError:
+                cls = backbone_class("qwen")
+                note = (
+                    f"no backbone is registered for {settings.model!r} yet: using the Qwen backbone's native tool "
+                    "calling with it"
+                )
+        else:
+            cls = backbone_class(family)
+        backbone: Backbone = cls(
+            settings.model, think=settings.think, options=dict(settings.options), ollama=self.ollama
+        )
+        return backbone, note
+
+    def agent(
+        self, settings: ChatSettings, approve: Callable[[str, Mapping[str, Any]], bool]
+    ) -> tuple[Agent, str | None]:
+        """An agent for the settings, with the chat's checkpointer and approval policy."""
+        backbone, note = self.backbone(settings)
+        tools = [self.tool(name) for name in settings.tools]
+        asking = [name for name in settings.tools if settings.approval_for(name) != "auto"]
+        strategy = settings.strategy or backbone.profile.default_strategy
+        if asking and strategy != "tools":
+            if settings.strategy is not None:
+                raise ConfigError(
+                    f"the {strategy} strategy cannot ask before a tool runs yet: first /approve {asking[0]} auto "
+                    f"(or /tools disable {asking[0]}), or stay with the tools strategy"
+                )
+            strategy = "tools"  # approval is a promise: never trade it silently for the backbone's default strategy
+            extra = f"using the tools strategy so {', '.join(asking)} can ask before running"
+            note = f"{note}; {extra}" if note else extra
+        agent = Agent(
+            backbone,
+            tools,
+            strategy=strategy,  # type: ignore[arg-type]
+            system=settings.system,
+            checkpointer=self.checkpointer,
+            approve=approve if asking else None,  # no policy when nothing asks, so any strategy works
+        )
+        return agent, note
+
+    async def aclose(self) -> None:
+        """Release the tools and the HTTP clients."""
+        for tool in self._tools.values():
+            closer = getattr(tool, "aclose", None)
+            if callable(closer):
+                await closer()
+            elif callable(getattr(tool, "close", None)):
+                tool.close()  # type: ignore[attr-defined]
+        await self.ollama.aclose()

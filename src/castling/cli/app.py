@@ -1,0 +1,282 @@
+"""The chat loop: read a line, run a slash command or a turn, stream the turn, handle Ctrl-C.
+
+Ctrl-C state machine:
+- text in the input line: cleared (in `inputs`);
+- empty line: "press Ctrl-C again or Ctrl-D to exit"; a second one within 2 s exits;
+- model streaming or tool running: the turn's task is cancelled (closing the HTTP stream stops the server
+  generating, a running tool is cancelled), then the partial answer, or an "interrupted" result for each tool call,
+  is written into the thread, and the prompt returns;
+- always: the terminal is restored (`Screen.restore`) on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from castling.agents.agent import Agent
+from castling.agents.approval import Resume
+from castling.agents.events import (
+    ApprovalEvent,
+    Event,
+    FinalEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallEvent,
+    ToolResultEvent,
+    UsageEvent,
+)
+from castling.backbones.usage import Usage
+from castling.cli.agent_setup import AgentFactory
+from castling.cli.approval_ui import decide
+from castling.cli.inputs import Prompter
+from castling.cli.render import Screen
+from castling.cli.sessions import SessionIndex, new_session_id
+from castling.cli.settings import ChatSettings, default_approval
+from castling.cli.terminal import no_echo
+from castling.errors import CapabilityMissing, CastlingError
+
+EXIT_WINDOW = 2.0
+
+
+@dataclass
+class Totals:
+    """Session usage for `/usage`."""
+
+    usage: Usage = field(default_factory=Usage)
+    turns: int = 0
+    tool_calls: int = 0
+    interrupted: int = 0
+
+
+class ChatApp:
+    """One chat session in a terminal (or a test's pipe)."""
+
+    def __init__(
+        self,
+        settings: ChatSettings,
+        factory: AgentFactory,
+        index: SessionIndex,
+        screen: Screen,
+        prompter: Prompter,
+        *,
+        session_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        handle_signals: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.index = index
+        self.screen = screen
+        self.prompter = prompter
+        self.session_id = session_id or new_session_id()
+        self.clock = clock
+        self.handle_signals = handle_signals
+        self.totals = Totals()
+        self.last_answer = ""
+        self.installed: list[str] = []
+        self.running = True
+        self.agent: Agent | None = None
+        self._turn: asyncio.Task[None] | None = None
+        self._last_ctrl_c = float("-inf")
+        self._partial = ["", ""]  # answer text and thinking of the model call in flight
+        self._last_call = Usage()
+        self._modes: dict[str, str] = {}
+        self._tools_running = 0
+
+    # -- agent -----------------------------------------------------------------------------------------------
+    def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
+        """The approval policy the agent consults before each call.
+
+        It reads the modes as they were when the turn started: a paused tools node replays its approvals on every
+        resume, and answers are matched to questions by order, so the set of questions must not change mid-turn.
+        An "always" given mid-turn is honoured by `decide`, which then answers for the user without asking.
+        """
+        mode = self._modes.get(name) or default_approval(name)
+        return mode != "auto"
+
+    def rebuild(self) -> bool:
+        """Build the agent from the settings; on a configuration error say why and keep the old one."""
+        try:
+            agent, note = self.factory.agent(self.settings, self.policy)
+        except CastlingError as exc:
+            self.screen.error(str(exc))
+            return False
+        if note:
+            self.screen.warn(note)
+        self.agent = agent
+        return True
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.session_id}}
+
+    # -- loop ------------------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Read and answer until `/exit`, Ctrl-D or a double Ctrl-C."""
+        from castling.cli.commands import run_command
+
+        loop = asyncio.get_running_loop()
+        if self.handle_signals:  # a real terminal: Ctrl-C is SIGINT whenever no prompt holds the terminal in raw mode
+            loop.add_signal_handler(signal.SIGINT, self.interrupt)
+        try:
+            while self.running:
+                try:
+                    line = await self.prompter.read(self.prompt_text, multiline=self.settings.multiline)
+                except KeyboardInterrupt:
+                    self._ctrl_c_at_prompt()
+                    continue
+                except EOFError:
+                    break
+                if not line.strip():
+                    continue
+                if line.startswith("/"):
+                    await run_command(self, line)
+                else:
+                    await self.turn(line)
+        finally:
+            if self.handle_signals:
+                loop.remove_signal_handler(signal.SIGINT)
+            self.screen.restore()
+        return 0
+
+    @property
+    def prompt_text(self) -> str:
+        return "... " if self.settings.multiline else ">>> "
+
+    def _ctrl_c_at_prompt(self) -> None:
+        now = self.clock()
+        if now - self._last_ctrl_c <= EXIT_WINDOW:
+            self.running = False
+            return
+        self._last_ctrl_c = now
+        self.screen.info("Press Ctrl-C again or Ctrl-D to exit (or /exit).")
+
+    # -- turns -----------------------------------------------------------------------------------------------
+    async def turn(self, text: str) -> None:
+        """Send one message and stream the answer; Ctrl-C (or `interrupt()`) stops it and keeps what was said."""
+        if self.agent is None and not self.rebuild():
+            return
+        self.index.touch(self.session_id, text, self.settings.model)
+        self._turn = asyncio.create_task(self._run_turn(text))
+        quiet = contextlib.ExitStack()
+        if self.handle_signals:
+            quiet.enter_context(no_echo())
+        try:
+            await asyncio.wait({self._turn})
+            if self._turn.cancelled():
+                await self._record_interruption()
+            elif (exc := self._turn.exception()) is not None:
+                self.screen.error(_error_line(exc, self.settings.model))
+        finally:
+            quiet.close()
+            self._turn = None
+            self.screen.end_block()
+
+    def interrupt(self) -> None:
+        """Stop the turn in flight (what Ctrl-C does while the model answers or a tool runs); else nothing."""
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+
+    async def _record_interruption(self) -> None:
+        text, thinking = self._partial
+        self.screen.end_block()
+        if self._tools_running:
+            what = "the tool was stopped and its result recorded as interrupted"
+        elif text or thinking:
+            what = "the partial answer is kept in the conversation"
+        else:
+            what = "back to the prompt"
+        self.screen.line(f"^C interrupted: {what}", "\x1b[33m")
+        self.totals.interrupted += 1
+        if text:
+            self.last_answer = text
+        assert self.agent is not None
+        try:
+            await self.agent.arecord_interruption(self.session_id, text, thinking)
+        except Exception as exc:  # the chat must survive; the next turn still works from the last checkpoint
+            self.screen.warn(f"the interruption could not be written into the session ({type(exc).__name__}: {exc})")
+
+    async def _run_turn(self, text: str) -> None:
+        assert self.agent is not None
+        task: str | Resume = text
+        self._modes = dict(self.settings.approval)
+        self._partial = ["", ""]
+        self._tools_running = 0
+        turn_usage = Usage()
+        while True:
+            pending: ApprovalEvent | None = None
+            async for event in self.agent.astream(task, thread_id=self.session_id):
+                if isinstance(event, ApprovalEvent):
+                    pending = event
+                elif isinstance(event, UsageEvent):
+                    turn_usage = turn_usage + event.usage
+                    self._last_call = event.usage
+                else:
+                    self._show(event)
+            if pending is None:
+                break
+            self.screen.end_block()
+            self._tools_running = 1  # a call waits at the approval question
+            try:
+                decision = await decide(pending, self.settings, self.screen, self.prompter)
+            except (KeyboardInterrupt, EOFError):
+                raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
+            self._tools_running = 0
+            task = Resume(decision)
+        self.totals.turns += 1
+        self.totals.usage = self.totals.usage + turn_usage
+        await self._footer(turn_usage)
+
+    def _show(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self._partial[0] += event.text
+            self.screen.text(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self._partial[1] += event.text
+            self.screen.thinking(event.text)
+        elif isinstance(event, ToolCallEvent):
+            self._partial = ["", ""]
+            self._tools_running += 1
+            self.totals.tool_calls += 1
+            self.screen.tool_call(event.name, event.arguments)
+        elif isinstance(event, ToolResultEvent):
+            self._tools_running -= 1
+            self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose)
+        elif isinstance(event, FinalEvent):
+            self.last_answer = event.result.answer
+        elif not self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
+            self.screen.info(_describe(event))
+
+    async def _footer(self, usage: Usage) -> None:
+        if not usage.calls or self.agent is None:
+            return
+        num_ctx = None
+        with contextlib.suppress(CastlingError):
+            info = await self.agent.backbone.ollama.ashow(self.settings.model)
+            num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
+        last = self._last_call
+        self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
+
+
+def _error_line(exc: BaseException, model: str) -> str:
+    """The error as the chat user should read it (REPL commands rather than API arguments)."""
+    if isinstance(exc, CapabilityMissing) and exc.capability == "tools":
+        return (
+            f"{model} does not support tools: switch to the plan strategy (/strategy plan), turn the tools off "
+            "(/tools disable NAME), or use a tool-capable model (/model qwen3:8b)"
+        )
+    if not isinstance(exc, CastlingError):  # a bug rather than a user error: say so, and keep the chat alive
+        return f"unexpected {type(exc).__name__}: {exc} (the chat goes on; please report this)"
+    return str(exc)
+
+
+def _describe(event: object) -> str:
+    kind = getattr(event, "kind", type(event).__name__)
+    body = getattr(event, "plan", None) or getattr(event, "text", None) or event
+    return f"[{kind}] {body}"

@@ -1,0 +1,166 @@
+"""`castling chat`: start-up checks (one clear line per problem), then the REPL."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from castling.backbones.ollama import AnyTransport
+from castling.cli.agent_setup import BUILTIN_TOOLS, AgentFactory, ToolFactory
+from castling.cli.app import ChatApp
+from castling.cli.commands import COMMANDS, argument_choices
+from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
+from castling.cli.models import choose_model
+from castling.cli.paths import data_dir
+from castling.cli.render import Screen
+from castling.cli.session_view import resume
+from castling.cli.sessions import SessionIndex, open_checkpointer
+from castling.cli.settings import TOOL_ALIASES, ChatSettings, parse_approve
+from castling.errors import CastlingError, ConfigError
+
+PULL_HINT = "ollama pull qwen3:8b"
+
+
+class ChatOptions(BaseModel):
+    """What `castling chat` was started with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    host: str | None = None
+    tools: str | None = None
+    """Comma-separated tool names (`python,fetch`), `none`, or None for every installed built-in tool."""
+    approve: str | None = None
+    strategy: str | None = None
+    backbone: str | None = None
+    think: bool | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    resume: str | None = None
+    """A session id, `""` for the most recent one, None for a new session."""
+    plain: bool = False
+
+
+async def start_chat(
+    options: ChatOptions,
+    *,
+    transport: AnyTransport | None = None,
+    prompter: Prompter | None = None,
+    screen: Screen | None = None,
+    extra_tools: Mapping[str, ToolFactory] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    handle_signals: bool = False,
+) -> int:
+    """Check the server and model, then run the chat; returns the exit status."""
+    screen = screen or Screen(styled=False if options.plain else None)
+    folder = data_dir()
+    index = SessionIndex(folder / "sessions.db")
+    async with open_checkpointer(folder / "checkpoints.db") as checkpointer:
+        factory = AgentFactory.create(options.host, checkpointer, transport, extra_tools)
+        try:
+            settings = await _settings(options, factory, index)
+        except CastlingError as exc:
+            screen.error(str(exc))
+            await factory.aclose()
+            return 1
+        if options.tools is None:
+            settings.tools = _usable_default_tools(settings.tools, factory, screen)
+        app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
+        app.handle_signals = handle_signals
+        app.installed = await factory.ollama.alist_models()
+        if isinstance(app.prompter, ToolkitPrompter):
+            app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
+        try:
+            if not app.rebuild():
+                return 1
+            await _greet(app)
+            if options.resume is not None and not await resume(app, options.resume):
+                return 1
+            return await app.run()
+        finally:
+            await factory.aclose()
+
+
+async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionIndex) -> ChatSettings:
+    installed = await factory.ollama.alist_models()  # raises OllamaUnreachable with what to do
+    if not installed:
+        raise ConfigError(f"No models are installed on {factory.ollama.host}: run `{PULL_HINT}`, then try again.")
+    model = options.model
+    if model is None and options.resume is not None:
+        session = index.recent(1)[0] if not options.resume and index.recent(1) else index.get(options.resume)
+        model = session.model if session else None
+    if model is None:
+        model = await choose_model(installed, lambda name: _supports_tools(factory, name))
+    else:
+        await factory.ollama.ashow(model)  # raises ModelNotFound with the pull command and installed models
+    assert model is not None
+    settings = ChatSettings(
+        model=model,
+        backbone=options.backbone,
+        strategy=options.strategy,
+        think=options.think,
+        options=dict(options.options),
+        tools=_tools(options.tools),
+    )
+    parse_approve(options.approve, settings)
+    return settings
+
+
+def _usable_default_tools(names: list[str], factory: AgentFactory, screen: Screen) -> list[str]:
+    """The default tools that can be set up here; the others are left out with a warning (asked-for ones fail)."""
+    usable = []
+    for name in names:
+        try:
+            factory.tool(name)
+        except CastlingError as exc:
+            screen.warn(f"the {name} tool is off: {' '.join(str(exc).split())}")
+        else:
+            usable.append(name)
+    return usable
+
+
+async def _supports_tools(factory: AgentFactory, name: str) -> bool:
+    try:
+        return (await factory.ollama.ashow(name)).supports_tools
+    except CastlingError:
+        return False
+
+
+def _tools(spec: str | None) -> list[str]:
+    if spec is None:
+        return [name for name in BUILTIN_TOOLS if _installed(name)]
+    if spec.strip() in ("", "none"):
+        return []
+    return [TOOL_ALIASES.get(part.strip(), part.strip()) for part in spec.split(",") if part.strip()]
+
+
+def _installed(name: str) -> bool:
+    import importlib
+
+    module, _, attribute = BUILTIN_TOOLS[name].partition(":")
+    try:
+        return hasattr(importlib.import_module(module), attribute)
+    except ImportError:
+        return False
+
+
+async def _greet(app: ChatApp) -> None:
+    settings = app.settings
+    tools = ", ".join(f"{t} ({settings.approval_for(t)})" for t in settings.tools) or "none"
+    strategy = app.agent.strategy if app.agent else settings.strategy
+    app.screen.info(f"castling chat · {settings.model} · strategy {strategy} · tools: {tools} · /help for commands")
+    info = await app.factory.ollama.ashow(settings.model)
+    if settings.tools and not info.supports_tools and strategy == "tools":
+        app.screen.warn(
+            f"{settings.model} does not support tools: use /strategy plan, /tools disable NAME, or a tool-capable "
+            "model such as qwen3:8b"
+        )
+
+
+def _prompter(folder: Any) -> Prompter:
+    if sys.stdin.isatty():
+        return ToolkitPrompter(history=folder / "history")
+    return LinePrompter()

@@ -1,0 +1,36 @@
+"""The `castling chat` handler: argparse namespace → `ChatOptions`, then the event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from castling.cli.settings import parse_value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chat until the user leaves; the terminal is restored whatever happens."""
+    from castling.cli.chat import ChatOptions, start_chat
+    from castling.cli.render import Screen
+
+    options = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        options[name.strip()] = parse_value(value.strip())
+    chat_options = ChatOptions(
+        model=args.model,
+        host=args.host,
+        tools=args.tools,
+        approve=args.approve,
+        strategy=args.strategy,
+        backbone=args.backbone,
+        think=None if args.think is None else args.think == "on",
+        options=options,
+        resume=args.resume,
+        plain=args.plain,
+    )
+    screen = Screen(styled=False if args.plain else None)
+    try:
+        return asyncio.run(start_chat(chat_options, screen=screen, handle_signals=True))
+    finally:
+        screen.restore()

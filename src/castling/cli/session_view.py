@@ -1,0 +1,56 @@
+"""Resuming a session: switch thread, restore its model, show where the conversation stood."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+if TYPE_CHECKING:
+    from castling.cli.app import ChatApp
+
+SHOWN = 4
+
+
+async def resume(app: ChatApp, session_id: str) -> bool:
+    """Continue session `session_id` (a unique prefix is enough); False when there is no such session."""
+    if not session_id:
+        latest = app.index.recent(1)
+        if not latest:
+            app.screen.error("there is no saved session to resume yet: start chatting, sessions save themselves")
+            return False
+        info = latest[0]
+    else:
+        found = app.index.get(session_id)
+        if found is None:
+            app.screen.error(f"no session {session_id!r}: /sessions lists them")
+            return False
+        info = found
+    app.session_id = info.id
+    if info.model and info.model != app.settings.model:
+        app.settings.model = info.model
+        app.rebuild()
+    app.screen.info(f"resumed session {info.id}: {info.title} ({info.model})")
+    await show_recent(app)
+    return True
+
+
+async def show_recent(app: ChatApp) -> None:
+    """Print the last few user and assistant messages of the current session."""
+    if app.agent is None and not app.rebuild():
+        return
+    assert app.agent is not None
+    state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
+    every = list((state.values or {}).get("messages", []))
+    if every and isinstance(every[-1], AIMessage) and every[-1].tool_calls:
+        # The process ended while tool calls waited (for approval, or running): give them "interrupted" results.
+        await app.agent.arecord_interruption(app.session_id)
+        app.screen.info("the tool calls that were pending when this session stopped are marked interrupted")
+    messages = [m for m in every if isinstance(m, HumanMessage | AIMessage)]
+    for message in messages[-SHOWN:]:
+        who = "you" if isinstance(message, HumanMessage) else "assistant"
+        text = " ".join(message.text.split())
+        if text:
+            app.screen.info(f"{who}: {text[:200]}")
+    last = next((m for m in reversed(messages) if isinstance(m, AIMessage) and m.text), None)
+    app.last_answer = last.text if last else ""

@@ -1,0 +1,169 @@
+"""End to end in a real terminal: `castling chat` in tmux, against a loopback server replaying Ollama traffic."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.ollama_stub import OllamaStub, recorded_lines, text_lines
+
+TMUX = shutil.which("tmux")
+CASTLING = Path(sys.executable).parent / "castling"
+pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="needs tmux and the castling script")
+
+
+class Terminal:
+    """One tmux session on a private socket in the test's temp dir, so nothing of the user's tmux is touched."""
+
+    def __init__(self, command, env):
+        self.folder = tempfile.mkdtemp(prefix="castling-tmux-")  # short: unix socket paths are limited to ~100 bytes
+        self.socket = os.path.join(self.folder, "sock")
+        self.env = env
+        self._tmux("new-session", "-d", "-s", "chat", "-x", "100", "-y", "40", command)
+
+    def _tmux(self, *args):
+        return subprocess.run(
+            [TMUX, "-S", self.socket, *args], env=self.env, capture_output=True, text=True, check=False, timeout=5
+        )
+
+    def screen(self):
+        return self._tmux("capture-pane", "-p", "-t", "chat", "-S", "-100").stdout
+
+    def keys(self, *keys):
+        self._tmux("send-keys", "-t", "chat", *keys)
+
+    def alive(self):
+        return self._tmux("has-session", "-t", "chat").returncode == 0
+
+    def wait(self, condition, what, timeout=8.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+
+    def close(self):
+        self._tmux("kill-server")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def test_chat_in_a_real_terminal(tmp_path):
+    with OllamaStub(["llama3:latest"]) as server:
+        server.add(recorded_lines(), delay=0.005)
+        server.add(text_lines("llama3", [f"word{i} " for i in range(400)]), delay=0.02)
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
+            "OLLAMA_HOST": server.host,
+            "CASTLING_DATA_DIR": str(tmp_path),
+            "TERM": "xterm-256color",
+        }
+        terminal = Terminal(f"{CASTLING} chat --tools none --strategy tools", env)
+        try:
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
+            assert "castling chat · llama3:latest" in terminal.screen()
+            terminal.keys("tell me a joke", "Enter")
+            terminal.wait(lambda: "tok/s" in terminal.screen(), "the footer")
+            screen = terminal.screen()
+            assert "Why did the OpenTelemetry agent go to therapy?" in screen
+            assert "17 in · 50 out" in screen
+            assert server.requests[0]["messages"][-1]["content"] == "tell me a joke"
+
+            terminal.keys("and another", "Enter")
+            terminal.wait(lambda: "word5 " in terminal.screen(), "the second reply to stream")
+            terminal.keys("C-c")
+            terminal.wait(lambda: "^C interrupted" in terminal.screen(), "the interruption notice")
+            assert server.hung_up.wait(5), "the server must see the stream closed"
+
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt after ^C")
+            terminal.keys("C-c")
+            terminal.wait(lambda: "Press Ctrl-C again" in terminal.screen(), "the exit hint")
+            terminal.keys("C-c")
+            terminal.wait(lambda: not terminal.alive(), "the chat to exit")
+        finally:
+            terminal.close()
+    resumed_after_kill(env, tmp_path)
+
+
+def resumed_after_kill(env, tmp_path):
+    """A session survives the process being killed mid-reply; only that reply's unfinished part is lost."""
+    with OllamaStub(["llama3:latest"]) as server:
+        server.add(text_lines("llama3", [f"slow{i} " for i in range(400)]), delay=0.02)
+        chat = subprocess.Popen(
+            [str(CASTLING), "chat", "--resume", "--tools", "none", "--strategy", "tools"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env={**env, "OLLAMA_HOST": server.host},
+            text=True,
+        )
+        try:
+            chat.stdin.write("third question\n")
+            chat.stdin.flush()
+            deadline = time.monotonic() + 8
+            while not server.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+        finally:
+            chat.kill()
+            chat.wait(5)
+    with OllamaStub(["llama3:latest"]) as server:
+        server.add(text_lines("llama3", ["Resumed."]))
+        done = subprocess.run(
+            [str(CASTLING), "chat", "--resume", "--tools", "none", "--strategy", "tools"],
+            input="fourth\n",
+            env={**env, "OLLAMA_HOST": server.host},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert "Resumed." in done.stdout, done.stdout + done.stderr
+        history = [(m["role"], m["content"]) for m in server.requests[0]["messages"]]
+    assert [role for role, _ in history] == ["user", "assistant", "user", "assistant", "user", "user"]
+    assert history[0] == ("user", "tell me a joke") and "OpenTelemetry" in history[1][1]
+    assert history[3][1].startswith("word0 ") and history[3][1].endswith("[interrupted by user]")
+    assert history[4:] == [("user", "third question"), ("user", "fourth")]
+
+
+def test_approval_in_a_real_terminal(tmp_path):
+    call = {
+        "model": "qwen3:8b",
+        "created_at": "2024-05-24T20:26:46Z",
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "run_python", "arguments": {"code": "import os\nos.remove('x')"}}}],
+        },
+        "done": False,
+    }
+    script = Path(__file__).parent / "chat_with_fake_tool.py"
+    with OllamaStub(["qwen3:8b"]) as server:
+        server.add([json.dumps(call), text_lines("qwen3:8b", [])[-1]])
+        server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
+            "CASTLING_DATA_DIR": str(tmp_path),
+            "TERM": "xterm-256color",
+        }
+        terminal = Terminal(f"{sys.executable} {script} {server.host}", env)
+        try:
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
+            terminal.keys("clean up", "Enter")
+            terminal.wait(lambda: "Run it? [Enter] once" in terminal.screen(), "the approval question")
+            assert "os.remove('x')" in terminal.screen()
+            terminal.keys("n", "Enter")
+            terminal.wait(lambda: "Why not?" in terminal.screen(), "the reason question")
+            terminal.keys("keep my files", "Enter")
+            terminal.wait(lambda: "I will not delete it." in terminal.screen(), "the answer")
+            terminal.keys("C-d")
+            terminal.wait(lambda: not terminal.alive(), "the chat to exit")
+        finally:
+            terminal.close()
+    tool_result = next(m for m in server.requests[1]["messages"] if m["role"] == "tool")
+    assert "declined" in tool_result["content"] and "keep my files" in tool_result["content"]
