@@ -2,7 +2,6 @@
 
 import pytest
 
-from castling.backbones.registry import BACKBONES
 from castling.cli.agent_setup import BUILTIN_TOOLS
 from castling.cli.commands import COMMANDS
 from castling.testing import ScriptedOllama
@@ -48,20 +47,6 @@ async def test_model_not_installed_is_one_line_and_keeps_the_old_model(chat, ser
     assert server.requests[0]["model"] == "qwen3:8b"
 
 
-LLAMA_READY = "llama" in BACKBONES
-
-
-@pytest.mark.skipif(LLAMA_READY, reason="the Llama backbone and plan strategy are installed")
-async def test_backbone_llama_and_plan_strategy_say_they_are_not_available_yet(chat, server):
-    server.add_reply("ok")
-    await chat.run("/backbone llama\r", "/strategy plan\r", "/backbone qwen\r", "hi\r", "/exit\r")
-    assert "error: Unknown backbone 'llama'" in chat.text
-    assert "error: The 'plan' strategy is not available yet" in chat.text
-    assert "backbone: qwen" in chat.text
-    assert server.requests[0]["model"] == "qwen3:8b"
-
-
-@pytest.mark.skipif(not LLAMA_READY, reason="the Llama backbone arrives from its own branch")
 async def test_backbone_and_strategy_switch_when_available(chat, server):
     server.add_reply("ok")
     await chat.run("/backbone llama\r", "/strategy plan\r", "/strategy tools\r", "/backbone qwen\r", "hi\r", "/exit\r")
