@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from castling.backbones.wire import merge_chunks
+
 DEFAULT_CAPABILITIES = ("completion", "tools", "thinking")
 _CREATED = "2026-01-01T00:00:00.000000Z"
 
@@ -129,7 +131,7 @@ class ScriptedOllama:
             return httpx.Response(reply.status, json={"error": reply.error})
         if body.get("stream", True):
             return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, stream=_Lines(reply.lines))
-        return httpx.Response(200, json=_merge(reply.lines))
+        return httpx.Response(200, json=merge_chunks(reply.lines))
 
 
 class _Lines(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -172,21 +174,6 @@ def _done(model: str, reason: str, prompt_tokens: int, completion_tokens: int) -
         "eval_count": completion_tokens,
         "eval_duration": 200_000_000,
     }
-
-
-def _merge(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The non-streamed form of a streamed reply: one object, message fields concatenated."""
-    merged = dict(lines[-1]) if lines else {}
-    message: dict[str, Any] = {"role": "assistant", "content": ""}
-    for line in lines:
-        part = line.get("message") or {}
-        message["content"] += part.get("content", "")
-        if part.get("thinking"):
-            message["thinking"] = message.get("thinking", "") + part["thinking"]
-        if part.get("tool_calls"):
-            message.setdefault("tool_calls", []).extend(part["tool_calls"])
-    merged["message"] = message
-    return merged
 
 
 def _tag(name: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
 
 from castling.agents.approval import APPROVAL_KIND, Approve, Resume
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
@@ -156,34 +157,22 @@ class Agent:
         `Resume(Decision(...))` as the task, with the same `thread_id`, to continue.
         """
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        state: dict[str, Any] = {}
-        approval: ApprovalEvent | None = None
-        for item in graph.stream(inputs, config, stream_mode=["custom", "values", "updates"]):
-            mode, payload = _split(item)
-            if mode == "custom":
-                yield payload
-            elif mode == "values":
-                state = payload
-            else:
-                approval = approval or _approval(payload, thread_id)
-        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
-        yield approval or FinalEvent(_result(state, input_id, thread_id))
+        collector = _Collector(input_id, thread_id)
+        for item in graph.stream(inputs, config, stream_mode=list(_STREAM_MODES)):
+            event = collector.take(item)
+            if event is not None:
+                yield event
+        yield collector.last()
 
     async def astream(self, task: str | Resume, *, thread_id: str | None = None) -> AsyncIterator[Event]:
         """Async `stream`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        state: dict[str, Any] = {}
-        approval: ApprovalEvent | None = None
-        async for item in graph.astream(inputs, config, stream_mode=["custom", "values", "updates"]):
-            mode, payload = _split(item)
-            if mode == "custom":
-                yield payload
-            elif mode == "values":
-                state = payload
-            else:
-                approval = approval or _approval(payload, thread_id)
-        # The stream is drained before reporting the pause: leaving it early can drop the checkpointer's last write.
-        yield approval or FinalEvent(_result(state, input_id, thread_id))
+        collector = _Collector(input_id, thread_id)
+        async for item in graph.astream(inputs, config, stream_mode=list(_STREAM_MODES)):
+            event = collector.take(item)
+            if event is not None:
+                yield event
+        yield collector.last()
 
     async def arecord_interruption(self, thread_id: str, partial_text: str = "", partial_thinking: str = "") -> None:
         """After a run on `thread_id` was cancelled, keep its history valid and the partial answer in it.
@@ -223,9 +212,31 @@ class Agent:
         await self.aclose()
 
 
-def _split(item: Any) -> tuple[str, Any]:
-    mode, payload = item
-    return str(mode), payload
+_STREAM_MODES: tuple[StreamMode, ...] = ("custom", "values", "updates")
+
+
+class _Collector:
+    """Turns LangGraph stream items into castling events, keeping the final state and any approval pause."""
+
+    def __init__(self, input_id: str | None, thread_id: str | None) -> None:
+        self.input_id, self.thread_id = input_id, thread_id
+        self.state: dict[str, Any] = {}
+        self.approval: ApprovalEvent | None = None
+
+    def take(self, item: Any) -> Event | None:
+        mode, payload = item
+        if mode == "custom":
+            event: Event = payload
+            return event
+        if mode == "values":
+            self.state = payload
+        else:
+            self.approval = self.approval or _approval(payload, self.thread_id)
+        return None
+
+    def last(self) -> Event:
+        # Called after the stream is drained: leaving it early can drop the checkpointer's last write.
+        return self.approval or FinalEvent(_result(self.state, self.input_id, self.thread_id))
 
 
 def _not_paused(state: dict[str, Any]) -> dict[str, Any]:

@@ -48,3 +48,18 @@ class ChatTurn:
     done_reason: str = ""
     usage: Usage = field(default_factory=Usage)
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def merge_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The non-streamed form of a streamed reply: one object with the message parts concatenated."""
+    merged = dict(chunks[-1]) if chunks else {}
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    for chunk in chunks:
+        part = chunk.get("message") or {}
+        message["content"] += part.get("content") or ""
+        if part.get("thinking"):
+            message["thinking"] = message.get("thinking", "") + part["thinking"]
+        if part.get("tool_calls"):
+            message.setdefault("tool_calls", []).extend(part["tool_calls"])
+    merged["message"] = message
+    return merged

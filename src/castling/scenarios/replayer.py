@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from castling.backbones.wire import merge_chunks
 from castling.scenarios.canonical import canonical
 from castling.scenarios.errors import (
     ExtraModelCall,
@@ -207,21 +208,6 @@ class NdjsonStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for line in self.lines:
             yield line
-
-
-def merge_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The non-streamed form of a streamed reply: one object with the message parts concatenated."""
-    merged = dict(chunks[-1]) if chunks else {}
-    message: dict[str, Any] = {"role": "assistant", "content": ""}
-    for chunk in chunks:
-        part = chunk.get("message") or {}
-        message["content"] += part.get("content") or ""
-        if part.get("thinking"):
-            message["thinking"] = message.get("thinking", "") + part["thinking"]
-        if part.get("tool_calls"):
-            message.setdefault("tool_calls", []).extend(part["tool_calls"])
-    merged["message"] = message
-    return merged
 
 
 def discovery_response(scenario: Scenario, route: str, body: Any) -> httpx.Response:
