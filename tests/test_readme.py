@@ -1,0 +1,53 @@
+"""The README's tour runs as written (against a scripted Ollama instead of a local server)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from castling.backbones import ollama as transport_module
+from castling.testing import ScriptedOllama
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    scripted = ScriptedOllama("qwen3:8b", installed=["qwen3:8b", "llama3.2:3b", "llama3.1:8b"])
+    monkeypatch.setattr(transport_module, "DEFAULT_TRANSPORTS", [scripted.transport])
+    return scripted
+
+
+def test_write_an_agent_block_runs(server, capsys):
+    server.add_reply(tool_calls=[("weather", {"city": "Paris"}), ("weather", {"city": "Lyon"})])
+    server.add_reply("Paris is sunny, Lyon is rainy.")
+    server.add_reply("Go to Paris.", thinking="Sun beats rain.")
+    server.add_reply("Tomorrow: ask me again tomorrow.")
+    namespace: dict[str, object] = {}
+    exec(compile(python_blocks()[0], "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert result.answer == "Paris is sunny, Lyon is rainy."
+    assert [c.result for c in result.tool_calls] == ["sunny, 21 C", "rain, 15 C"]
+    out = capsys.readouterr().out
+    assert "Sun beats rain.Go to Paris." in out
+    assert server.pending == 0
+    assert server.requests[-1]["messages"][-1]["content"] == "and tomorrow?"
+
+
+def test_swap_and_tools_blocks_construct_what_they_show(server):
+    blocks = python_blocks()
+    namespace: dict[str, object] = {}
+    exec(compile(blocks[0].split("result = agent.run")[0], "README.md", "exec"), namespace)
+    swap = blocks[1].replace('result = agent.run("Compare', 'result = None and agent.run("Compare')
+    swap = "\n".join(line for line in swap.splitlines() if not line.startswith(("result.plan", "result.steps")))
+    exec(compile(swap, "README.md", "exec"), namespace)
+    assert type(namespace["agent"].backbone).__name__ == "Llama"
+    assert namespace["agent"].strategy == "plan"
+    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    assert namespace["agent"].toolbox.names == ["run_python", "fetch"]
