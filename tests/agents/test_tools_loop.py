@@ -296,3 +296,20 @@ def test_a_message_replaced_in_the_state_is_sent_as_it_is_now(make_agent, server
     server.add_reply("ok")
     agent.run("next", thread_id="t")
     assert [m.get("content") for m in server.requests[-1]["messages"]] == ["write", "edited answer", "next"]
+
+
+def test_think_off_is_sent_and_no_thinking_is_kept(make_agent, server):
+    server.add_reply("Rome.")
+    result = make_agent(backbone_kwargs={"think": False}).run("Capital of Italy?")
+    assert server.requests[0]["think"] is False
+    assert result.thinking == ""
+
+
+def test_thinking_model_thinks_by_default_and_others_get_no_think_field():
+    thinking = ScriptedOllama("qwen3:8b", capabilities=["completion", "tools", "thinking"])
+    plain = ScriptedOllama("qwen2.5:7b", capabilities=["completion", "tools"])
+    for server, model in ((thinking, "qwen3:8b"), (plain, "qwen2.5:7b")):
+        server.add_reply("ok")
+        Agent(Qwen(model, transport=server.transport)).run("hi")
+    assert thinking.requests[0]["think"] is True
+    assert "think" not in plain.requests[0]

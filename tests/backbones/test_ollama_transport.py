@@ -123,3 +123,27 @@ def test_host_comes_from_argument_then_environment(monkeypatch):
 def test_list_models():
     server = ScriptedOllama("qwen3:8b", installed=["qwen3:8b", "llama3.2:3b"])
     assert OllamaTransport(transport=server.transport).list_models() == ["llama3.2:3b", "qwen3:8b"]
+
+
+def test_calls_spread_over_several_chunks_are_accumulated_in_arrival_order():
+    """Constructed per docs/capabilities/tool-calling.mdx (streaming): each call whole, in its own chunk."""
+    server = ScriptedOllama("qwen3:8b")
+    call = {"function": {"index": 0, "name": "weather", "arguments": {"city": "Paris"}}}
+    other = {"function": {"index": 0, "name": "weather", "arguments": {"city": "Lyon"}}}
+    server.add_lines(
+        [
+            {"message": {"role": "assistant", "content": "", "tool_calls": [call]}, "done": False},
+            {"message": {"role": "assistant", "content": "", "tool_calls": [other]}, "done": False},
+            {"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"},
+        ]
+    )
+    turn = OllamaTransport(transport=server.transport).chat(ChatRequest("qwen3:8b", []))
+    assert [c.arguments["city"] for c in turn.tool_calls] == ["Paris", "Lyon"]
+    assert turn.done_reason == "stop"
+
+
+def test_vision_capability_is_read():
+    server = ScriptedOllama("llama3.2-vision", capabilities=["completion", "vision"])
+    info = OllamaTransport(transport=server.transport).show("llama3.2-vision")
+    assert info.supports_vision
+    assert not info.supports_tools

@@ -43,6 +43,10 @@ class ModelInfo:
     def supports_thinking(self) -> bool:
         return "thinking" in self.capabilities
 
+    @property
+    def supports_vision(self) -> bool:
+        return "vision" in self.capabilities
+
 
 def resolve_host(host: str | None) -> str:
     """The host to talk to: the argument, else `OLLAMA_HOST`, else the local default."""
