@@ -48,6 +48,8 @@ def test_unmatched_request_is_a_400_with_the_divergence(served: ReplayServer):
         client.chat(model="llama3.1", messages=[{"role": "user", "content": "bonjour"}], stream=False)
     assert info.value.status_code == 400
     assert "First difference at $.messages[0].content" in str(info.value)
+    assert "\n" not in info.value.error  # one line for the client; the full diff is on the server console
+    assert "full diff on the castling serve console" in info.value.error
 
 
 def test_agent_runs_against_served_scenario_non_streamed_too():

@@ -88,7 +88,7 @@ class ReplayServer:
             response = self.transport.handle_request(request)
         except ScenarioDivergence as exc:
             print(str(exc), file=sys.stderr)
-            response = httpx.Response(400, json={"error": str(exc)})
+            response = httpx.Response(400, json={"error": brief(exc)})
         handler.send_response(response.status_code)
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -103,6 +103,17 @@ class ReplayServer:
             handler.wfile.flush()
             if self.delay:
                 time.sleep(self.delay)
+
+
+def brief(exc: ScenarioDivergence) -> str:
+    """The divergence in one line for the client; the full diff goes to the server's console.
+
+    Clients such as the chat show an error as one line, and a whole structural diff folded into it is unreadable.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    keep = [lines[0]] if lines else []
+    keep += [line for line in lines if line.startswith(("First difference", "Likely cause"))]
+    return " · ".join(keep + ["full diff on the castling serve console"])
 
 
 def describe(server: ReplayServer) -> str:
