@@ -41,8 +41,9 @@ def prepare_workspace(path: Path, uid: int) -> None:
 class Session:
     """The worker of one agent session; one cell at a time."""
 
-    def __init__(self, config: PythonToolConfig) -> None:
+    def __init__(self, config: PythonToolConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
+        self._clock = clock
         self._lock = threading.Lock()
         self._worker: WorkerProcess | None = None
         self._current: WorkerProcess | None = None
@@ -50,8 +51,8 @@ class Session:
         self._closed = False
         self._state_lost = False
         self._reset_reason = ""
-        self.last_used = 0.0
-        """Clock reading of the last call (set by the pool), for idle and LRU eviction."""
+        self.last_used = clock()
+        """Clock reading of the last call's start and end, for idle and LRU eviction."""
 
     @property
     def has_worker(self) -> bool:
@@ -87,7 +88,10 @@ class Session:
             except WorkerStartError as exc:
                 log.error("python tool: %s", exc)
                 return CellResult("crashed", detail=str(exc))
-            result = self._run_on(worker, code, cancel)
+            try:
+                result = self._run_on(worker, code, cancel)
+            finally:
+                self.last_used = self._clock()  # idle time counts from the end of the last cell
             result.state_reset, self._state_lost = self._state_lost, False
             if result.state_reset and self._reset_reason:
                 result.reset_reason, self._reset_reason = self._reset_reason, ""
@@ -168,15 +172,20 @@ class SessionPool:
         """Time source for idle and LRU eviction (replaceable, e.g. by a fake clock in tests)."""
 
     def get(self, key: str) -> Session:
-        """The session for `key` (created on first use), after evicting idle and surplus workers of others."""
+        """The session for `key` (created on first use), marked as used now; cheap, call `make_room` next."""
         with self._lock:
             session = self._sessions.get(key)
             if session is None:
-                session = self._sessions[key] = Session(self._config)
-            session.last_used = now = self.clock()
+                session = self._sessions[key] = Session(self._config, lambda: self.clock())
+            session.last_used = self.clock()
+            return session
+
+    def make_room(self, session: Session) -> None:
+        """Stop other sessions' idle and surplus workers before `session` runs (blocking: kills processes)."""
+        with self._lock:
+            now = self.clock()
             others = sorted((s for s in self._sessions.values() if s is not session), key=lambda s: s.last_used)
         self._evict(others, now, needs_slot=not session.has_worker)
-        return session
 
     def _evict(self, others: list[Session], now: float, *, needs_slot: bool) -> None:
         live = [s for s in others if s.has_worker]
