@@ -185,3 +185,11 @@ def test_settings_reject_a_non_positive_idle_timeout() -> None:
 
     with pytest.raises(ConfigError, match="idle_timeout"):
         python(idle_timeout=0)
+
+
+def test_only_binds_under_the_new_mounts_are_bound_again() -> None:
+    from castling.tools.code._config import PythonToolConfig
+    from castling.tools.code._launch import confine_spec
+
+    config = PythonToolConfig(extra_ro_binds=("/tmp", "/tmp/venv/", "/opt/venv", "/tmpfoo", "/workspace/data"))
+    assert confine_spec(config)["rebind"] == ["/tmp", "/tmp/venv/", "/workspace/data"]

@@ -101,9 +101,13 @@ def confine_spec(config: PythonToolConfig) -> dict[str, Any]:
             {"path": SANDBOX_HOME, "size": config.workspace_size, "inodes": config.workspace_inodes, "mode": "755"}
         )
     tops = [str(m["path"]) for m in tmpfs]
-    hidden = [p for p in config.extra_ro_binds if any(os.path.normpath(p).startswith(t + "/") for t in tops)]
+    hidden = [p for p in config.extra_ro_binds if any(_under(os.path.normpath(p), t) for t in tops)]
     program = seccomp_program() if config.seccomp else None
     return {"tmpfs": tmpfs, "rebind": hidden, "readonly": ["/dev"], "seccomp": program.hex() if program else ""}
+
+
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top + "/")
 
 
 def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int) -> list[str]:
