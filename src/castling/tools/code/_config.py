@@ -57,7 +57,7 @@ class PythonToolConfig(BaseModel):
     """CPU seconds over a worker's lifetime (RLIMIT_CPU): a backstop, the timeout is the real limit."""
     max_workers: int = Field(8, ge=1)
     """Live workers per tool; starting one more stops the least recently used idle one (its state is lost)."""
-    idle_timeout: float | None = Field(900.0, gt=0)
+    idle_timeout: float | None = Field(3600.0, gt=0)
     """A worker unused for this many seconds is stopped when the tool is next called (None: never)."""
     sandbox: Literal["bwrap", "process"] = "bwrap"
     """``bwrap`` (default, refuses to run without bubblewrap) or ``process``: rlimits only, NOT isolated."""
