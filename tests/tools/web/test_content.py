@@ -143,10 +143,15 @@ async def test_extraction_is_killed_at_the_deadline_and_the_worker_recovers(serv
     server.routes["/slow"] = static(200, "<html><body>" + "<p>a</p>" * 100_000 + "</body></html>", "text/html")
     server.routes["/ok"] = static(200, article_page(20_000), "text/html")
     try:
-        tool = make_fetch(extract_timeout=0.3, **ALLOW)
+        tool = make_fetch(extract_timeout=30, **ALLOW)
         tool._web.extractor = extractor
+        # Warm the worker first: its cold start counts against the call's deadline too.
+        assert "# The History of the River Harbour" in await tool.ainvoke({"url": server.url("/ok")})
+        tool._web.settings = tool._web.settings.model_copy(update={"extract_timeout": 0.3})
         slow = await tool.ainvoke({"url": server.url("/slow")})
-        assert slow == "fetch failed: extraction took longer than 0.3 s and was stopped"
+        assert slow.startswith("fetch failed: extraction took longer than the 0.") and slow.endswith(
+            " s left and was stopped"
+        )
         tool._web.settings = tool._web.settings.model_copy(update={"extract_timeout": 30})
         ok = await tool.ainvoke({"url": server.url("/ok")})
         assert "# The History of the River Harbour" in ok
@@ -178,6 +183,6 @@ async def test_a_slow_page_does_not_block_extraction_of_another(server, make_fet
         fast = asyncio.create_task(fast_tool.ainvoke({"url": server.url("/ok")}))
         done, _ = await asyncio.wait({slow, fast}, return_when=asyncio.FIRST_COMPLETED)
         assert done == {fast} and "# The History of the River Harbour" in fast.result()
-        assert (await slow).startswith(("fetch failed: extraction took longer than 4 s", "[untrusted web content"))
+        assert (await slow).startswith(("fetch failed: extraction took longer than the ", "[untrusted web content"))
     finally:
         pool.close()

@@ -144,11 +144,13 @@ def _from_reply(frame: dict[str, Any], reason: str) -> CellResult:
         error = f"{error or ''}\nsaving the open matplotlib figures failed: {figure_error}".lstrip("\n")
     files = frame.get("files")
     figures = frame.get("figures")
+    limits = frame.get("limits")
     return CellResult(
         status,
         value=value if isinstance(value, str) else None,
         error=error,
         files=files if isinstance(files, dict) else {},
         figures=[str(f) for f in figures][:50] if isinstance(figures, list) else [],
+        limits=[str(n)[:300] for n in limits][:5] if isinstance(limits, list) else [],
         detail=(reason or "the cell was interrupted") if status == "interrupted" else "",
     )

@@ -43,6 +43,10 @@ class PythonToolConfig(BaseModel):
     """Size of the private /workspace tmpfs (ignored with a host `workspace`)."""
     tmp_size: int = 64 * 1024**2
     """Size of the private /tmp tmpfs."""
+    workspace_inodes: int = Field(50_000, ge=64)
+    """Files and directories the private /workspace tmpfs may hold (each costs ~1 KiB of host kernel memory)."""
+    tmp_inodes: int = Field(20_000, ge=64)
+    """Files and directories the private /tmp tmpfs may hold."""
     max_file_size: int = 64 * 1024**2
     """Largest file a cell may write (RLIMIT_FSIZE)."""
     max_processes: int = Field(64, ge=4)
@@ -51,6 +55,10 @@ class PythonToolConfig(BaseModel):
     """Open file descriptors per process (RLIMIT_NOFILE)."""
     cpu_seconds: int = Field(3600, gt=0)
     """CPU seconds over a worker's lifetime (RLIMIT_CPU): a backstop, the timeout is the real limit."""
+    max_workers: int = Field(8, ge=1)
+    """Live workers per tool; starting one more stops the least recently used idle one (its state is lost)."""
+    idle_timeout: float | None = Field(3600.0, gt=0)
+    """A worker unused for this many seconds is stopped when the tool is next called (None: never)."""
     sandbox: Literal["bwrap", "process"] = "bwrap"
     """``bwrap`` (default, refuses to run without bubblewrap) or ``process``: rlimits only, NOT isolated."""
     python_executable: str = "/usr/bin/python3"

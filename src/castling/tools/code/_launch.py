@@ -9,13 +9,21 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._config import PythonToolConfig
 from ._seccomp import seccomp_program
 from .errors import INSTALL_HINT, SandboxUnavailable
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
+CONFINE_SOURCE = Path(__file__).with_name("confine.py")
 SANDBOX_WORKER = "/opt/castling/worker.py"
+SANDBOX_CONFINE = "/opt/castling/confine.py"
+# Inodes of bwrap's /dev/shm: POSIX shared memory and semaphores need only a few.
+SHM_SIZE, SHM_INODES = 16 * 1024**2, 1024
+# Capabilities the worker holds *inside its user namespace* only until confine.py has mounted its capped
+# tmpfs file systems; it then drops them all (bwrap 0.8 cannot set nr_inodes itself).
+SETUP_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
 SANDBOX_HOME = "/workspace"
 # Pin BLAS threads and glibc arenas: threads count against NPROC and arenas reserve address space (RLIMIT_AS).
 SANDBOX_ENV = {
@@ -82,13 +90,39 @@ def rlimits(config: PythonToolConfig) -> dict[str, int]:
     }
 
 
-def bwrap_argv(
-    bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, seccomp_fd: int | None = None
-) -> list[str]:
-    """The bubblewrap command line, following the reference design (all namespaces, read-only system)."""
+def confine_spec(config: PythonToolConfig) -> dict[str, Any]:
+    """What confine.py sets up in the sandbox before any user code: capped tmpfs mounts, read-only /dev, seccomp."""
+    tmpfs = [
+        {"path": "/dev/shm", "size": SHM_SIZE, "inodes": SHM_INODES, "mode": "755"},
+        {"path": "/tmp", "size": config.tmp_size, "inodes": config.tmp_inodes, "mode": "755"},
+    ]
+    if config.workspace is None:
+        tmpfs.append(
+            {"path": SANDBOX_HOME, "size": config.workspace_size, "inodes": config.workspace_inodes, "mode": "755"}
+        )
+    tops = [str(m["path"]) for m in tmpfs]
+    hidden = [p for p in config.extra_ro_binds if any(_under(os.path.normpath(p), t) for t in tops)]
+    program = seccomp_program() if config.seccomp else None
+    return {"tmpfs": tmpfs, "rebind": hidden, "readonly": ["/dev"], "seccomp": program.hex() if program else ""}
+
+
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top + "/")
+
+
+def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int) -> list[str]:
+    """The bubblewrap command line, following the reference design (all namespaces, read-only system).
+
+    The writable file systems are mounted, and the seccomp filter installed, by confine.py inside the sandbox.
+    """
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
-    if seccomp_fd is not None:
-        argv += ["--seccomp", str(seccomp_fd)]
+    # No bwrap reaper as PID 1: when the command exits by itself, bwrap's outer process exits as soon as the
+    # reaper reports the status, without waiting for it, so the reaper lingered as a defunct `bwrap` orphaned
+    # to the host's init (one per availability probe, and per worker that crashed). As PID 1 the worker
+    # reaps its own leftovers after every cell anyway.
+    argv += ["--as-pid-1"]
+    for cap in SETUP_CAPS:
+        argv += ["--cap-add", cap]
     argv += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{name}"):
@@ -99,15 +133,15 @@ def bwrap_argv(
     for name in ETC_ALLOWED:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--ro-bind-data", str(passwd_fd), "/etc/passwd"]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(16 * 1024**2), "--tmpfs", "/dev/shm"]
-    argv += ["--size", str(config.tmp_size), "--tmpfs", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--dir", "/dev/shm", "--dir", "/tmp"]
     if config.workspace is None:
-        argv += ["--size", str(config.workspace_size), "--tmpfs", SANDBOX_HOME]
+        argv += ["--dir", SANDBOX_HOME]
     else:
         argv += ["--bind", str(config.workspace.resolve()), SANDBOX_HOME]
     for path in config.extra_ro_binds:
         argv += ["--ro-bind", path, path]
-    argv += ["--ro-bind-data", str(source_fd), SANDBOX_WORKER, "--remount-ro", "/", "--chdir", SANDBOX_HOME]
+    argv += ["--ro-bind-data", str(source_fd), SANDBOX_WORKER, "--ro-bind-data", str(confine_fd), SANDBOX_CONFINE]
+    argv += ["--remount-ro", "/", "--chdir", SANDBOX_HOME]
     argv += ["--clearenv", "--setenv", "HOME", SANDBOX_HOME]
     for key, value in SANDBOX_ENV.items():
         argv += ["--setenv", key, value]
@@ -116,7 +150,9 @@ def bwrap_argv(
 
 def worker_args(config: PythonToolConfig, pipes: Pipes, *, sandboxed: bool) -> list[str]:
     """The worker's own arguments: protocol fds and settings."""
-    settings = {"rlimits": rlimits(config), "sandboxed": sandboxed}
+    settings: dict[str, Any] = {"rlimits": rlimits(config), "sandboxed": sandboxed}
+    if sandboxed:
+        settings["confine"] = confine_spec(config)
     return [str(pipes.worker_in), str(pipes.worker_out), json.dumps(settings)]
 
 
@@ -154,16 +190,17 @@ def spawn_uid(config: PythonToolConfig) -> int | None:
 
 @functools.lru_cache(maxsize=8)
 def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
-    """Run a trivial sandbox with these settings once; return '' when it works, else bwrap's complaint."""
+    """Start a sandbox with these settings once and run the real setup (mounts, capability drop, seccomp) in it.
+
+    Returns '' when it works, else bwrap's or confine.py's complaint.
+    """
     python = config.python_executable
-    program = seccomp_program() if config.seccomp else None
-    fds = [memfd("passwd", b""), memfd("probe", b"")] + ([memfd("seccomp", program)] if program else [])
-    seccomp_fd = fds[2] if program else None
-    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], seccomp_fd=seccomp_fd)
+    fds = [memfd("passwd", b""), memfd("probe", b""), memfd("confine", CONFINE_SOURCE.read_bytes())]
+    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], confine_fd=fds[2])
     who = sandbox_identity(as_uid)
     try:
         done = subprocess.run(
-            [*argv, python, "-I", "-c", "pass"],
+            [*argv, python, "-I", "-B", SANDBOX_CONFINE, json.dumps(confine_spec(config))],
             env=HOST_ENV,
             stdin=subprocess.DEVNULL,
             capture_output=True,

@@ -59,8 +59,12 @@ class CellResult:
     error: str | None = None
     files: dict[str, Any] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)
+    """Capped file systems the cell filled up (files or bytes), one line each."""
     state_reset: bool = False
     """This cell ran in a new interpreter: earlier variables and imports are gone."""
+    reset_reason: str = ""
+    """Why the previous interpreter is gone, when the host stopped it between cells (eviction)."""
     detail: str = ""
     """Why the cell was stopped or the worker died."""
 
@@ -107,7 +111,10 @@ def render(result: CellResult) -> str:
     """The compact text the model reads."""
     parts: list[str] = []
     if result.state_reset:
-        parts.append("[note] this cell ran in a new interpreter: variables and imports from earlier cells are gone")
+        why = f" ({clean(result.reset_reason)})" if result.reset_reason else ""
+        parts.append(
+            f"[note] this cell ran in a new interpreter{why}: variables and imports from earlier cells are gone"
+        )
     if result.stdout:
         parts.append("[stdout]\n" + result.stdout.rstrip("\n"))
     if result.stderr:
@@ -120,6 +127,7 @@ def render(result: CellResult) -> str:
         parts.append("[files] " + files)
     if result.figures:
         parts.append("[figures] " + ", ".join(clean(p) for p in result.figures))
+    parts.extend(f"[limit] {clean(line)}" for line in result.limits)
     if note := _NOTES[result.status]:
         parts.append(note.format(detail=result.detail))
     return "\n".join(parts) if parts else "[done] no output"

@@ -19,6 +19,7 @@ from typing import Any
 from ._cell import CHUNK, CellRun, drain
 from ._config import PythonToolConfig
 from ._launch import (
+    CONFINE_SOURCE,
     HOST_ENV,
     SANDBOX_WORKER,
     WORKER_SOURCE,
@@ -33,7 +34,6 @@ from ._launch import (
 )
 from ._output import CappedBuffer, CellResult
 from ._protocol import FrameDecoder, encode
-from ._seccomp import seccomp_program
 from ._spawner import call_in_spawner
 
 _PIPE_SIZE = 1 << 20
@@ -117,12 +117,9 @@ class WorkerProcess:
     def _bwrap_command(self, pipes: Pipes) -> tuple[list[str], list[int]]:
         uid = self.config.sandbox_uid if os.geteuid() == 0 else os.getuid()
         fds = [memfd("castling-worker", WORKER_SOURCE.read_bytes()), memfd("castling-passwd", passwd_line(uid))]
-        program = seccomp_program() if self.config.seccomp else None
-        if program is not None:
-            fds.append(memfd("castling-seccomp", program))
-        seccomp_fd = fds[2] if program is not None else None
+        fds.append(memfd("castling-confine", CONFINE_SOURCE.read_bytes()))
         bwrap = find_bwrap(self.config)
-        argv = bwrap_argv(bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], seccomp_fd=seccomp_fd)
+        argv = bwrap_argv(bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], confine_fd=fds[2])
         return [*argv, self.config.python_executable, "-I", "-B", SANDBOX_WORKER], fds
 
     def _process_env(self) -> dict[str, str]:
@@ -143,11 +140,9 @@ class WorkerProcess:
         assert self.proc is not None
         if self.config.sandbox != "bwrap":
             return self.proc.pid
-        # bwrap -> namespace init (reaper) -> worker: the worker is the init's only child.
-        for init in _children(self.proc.pid):
-            for pid in _children(init):
-                return pid
-        return 0
+        # bwrap --as-pid-1 -> worker: the worker is bwrap's only child (and the PID namespace's init).
+        children = _children(self.proc.pid)
+        return children[0] if children else 0
 
     @property
     def alive(self) -> bool:
@@ -163,9 +158,10 @@ class WorkerProcess:
         self._dead = True
         if self.proc is None:
             return
-        # Killing the PID namespace's init takes every process in the namespace with it. Only while bwrap is
-        # unreaped: afterwards its pid, and its children's, may belong to someone else. bwrap then reaps the
-        # init and exits by itself; killing bwrap at the same time would leave the init to the host's pid 1.
+        # Killing the PID namespace's init (the worker, run --as-pid-1) takes every process in the namespace
+        # with it. Only while bwrap is unreaped: afterwards its pid, and its children's, may belong to someone
+        # else. bwrap then reaps the init and exits by itself; killing bwrap at the same time would leave the
+        # init to the host's pid 1 as a zombie.
         if self.config.sandbox == "bwrap" and self.proc.poll() is None:
             for pid in _children(self.proc.pid):
                 with contextlib.suppress(OSError):

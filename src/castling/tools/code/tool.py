@@ -17,7 +17,7 @@ from castling.errors import ConfigError
 
 from ._config import PythonToolConfig
 from ._launch import check_bwrap
-from ._output import render
+from ._output import CellResult, render
 from ._sessions import Session, SessionPool, prepare_workspace
 from .errors import UnsandboxedWarning
 
@@ -64,7 +64,7 @@ class PythonTool(BaseTool):
     async def _arun(self, code: str, config: RunnableConfig, **_: Any) -> tuple[str, dict[str, Any]]:
         session = self._session(config)
         cancel = threading.Event()
-        future = asyncio.get_running_loop().run_in_executor(None, session.run, code, cancel)
+        future = asyncio.get_running_loop().run_in_executor(None, self._run_cell, session, code, cancel)
         try:
             result = await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -80,7 +80,9 @@ class PythonTool(BaseTool):
         session = self._session(config)
         cancel = threading.Event()
         box: dict[str, Any] = {}
-        thread = threading.Thread(target=lambda: box.setdefault("result", session.run(code, cancel)), daemon=True)
+        thread = threading.Thread(
+            target=lambda: box.setdefault("result", self._run_cell(session, code, cancel)), daemon=True
+        )
         thread.start()
         try:
             thread.join()
@@ -91,6 +93,11 @@ class PythonTool(BaseTool):
             raise
         result = box["result"]
         return render(result), result.artifact()
+
+    def _run_cell(self, session: Session, code: str, cancel: threading.Event) -> CellResult:
+        # Off the event loop: evicting other sessions' workers kills processes and waits for them.
+        self._pool.make_room(session)
+        return session.run(code, cancel)
 
     def close(self) -> None:
         """Kill every session's worker."""

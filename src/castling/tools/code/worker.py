@@ -208,6 +208,7 @@ class Repl:
         main.__dict__["__builtins__"] = builtins
         sys.modules["__main__"] = main  # so pickle and multiprocessing find user-defined classes
         self.namespace = main.__dict__
+        self.mounts: list[dict[str, Any]] = settings.get("confine", {}).get("tmpfs", [])
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one cell and describe what it did."""
@@ -216,6 +217,7 @@ class Repl:
         reply = self.run(str(request.get("code", "")))
         self.after_cell(reply)
         reply["files"] = diff(before, self.files())
+        reply["limits"] = full_mounts(self.mounts)
         reply["id"] = request.get("id")
         return reply
 
@@ -275,10 +277,40 @@ class Repl:
         return {"status": "ok", "value": cap(repr(value))}
 
 
+def confine(spec: dict[str, Any]) -> None:
+    """Mount the capped tmpfs file systems, drop every capability, install seccomp (confine.py, next to us)."""
+    sys.path.insert(0, os.path.dirname(SELF_FILE))
+    try:
+        import confine as setup  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    setup.apply(spec)
+
+
+def full_mounts(mounts: list[dict[str, Any]]) -> list[str]:
+    """A line for each capped file system a cell filled up, so the model knows why writes fail (ENOSPC)."""
+    notes = []
+    for mount in mounts:
+        try:
+            st = os.statvfs(mount["path"])
+        except OSError:
+            continue
+        if st.f_files and st.f_ffree == 0:
+            notes.append(
+                f"{mount['path']} holds its maximum of {st.f_files} files and directories; "
+                "delete some before creating more"
+            )
+        elif st.f_blocks and st.f_bavail == 0:
+            notes.append(f"{mount['path']} is full ({st.f_blocks * st.f_frsize} bytes); delete files to free space")
+    return notes
+
+
 def main() -> None:
     """Set the limits, answer `ready`, then serve cells until the host closes the pipe."""
     in_fd, out_fd, settings = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only a running cell may be interrupted
+    if "confine" in settings:
+        confine(settings["confine"])
     set_limits({k: int(v) for k, v in settings.get("rlimits", {}).items()})
     close_other_fds({in_fd, out_fd})
     for fd in (in_fd, out_fd):

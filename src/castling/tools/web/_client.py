@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,8 @@ from castling.tools.web._reader import ACCEPT_ENCODING, read_capped
 from castling.tools.web._settings import WebSettings
 
 TransportOption = httpx.AsyncBaseTransport | Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None
+HopCheck = Callable[[str], Awaitable[None]]
+"""Called with each URL (the first and every redirect target) before it is requested; raises to refuse it."""
 
 
 class FetchFailed(Exception):
@@ -73,8 +75,20 @@ class WebClient:
         json: Any = None,
         headers: dict[str, str] | None = None,
         max_bytes: int | None = None,
+        deadline: float | None = None,
+        check_hop: HopCheck | None = None,
     ) -> Fetched:
-        """Send a request and follow redirects, each hop re-checked; raise AddressRefused/BodyRefused/FetchFailed."""
+        """Send a request and follow redirects, each hop re-checked; raise AddressRefused/BodyRefused/FetchFailed.
+
+        Args:
+            method: HTTP method.
+            url: the URL as the model wrote it.
+            json: JSON body.
+            headers: extra request headers.
+            max_bytes: body cap (default: the settings' `max_bytes`).
+            deadline: `loop.time()` by which everything must be done (default: `timeout` seconds from now).
+            check_hop: awaited with each URL before it is requested (e.g. robots.txt); may raise to refuse it.
+        """
         url = url.strip()
         _refuse_confusing(url)
         try:
@@ -86,10 +100,12 @@ class WebClient:
         kwargs: dict[str, Any] = {"headers": headers}
         if json is not None:
             kwargs["json"] = json
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self._settings.timeout
         try:
-            async with asyncio.timeout(self._settings.timeout):
+            async with asyncio.timeout_at(deadline):
                 request = client.build_request(method, target, **kwargs)
-                return await self._follow(client, request, max_bytes or self._settings.max_bytes)
+                return await self._follow(client, request, max_bytes or self._settings.max_bytes, check_hop)
         except TimeoutError as exc:
             raise FetchFailed(f"no complete response within the {self._settings.timeout:g} s limit") from exc
         except httpx.TimeoutException as exc:
@@ -97,10 +113,14 @@ class WebClient:
         except httpx.HTTPError as exc:
             raise FetchFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
-    async def _follow(self, client: httpx.AsyncClient, request: httpx.Request, max_bytes: int) -> Fetched:
+    async def _follow(
+        self, client: httpx.AsyncClient, request: httpx.Request, max_bytes: int, check_hop: HopCheck | None
+    ) -> Fetched:
         redirects: list[str] = []
         while True:
             self._policy.check_url(request.url)
+            if check_hop is not None:
+                await check_hop(str(request.url))
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
                 if response.next_request is None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,7 +32,11 @@ class ExtractionFailed(Exception):
 
 
 class Extractor(Protocol):
-    """Turns HTML or PDF bytes into text within a deadline."""
+    """Turns HTML or PDF bytes into text within a deadline.
+
+    `timeout` is the time left for the whole extraction, from the call: waiting for a free worker (and a cold
+    start) counts against it.
+    """
 
     async def html(self, html: str, url: str, timeout: float) -> Extracted:
         """Extract the main content of an HTML page."""
@@ -63,20 +68,30 @@ class ProcessExtractor:
             self._kill()
 
     def call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted:
-        """Send one request to the worker and wait for the answer (blocking; killed at the deadline)."""
-        with self._lock:
+        """Send one request to the worker and wait for the answer (blocking; killed at the deadline).
+
+        The deadline is `timeout` seconds from now: waiting for this worker and starting it count against it.
+        """
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=max(timeout, 0.0)):
+            raise ExtractionFailed(f"the extraction worker stayed busy for the whole {timeout:.1f} s left")
+        try:
             proc = self._ensure_started()
             assert proc.stdin is not None
+            if (left := deadline - time.monotonic()) <= 0:  # don't kill a warm worker for a request never sent
+                raise ExtractionFailed("no time was left for extraction after waiting for (or starting) the worker")
             try:
                 proc.stdin.write(encode_frame(header, payload))
                 proc.stdin.flush()
-                answer = self._read_answer(proc, time.monotonic() + timeout)
+                answer = self._read_answer(proc, deadline)
             except TimeoutError as exc:  # before OSError, of which it is a subclass
                 self._kill()
-                raise ExtractionFailed(f"extraction took longer than {timeout:g} s and was stopped") from exc
+                raise ExtractionFailed(f"extraction took longer than the {left:.1f} s left and was stopped") from exc
             except (OSError, ValueError, EOFError) as exc:
                 self._kill()
                 raise ExtractionFailed(f"the extraction worker failed ({exc!r}); it will be restarted") from exc
+        finally:
+            self._lock.release()
         if not answer.get("ok"):
             raise ExtractionFailed(f"extraction failed: {answer.get('error', 'unknown error')}")
         return Extracted(str(answer["title"]), str(answer["text"]), str(answer["method"]))
@@ -148,13 +163,22 @@ class InProcessExtractor:
         return extract_pdf(data)
 
 
-class ExtractorPool:
-    """Up to `size` worker processes, each started on first need, so concurrent fetches extract in parallel."""
+class _Worker(Protocol):
+    def call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted: ...
 
-    def __init__(self, size: int = 2) -> None:
-        self.workers = [ProcessExtractor() for _ in range(max(1, size))]
+    def close(self) -> None: ...
+
+
+class ExtractorPool:
+    """Up to `size` worker processes, each started on first need, so concurrent fetches extract in parallel.
+
+    A call waits for a free worker at most its `timeout`, and only the time left goes to the extraction.
+    """
+
+    def __init__(self, size: int = 2, make_worker: Callable[[], _Worker] = ProcessExtractor) -> None:
+        self.workers = [make_worker() for _ in range(max(1, size))]
         # Last in, first out: a lone caller keeps reusing the warm worker; others start only under concurrency.
-        self._idle: queue.LifoQueue[ProcessExtractor] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         for worker in reversed(self.workers):
             self._idle.put(worker)
 
@@ -171,9 +195,13 @@ class ExtractorPool:
             worker.close()
 
     def _call(self, header: dict[str, Any], payload: bytes, timeout: float) -> Extracted:
-        worker = self._idle.get()
+        deadline = time.monotonic() + timeout
         try:
-            return worker.call(header, payload, timeout)
+            worker = self._idle.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            raise ExtractionFailed(f"no extraction worker became free within the {timeout:.1f} s left") from None
+        try:
+            return worker.call(header, payload, deadline - time.monotonic())
         finally:
             self._idle.put(worker)
 

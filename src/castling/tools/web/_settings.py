@@ -15,13 +15,15 @@ class WebSettings(BaseModel):
     max_bytes: int = 5 << 20
     """Largest body read, on the wire and after decompression (accepts `"5MiB"`, `"500KB"`)."""
     timeout: float = Field(default=20.0, gt=0)
-    """Total deadline in seconds for one call: connect, redirects and the whole body (stops slow drips)."""
+    """Total deadline in seconds for one call: robots.txt, connect, redirects, the whole body (stops slow drips),
+    waiting for a free extraction worker and the extraction itself."""
     connect_timeout: float = Field(default=5.0, gt=0)
     """Deadline for one TCP/TLS connect."""
     read_timeout: float = Field(default=10.0, gt=0)
     """Longest wait for the next bytes from the server."""
     extract_timeout: float = Field(default=10.0, gt=0)
-    """Hard wall-clock limit for turning one HTML page or PDF into text (the worker is killed after it)."""
+    """Hard wall-clock limit for turning one HTML page or PDF into text (the worker is killed after it); within
+    the call's `timeout`, extraction gets at most what is left of it."""
     allow_hosts: tuple[str, ...] = ()
     """Internal hosts the tools may reach: names (`intranet.local`, `*.corp.example`), IPs or networks."""
     ports: tuple[int, ...] | None = (80, 443)

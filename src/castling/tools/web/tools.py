@@ -6,7 +6,7 @@ import asyncio
 import importlib.util
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import httpcore
@@ -28,6 +28,10 @@ from castling.tools.web._transport import PinnedTransport
 
 logger = logging.getLogger(__name__)
 MAX_LENGTH_CAP = 100_000
+# Extraction runs in a thread: it stops this much before the call's deadline so that its own, more precise
+# failure ("no extraction worker became free", "extraction took longer than ...") normally reaches the model
+# before the call's deadline cancels the wait.
+_RETURN_MARGIN = 0.05
 _FORBIDDEN_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "accept-encoding", "cookie", "te", "upgrade"}
 )
@@ -60,11 +64,25 @@ class _Web:
         self.robots = Robots(self.client) if settings.respect_robots_txt else None
 
     async def load(self, method: str, url: str, body: Any, headers: dict[str, str] | None) -> tuple[Page, Fetched]:
-        if self.robots is not None:
-            await self.robots.check(url)
-        fetched = await self.client.request(method, url, json=body, headers=headers)
+        """Download (robots.txt checked on every hop) and convert, all within the one `timeout` deadline."""
         s = self.settings
-        converted = await convert(fetched.body, fetched.content_type, fetched.url, self.extractor, s.extract_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + s.timeout
+        fetched: Fetched | None = None
+        try:
+            async with asyncio.timeout_at(deadline):
+                check = self._robots_check(deadline) if self.robots is not None else None
+                fetched = await self.client.request(
+                    method, url, json=body, headers=headers, deadline=deadline, check_hop=check
+                )
+                # Extraction gets what is left of the call's deadline, at most `extract_timeout`; waiting for a
+                # free extraction worker counts against it.
+                budget = min(s.extract_timeout, deadline - loop.time() - _RETURN_MARGIN)
+                converted = await convert(fetched.body, fetched.content_type, fetched.url, self.extractor, budget)
+        except TimeoutError as exc:
+            if fetched is None:
+                raise FetchFailed(f"no complete response within the {s.timeout:g} s limit") from exc
+            raise FetchFailed(f"extraction did not finish within the {s.timeout:g} s limit of the call") from exc
         page = Page(
             fetched.url,
             fetched.status,
@@ -75,6 +93,23 @@ class _Web:
             converted.note,
         )
         return page, fetched
+
+    def _robots_check(self, deadline: float) -> Callable[[str], Awaitable[None]]:
+        robots = self.robots
+        assert robots is not None
+        hops = 0
+
+        async def check(url: str) -> None:
+            nonlocal hops
+            hops += 1
+            try:
+                await robots.check(url, deadline)
+            except RobotsDisallowed as exc:
+                if hops == 1:
+                    raise
+                raise RobotsDisallowed(f"{exc} (the redirect target {url})") from exc
+
+        return check
 
     async def run(self, tool: str, method: str, url: str, start_index: int, max_length: int | None, **kw: Any) -> str:
         """Fetch (or take from the paging cache), convert, render; every failure becomes one line of text."""
