@@ -111,7 +111,10 @@ def compare_command(args: argparse.Namespace) -> int:
     if args.html:
         Path(args.html).write_text(compare_html(rows), encoding="utf-8")
         print(f"\nHTML report: {args.html}")
-    return 0
+    failed = sum(bool(r.outcome.error) for r in rows)
+    if failed:  # unsolved is a result; a run that could not happen (no server, no model) is not
+        print(f"\n{failed} of {len(rows)} runs failed before an answer (see the errors above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def live_rows(

@@ -74,6 +74,8 @@ def rows_from_recordings(scenarios: Sequence[Scenario]) -> list[Row]:
 def row_for(scenario: Scenario, outcome: Outcome) -> Row:
     """The compare row of one scenario's outcome, with its expectations checked."""
     problems = check_all(scenario.expectations, outcome)
+    if outcome.error and not any(outcome.error in p for p in problems):  # e.g. Ollama unreachable
+        problems.insert(0, f"the run failed: {outcome.error}")
     agent = scenario.agent
     return Row(
         scenario.group,
@@ -116,7 +118,8 @@ def compare_text(rows: Sequence[Row]) -> str:
     for (backbone, model, strategy), group in sorted(_groups(rows).items()):
         body = [_cells(r) for r in sorted(group, key=lambda r: r.task)]
         body.append(_totals(group))
-        parts.append(f"{backbone} · {model} · strategy={strategy}\n{table(_COLUMNS, body)}")
+        why = [f"  ✘ {r.task}: {'; '.join(r.problems)}" for r in sorted(group, key=lambda r: r.task) if r.problems]
+        parts.append("\n".join([f"{backbone} · {model} · strategy={strategy}", table(_COLUMNS, body), *why]))
     return "\n\n".join(parts) if parts else "no agent scenarios found"
 
 

@@ -17,6 +17,7 @@ from castling.scenarios.expectations import check_all, scaffold
 from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.offline import offline
 from castling.scenarios.recorder import AnyTransport, Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
 from castling.scenarios.store import load, save, store_blob
@@ -81,12 +82,17 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
     """Strict replay, then expectations."""
     model, http = ModelReplay(scenario, path), HttpReplay(scenario, path)
     outcome = None
-    try:
-        outcome = execute(scenario, model, http)
-    except ScenarioDivergence as exc:
-        return RunReport(path, "replay", "diverged", scenario, divergence=exc)
-    if model.divergences or http.divergences:  # raised inside the run but swallowed on the way out
-        first = (model.divergences + http.divergences)[0]
+    with offline(scenario.id, str(path)) as guard:  # a tool with its own HTTP client fails here, offline
+        try:
+            outcome = execute(scenario, model, http)
+        except (ScenarioDivergence, BaseExceptionGroup) as exc:
+            found = [*guard.blocked, *_divergences_in(exc)]  # a refused connect is the first cause
+            if not found:
+                raise
+            return RunReport(path, "replay", "diverged", scenario, divergence=found[0])
+    found = guard.blocked + model.divergences + http.divergences
+    if found:  # raised inside the run but swallowed on the way out
+        first = found[0]
         return RunReport(path, "replay", "diverged", scenario, outcome, divergence=first)
     unused = model.unused() + http.unused()
     if unused and scenario.matching.unused_recordings == "fail":
@@ -95,6 +101,15 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
         )
     problems = check_all(scenario.expectations, outcome)
     return RunReport(path, "replay", "failed" if problems else "passed", scenario, outcome, problems=problems)
+
+
+def _divergences_in(error: BaseException) -> list[ScenarioDivergence]:
+    # anyio's connection attempts (httpx.AsyncClient) wrap the guard's refusal in an exception group.
+    if isinstance(error, ScenarioDivergence):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [found for inner in error.exceptions for found in _divergences_in(inner)]
+    return []
 
 
 def update(scenario: Scenario, path: Path, live: LiveSource | None) -> RunReport:
