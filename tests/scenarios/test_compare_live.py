@@ -54,6 +54,9 @@ def test_compare_live_runs_each_task_on_each_chosen_model(
     assert all(_row(part, "no-tool")[-1] == "live" for part in (qwen, llama))
     html = report.read_text()
     assert "llama3.2:3b" in html and "contains &#x27;Rome&#x27;" in html
+    overview = html.split("<h2>Overview</h2>")[1].split("</table>")[0]
+    no_tool = overview.split("<th>no-tool</th>")[1].split("</tr>")[0]  # columns: llama3.2:3b, qwen3:8b
+    assert no_tool.index("cell-bad") < no_tool.index("cell-ok") and "1 step · 0 calls · 47 tok" in no_tool
     assert not re.search(r"(src|href)\s*=|<script|<link|@import|url\(", html)
 
 

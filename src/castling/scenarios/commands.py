@@ -11,7 +11,8 @@ from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive
-from castling.scenarios.report import Row, compare_html, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import RunReport, record, run_file, run_live
 from castling.scenarios.store import discover, load
 
@@ -105,11 +106,13 @@ def compare_command(args: argparse.Namespace) -> int:
             print("castling compare --live needs --models, e.g. --models qwen3:8b,llama3.1:8b", file=sys.stderr)
             return 2
         rows = live_rows(scenarios, models, lambda: OllamaLive(args.host), args.repeat)
+        mode = f"live run against {OllamaLive(args.host).host}"
     else:
+        mode = "recorded outcomes"
         rows = rows_from_recordings(scenarios)
     print(compare_text(rows))
     if args.html:
-        Path(args.html).write_text(compare_html(rows), encoding="utf-8")
+        Path(args.html).write_text(compare_html(rows, mode=mode), encoding="utf-8")
         print(f"\nHTML report: {args.html}")
     failed = sum(bool(r.outcome.error) for r in rows)
     if failed:  # unsolved is a result; a run that could not happen (no server, no model) is not
