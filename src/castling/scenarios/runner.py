@@ -14,7 +14,7 @@ import httpx
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.execute import CODE_TOOL, execute
 from castling.scenarios.expectations import check_all, scaffold
-from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario
+from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario, ServerExchange
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
 from castling.scenarios.offline import offline
@@ -213,7 +213,7 @@ def recorded_scenario(
     return scenario.model_copy(
         update={
             "recording": recording,
-            "server": capture.server,
+            "server": _merge_discovery(capture.server, scenario.server),
             "model_turns": capture.turns(),
             "tool_http": tool_http,
             "code_exec": cells,
@@ -221,6 +221,13 @@ def recorded_scenario(
             "expectations": scenario.expectations or scaffold(outcome),
         }
     )
+
+
+def _merge_discovery(fresh: list[ServerExchange], old: list[ServerExchange]) -> list[ServerExchange]:
+    # Discovery the new run did not ask for is kept (e.g. /api/show of the other listed models that the REPL's
+    # model choice reads): re-recording must not shrink what the scenario can serve.
+    asked = {(e.path, e.model) for e in fresh}
+    return [*fresh, *(e for e in old if (e.path, e.model) not in asked)]
 
 
 def client_versions() -> dict[str, str]:
