@@ -1,5 +1,6 @@
 """`castling compare --live` through the command line, against a loopback server standing in for Ollama."""
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,23 @@ def test_compare_live_without_a_server_reports_the_error(tmp_path: Path, capsys:
     why = next(line for line in captured.out.splitlines() if line.startswith("  ✘ no-tool: "))
     assert "the run failed: OllamaUnreachable" in why and host in why
     assert "1 of 1 runs failed before an answer" in captured.err
+
+
+def test_compare_live_under_the_plan_strategy(capsys: pytest.CaptureFixture[str]):
+    script = ScriptedOllama("llama3.2:3b", installed=["llama3.2:3b"])
+    step = {"goal": "Get the weather in Paris", "tool": "weather"}
+    script.add_reply(json.dumps({"steps": [step], "answer": None}))  # planner
+    script.add_reply(json.dumps({"tool": "weather", "arguments": {"city": "Paris"}, "answer": None}))  # executor
+    script.add_reply(json.dumps({"done": True, "answer": "Paris: 18 °C, sunny.", "steps": []}))  # re-planner
+    server = TransportServer(script.transport, port=0).start()
+    try:
+        argv = ["compare", str(LIBRARY / "qwen" / "weather-single.yaml"), "--live", "--models", "llama3.2:3b"]
+        assert main([*argv, "--strategy", "plan", "--host", server.url]) == 0
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert "llama · llama3.2:3b · strategy=plan" in out  # the recording says tools; the run used plan
+    assert _row(out, "weather-single")[:3] == ["✔", "3", "1"] and script.pending == 0
 
 
 def _row(text: str, task: str) -> list[str]:

@@ -105,7 +105,9 @@ def compare_command(args: argparse.Namespace) -> int:
         if not models:
             print("castling compare --live needs --models, e.g. --models qwen3:8b,llama3.1:8b", file=sys.stderr)
             return 2
-        rows = live_rows(scenarios, models, lambda: OllamaLive(args.host), args.repeat)
+        rows = live_rows(
+            scenarios, models, lambda: OllamaLive(args.host), args.repeat, strategy=getattr(args, "strategy", None)
+        )
         mode = f"live run against {OllamaLive(args.host).host}"
     else:
         mode = "recorded outcomes"
@@ -121,9 +123,17 @@ def compare_command(args: argparse.Namespace) -> int:
 
 
 def live_rows(
-    scenarios: Sequence[Scenario], models: Sequence[str], live: Callable[[], LiveSource], repeat: int = 1
+    scenarios: Sequence[Scenario],
+    models: Sequence[str],
+    live: Callable[[], LiveSource],
+    repeat: int = 1,
+    *,
+    strategy: str | None = None,
 ) -> list[Row]:
-    """Each distinct task run against each model (the task, tools and expectations of its first scenario)."""
+    """Each distinct task run against each model (the task, tools and expectations of its first scenario).
+
+    `strategy` overrides the recorded one for every run (e.g. a Llama model under `plan`).
+    """
     templates: dict[str, Scenario] = {}
     for scenario in scenarios:
         if scenario.agent.runner == "agent":
@@ -131,7 +141,8 @@ def live_rows(
     rows = []
     for template in templates.values():
         for model in models:
-            agent = template.agent.model_copy(update={"model": model, "backbone": family_of(model)})
+            update = {"model": model, "backbone": family_of(model), "strategy": strategy or template.agent.strategy}
+            agent = template.agent.model_copy(update=update)
             variant = template.model_copy(update={"agent": agent, "recording": Recording(source="live")})
             try:
                 report = run_live(variant, Path(template.id), live(), repeat)
