@@ -137,6 +137,15 @@ def test_replay_fails_when_a_tool_opens_its_own_connection(
     assert tripwire == []
 
 
+def test_update_mode_does_not_re_record_a_network_divergence(tmp_path: Path, tripwire: list[str]):
+    path = _scenario_with("own_client", tmp_path)
+    before = path.read_text()
+    report = run_file(path, "update")  # re-recording would run the tool unguarded, against the network
+    assert report.status == "diverged" and report.divergence is not None and report.divergence.kind == "network"
+    assert "not re-recorded: the tool must use the scenario's transport" in report.message()
+    assert path.read_text() == before and tripwire == []
+
+
 def test_replay_command_reports_the_offline_failure(
     tmp_path: Path, tripwire: list[str], capsys: pytest.CaptureFixture[str]
 ):

@@ -117,6 +117,10 @@ def update(scenario: Scenario, path: Path, live: LiveSource | None) -> RunReport
     first = replay(scenario, path)
     if first.status != "diverged":
         return RunReport(path, "update", first.status, scenario, first.outcome, problems=first.problems)
+    if first.divergence is not None and first.divergence.kind == "network":
+        # Re-recording cannot fix a tool that bypasses the scenario's transport, and would let it reach the network.
+        first.mode, first.note = "update", "not re-recorded: the tool must use the scenario's transport first"
+        return first
     fresh = _record_run(scenario, path, live or _default_live(scenario, path))
     if fresh.status != "passed":
         fresh.note = f"re-recorded but {fresh.status}; the old file was kept. {fresh.note}".strip()
