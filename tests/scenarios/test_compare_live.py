@@ -62,15 +62,18 @@ def test_compare_live_runs_each_task_on_each_chosen_model(
 
 
 def test_compare_live_without_a_server_reports_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    report = tmp_path / "down.html"
     server = TransportServer(ScriptedOllama("qwen3:8b").transport, port=0)
     host = server.url
     server.httpd.server_close()  # a port nothing listens on any more
     argv = ["compare", str(LIBRARY / "qwen" / "no-tool.yaml"), "--live", "--models", "qwen3:8b", "--host", host]
-    assert main(argv) == 1
+    assert main([*argv, "--html", str(report)]) == 1
     captured = capsys.readouterr()
     assert _row(captured.out, "no-tool")[:2] == ["✘", "0"]
     why = next(line for line in captured.out.splitlines() if line.startswith("  ✘ no-tool: "))
-    assert "the run failed: OllamaUnreachable" in why and host in why
+    assert why.startswith("  ✘ no-tool: the run failed: OllamaUnreachable") and host in why
+    assert "expected contains" not in why  # consequences of the failed run are not listed
+    assert "✘ run failed</span><span class='sub'>OllamaUnreachable</span>" in report.read_text()
     assert "1 of 1 runs failed before an answer" in captured.err
 
 

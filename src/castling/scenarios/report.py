@@ -73,8 +73,8 @@ def rows_from_recordings(scenarios: Sequence[Scenario]) -> list[Row]:
 def row_for(scenario: Scenario, outcome: Outcome) -> Row:
     """The compare row of one scenario's outcome, with its expectations checked."""
     problems = check_all(scenario.expectations, outcome)
-    if outcome.error and not any(outcome.error in p for p in problems):  # e.g. Ollama unreachable
-        problems.insert(0, f"the run failed: {outcome.error}")
+    if outcome.error:  # e.g. Ollama unreachable: the unmet expectations would only repeat it
+        problems = [f"the run failed: {outcome.error}"]
     agent = scenario.agent
     return Row(
         scenario.group,

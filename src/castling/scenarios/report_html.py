@@ -83,6 +83,8 @@ def _overview_cell(row: Row) -> str:
     tokens = o.prompt_tokens + o.completion_tokens
     detail = f"{_n(o.steps, 'step')} · {_n(len(o.tool_calls), 'call')} · {tokens} tok"
     mark = "<span class='ok'>✔ solved</span>" if row.solved else "<span class='bad'>✘ not solved</span>"
+    if o.error:  # the run never got an answer: say what stopped it instead of zero counts
+        mark, detail = "<span class='bad'>✘ run failed</span>", o.error.split(":", 1)[0]
     why = f" title='{_e('; '.join(row.problems))}'" if row.problems else ""
     return f"<td class='cell-{'ok' if row.solved else 'bad'}'{why}>{mark}<span class='sub'>{_e(detail)}</span></td>"
 
