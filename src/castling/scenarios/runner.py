@@ -90,6 +90,11 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
             if not found:
                 raise
             return RunReport(path, "replay", "diverged", scenario, divergence=found[0])
+        except Exception:
+            if not guard.blocked:
+                raise
+            # e.g. a tool that caught the refusal and raised its own error: the refusal is the cause to report
+            return RunReport(path, "replay", "diverged", scenario, divergence=guard.blocked[0])
     found = guard.blocked + model.divergences + http.divergences
     if found:  # raised inside the run but swallowed on the way out
         first = found[0]
