@@ -7,7 +7,8 @@ through the scenario recorder, so the files hold exactly what castling sends and
 streams back; they say `source: constructed`. Tools that have not landed here yet (`python`, `fetch`) are
 replaced *while building only* by stand-ins with the documented name and arguments; such scenarios are
 skipped at replay time until the real tool is importable, and `--scenario-mode=update` re-records them then.
-The files under `live/` are converted from the real recordings in ../shared/fixtures (`source: live`).
+The files under `live/` are converted from the real recordings in ../shared/fixtures (`source: live`);
+`discovery/` serves a real /api/tags listing (fixture 06) with a constructed chat turn (`python ... tags`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from castling.scenarios.format import (
     ModelTurn,
     Recording,
     Scenario,
+    ServerExchange,
     ToolCalledCheck,
     ToolNotCalledCheck,
     WireRequest,
@@ -380,7 +382,80 @@ def build_live() -> None:
         )
 
 
+# -- a real /api/tags listing (fixture 06) as the discovery of a scenario --------------------------------------------
+TAGS_PROVENANCE = (
+    "/api/tags body: REAL traffic, meta-llama/llama-stack @ b12cd528 : tests/integration/recordings/responses/"
+    "4a3a4447b16b.json (MIT), stored there as the ollama client's ListResponse (the client drops `name`) and "
+    "unwrapped from `__data__` unchanged. /api/show capabilities (from the models' Ollama library pages) and the "
+    "chat turn: constructed."
+)
+# What Ollama's /api/show reports for these families (not in the recording; llama-guard3 has no tool template).
+SHOW_CAPABILITIES = {
+    "llama3.2-vision": ["completion", "vision"],
+    "llama3.2": ["completion", "tools"],
+    "llama-guard3": ["completion"],
+    "nomic-embed-text": ["embedding"],
+    "all-minilm": ["embedding"],
+}
+
+
+def real_tags_body() -> dict[str, Any]:
+    """Fixture 06 unwrapped: llama-stack stores pydantic responses as {"__type__": ..., "__data__": {...}}."""
+    stored = json.loads((FIXTURES / "06_llamastack_ollama_apitags_listresponse.json").read_text())
+    wrapped = stored["response"]["body"]
+    assert wrapped["__type__"] == "ollama._types.ListResponse"
+    body: dict[str, Any] = wrapped["__data__"]
+    return body
+
+
+def build_tags() -> None:
+    body = real_tags_body()
+    model = "llama3.2:3b"  # what `castling chat` picks from this listing (see tests/scenarios/test_real_tags.py)
+    server = ScriptedOllama(model, capabilities=("completion", "tools"))
+    server.add_reply("Hello! How can I help you today?", prompt_tokens=31, completion_tokens=10)
+    scenario = Scenario(
+        id="llamastack-tags-default-model",
+        task_id="default-model",
+        description="A real Ollama model listing (/api/tags) served as discovery; the REPL's default-model choice "
+        "reads it. The chat turn is constructed.",
+        tags=["llama", "converted", "discovery", "real-tags"],
+        task="Say hello in one short sentence.",
+        agent=AgentConfig(backbone="llama", model=model, strategy="tools", max_steps=4),
+        recording=Recording(source="constructed"),
+        expectations=[answer("", contains="Hello"), NO_ERROR],
+    )
+    path = ROOT / "discovery" / "llamastack-tags-default-model.yaml"
+    report = record(scenario, path, ServerLive(server.transport))
+    assert report.saved and report.scenario is not None, report.message()
+    digest = next(m["digest"] for m in body["models"] if m["model"] == model)
+    shows = []
+    for entry in body["models"]:
+        family = next(f for f in SHOW_CAPABILITIES if entry["model"].startswith(f + ":"))
+        info = {"general.architecture": entry["details"]["family"]}
+        if "completion" in SHOW_CAPABILITIES[family]:
+            info[f"{entry['details']['family']}.context_length"] = 131072
+        show = {"capabilities": SHOW_CAPABILITIES[family], "details": entry["details"], "model_info": info}
+        shows.append(ServerExchange(path="/api/show", model=entry["model"], body=show))
+    version = [e for e in report.scenario.server if e.path == "/api/version"]
+    fresh = report.scenario.model_copy(
+        update={
+            "server": [*version, ServerExchange(path="/api/tags", body=body), *shows],
+            "recording": report.scenario.recording.model_copy(
+                update={"provenance": TAGS_PROVENANCE, "model_digest": "sha256:" + digest}
+            ),
+        }
+    )
+    save(fresh, path, schema_ref="../scenario.schema.json")
+    check = replay(fresh, path)
+    print(f"{check.status:8} {path.relative_to(ROOT)} {check.message()}")
+    assert check.ok, check.message()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["tags"]:  # only the discovery scenario (keeps the other files' timestamps)
+        build_tags()
+        raise SystemExit(0)
     (ROOT / "scenario.schema.json").write_text(json_schema_text())
     build_constructed()
     build_live()
+    build_tags()

@@ -43,6 +43,9 @@ def add_commands(commands: Any) -> None:
     compare.add_argument("--html", default=None, help="also write a self-contained HTML report here")
     compare.add_argument("--live", action="store_true", help="run the tasks against live models instead")
     compare.add_argument("--models", default="", help="live: comma-separated models, e.g. qwen3:8b,llama3.1:8b")
+    compare.add_argument(
+        "--strategy", choices=("tools", "plan"), default=None, help="live: run every task under this strategy"
+    )
     compare.add_argument("--repeat", type=int, default=1)
     compare.add_argument("--host", default=None)
     compare.set_defaults(handler=_compare)

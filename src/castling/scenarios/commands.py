@@ -11,7 +11,8 @@ from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive
-from castling.scenarios.report import Row, compare_html, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import RunReport, record, run_file, run_live
 from castling.scenarios.store import discover, load
 
@@ -104,20 +105,35 @@ def compare_command(args: argparse.Namespace) -> int:
         if not models:
             print("castling compare --live needs --models, e.g. --models qwen3:8b,llama3.1:8b", file=sys.stderr)
             return 2
-        rows = live_rows(scenarios, models, lambda: OllamaLive(args.host), args.repeat)
+        rows = live_rows(
+            scenarios, models, lambda: OllamaLive(args.host), args.repeat, strategy=getattr(args, "strategy", None)
+        )
+        mode = f"live run against {OllamaLive(args.host).host}"
     else:
+        mode = "recorded outcomes"
         rows = rows_from_recordings(scenarios)
     print(compare_text(rows))
     if args.html:
-        Path(args.html).write_text(compare_html(rows), encoding="utf-8")
+        Path(args.html).write_text(compare_html(rows, mode=mode), encoding="utf-8")
         print(f"\nHTML report: {args.html}")
-    return 0
+    failed = sum(bool(r.outcome.error) for r in rows)
+    if failed:  # unsolved is a result; a run that could not happen (no server, no model) is not
+        print(f"\n{failed} of {len(rows)} runs failed before an answer (see the errors above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def live_rows(
-    scenarios: Sequence[Scenario], models: Sequence[str], live: Callable[[], LiveSource], repeat: int = 1
+    scenarios: Sequence[Scenario],
+    models: Sequence[str],
+    live: Callable[[], LiveSource],
+    repeat: int = 1,
+    *,
+    strategy: str | None = None,
 ) -> list[Row]:
-    """Each distinct task run against each model (the task, tools and expectations of its first scenario)."""
+    """Each distinct task run against each model (the task, tools and expectations of its first scenario).
+
+    `strategy` overrides the recorded one for every run (e.g. a Llama model under `plan`).
+    """
     templates: dict[str, Scenario] = {}
     for scenario in scenarios:
         if scenario.agent.runner == "agent":
@@ -125,7 +141,8 @@ def live_rows(
     rows = []
     for template in templates.values():
         for model in models:
-            agent = template.agent.model_copy(update={"model": model, "backbone": family_of(model)})
+            update = {"model": model, "backbone": family_of(model), "strategy": strategy or template.agent.strategy}
+            agent = template.agent.model_copy(update=update)
             variant = template.model_copy(update={"agent": agent, "recording": Recording(source="live")})
             try:
                 report = run_live(variant, Path(template.id), live(), repeat)

@@ -1,8 +1,7 @@
-"""Result tables: the pytest/replay summary, and `castling compare` in the terminal and as HTML."""
+"""Result tables: the pytest/replay summary, and `castling compare` in the terminal (HTML: `report_html`)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
@@ -74,6 +73,8 @@ def rows_from_recordings(scenarios: Sequence[Scenario]) -> list[Row]:
 def row_for(scenario: Scenario, outcome: Outcome) -> Row:
     """The compare row of one scenario's outcome, with its expectations checked."""
     problems = check_all(scenario.expectations, outcome)
+    if outcome.error:  # e.g. Ollama unreachable: the unmet expectations would only repeat it
+        problems = [f"the run failed: {outcome.error}"]
     agent = scenario.agent
     return Row(
         scenario.group,
@@ -87,17 +88,19 @@ def row_for(scenario: Scenario, outcome: Outcome) -> Row:
     )
 
 
-def _groups(rows: Sequence[Row]) -> dict[tuple[str, str, str], list[Row]]:
+def groups(rows: Sequence[Row]) -> dict[tuple[str, str, str], list[Row]]:
+    """Rows by (backbone, model, strategy)."""
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for row in rows:
         groups.setdefault((row.backbone, row.model, row.strategy), []).append(row)
     return groups
 
 
-_COLUMNS = ["task", "solved", "steps", "tool calls", "tokens", "model time", "source"]
+COLUMNS = ["task", "solved", "steps", "tool calls", "tokens", "model time", "source"]
 
 
-def _cells(row: Row) -> list[str]:
+def cells(row: Row) -> list[str]:
+    """The text cells of one row, in `COLUMNS` order."""
     o = row.outcome
     return [
         row.task,
@@ -113,14 +116,16 @@ def _cells(row: Row) -> list[str]:
 def compare_text(rows: Sequence[Row]) -> str:
     """One table per backbone/model/strategy, with a totals line."""
     parts = []
-    for (backbone, model, strategy), group in sorted(_groups(rows).items()):
-        body = [_cells(r) for r in sorted(group, key=lambda r: r.task)]
-        body.append(_totals(group))
-        parts.append(f"{backbone} · {model} · strategy={strategy}\n{table(_COLUMNS, body)}")
+    for (backbone, model, strategy), group in sorted(groups(rows).items()):
+        body = [cells(r) for r in sorted(group, key=lambda r: r.task)]
+        body.append(totals(group))
+        why = [f"  ✘ {r.task}: {'; '.join(r.problems)}" for r in sorted(group, key=lambda r: r.task) if r.problems]
+        parts.append("\n".join([f"{backbone} · {model} · strategy={strategy}", table(COLUMNS, body), *why]))
     return "\n\n".join(parts) if parts else "no agent scenarios found"
 
 
-def _totals(group: Sequence[Row]) -> list[str]:
+def totals(group: Sequence[Row]) -> list[str]:
+    """The TOTAL line of one configuration's table."""
     solved = sum(r.solved for r in group)
     return [
         "TOTAL",
@@ -131,32 +136,3 @@ def _totals(group: Sequence[Row]) -> list[str]:
         f"{sum(r.outcome.model_ms for r in group) / 1000:.2f}s",
         "",
     ]
-
-
-def compare_html(rows: Sequence[Row], title: str = "castling compare") -> str:
-    """A self-contained HTML report (inline CSS, no scripts, no external assets)."""
-    sections = []
-    for (backbone, model, strategy), group in sorted(_groups(rows).items()):
-        body = "".join(
-            "<tr class='{}'>{}</tr>".format(
-                "ok" if r.solved else "bad",
-                "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)),
-            )
-            + (f"<tr class='why'><td colspan='7'>{html.escape('; '.join(r.problems))}</td></tr>" if r.problems else "")
-            for r in sorted(group, key=lambda r: r.task)
-        )
-        totals = "".join(f"<th>{html.escape(c)}</th>" for c in _totals(group))
-        head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
-        sections.append(
-            f"<h2>{html.escape(backbone)} · {html.escape(model)} · strategy={html.escape(strategy)}</h2>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody><tfoot><tr>{totals}</tr></tfoot></table>"
-        )
-    style = (
-        "body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-        "td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}tr.ok td:nth-child(2){color:#070}"
-        "tr.bad td:nth-child(2){color:#b00}tr.why td{color:#b00;font-size:90%}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>\n"
-    )

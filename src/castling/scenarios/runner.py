@@ -14,9 +14,10 @@ import httpx
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.execute import CODE_TOOL, execute
 from castling.scenarios.expectations import check_all, scaffold
-from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario
+from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario, ServerExchange
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.offline import offline
 from castling.scenarios.recorder import AnyTransport, Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
 from castling.scenarios.store import load, save, store_blob
@@ -81,12 +82,22 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
     """Strict replay, then expectations."""
     model, http = ModelReplay(scenario, path), HttpReplay(scenario, path)
     outcome = None
-    try:
-        outcome = execute(scenario, model, http)
-    except ScenarioDivergence as exc:
-        return RunReport(path, "replay", "diverged", scenario, divergence=exc)
-    if model.divergences or http.divergences:  # raised inside the run but swallowed on the way out
-        first = (model.divergences + http.divergences)[0]
+    with offline(scenario.id, str(path)) as guard:  # a tool with its own HTTP client fails here, offline
+        try:
+            outcome = execute(scenario, model, http)
+        except (ScenarioDivergence, BaseExceptionGroup) as exc:
+            found = [*guard.blocked, *_divergences_in(exc)]  # a refused connect is the first cause
+            if not found:
+                raise
+            return RunReport(path, "replay", "diverged", scenario, divergence=found[0])
+        except Exception:
+            if not guard.blocked:
+                raise
+            # e.g. a tool that caught the refusal and raised its own error: the refusal is the cause to report
+            return RunReport(path, "replay", "diverged", scenario, divergence=guard.blocked[0])
+    found = guard.blocked + model.divergences + http.divergences
+    if found:  # raised inside the run but swallowed on the way out
+        first = found[0]
         return RunReport(path, "replay", "diverged", scenario, outcome, divergence=first)
     unused = model.unused() + http.unused()
     if unused and scenario.matching.unused_recordings == "fail":
@@ -97,11 +108,24 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
     return RunReport(path, "replay", "failed" if problems else "passed", scenario, outcome, problems=problems)
 
 
+def _divergences_in(error: BaseException) -> list[ScenarioDivergence]:
+    # anyio's connection attempts (httpx.AsyncClient) wrap the guard's refusal in an exception group.
+    if isinstance(error, ScenarioDivergence):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [found for inner in error.exceptions for found in _divergences_in(inner)]
+    return []
+
+
 def update(scenario: Scenario, path: Path, live: LiveSource | None) -> RunReport:
     """Replay; re-record only if the replay diverged, and keep the old file if the new run fails expectations."""
     first = replay(scenario, path)
     if first.status != "diverged":
         return RunReport(path, "update", first.status, scenario, first.outcome, problems=first.problems)
+    if first.divergence is not None and first.divergence.kind == "network":
+        # Re-recording cannot fix a tool that bypasses the scenario's transport, and would let it reach the network.
+        first.mode, first.note = "update", "not re-recorded: the tool must use the scenario's transport first"
+        return first
     fresh = _record_run(scenario, path, live or _default_live(scenario, path))
     if fresh.status != "passed":
         fresh.note = f"re-recorded but {fresh.status}; the old file was kept. {fresh.note}".strip()
@@ -198,7 +222,7 @@ def recorded_scenario(
     return scenario.model_copy(
         update={
             "recording": recording,
-            "server": capture.server,
+            "server": _merge_discovery(capture.server, scenario.server),
             "model_turns": capture.turns(),
             "tool_http": tool_http,
             "code_exec": cells,
@@ -206,6 +230,13 @@ def recorded_scenario(
             "expectations": scenario.expectations or scaffold(outcome),
         }
     )
+
+
+def _merge_discovery(fresh: list[ServerExchange], old: list[ServerExchange]) -> list[ServerExchange]:
+    # Discovery the new run did not ask for is kept (e.g. /api/show of the other listed models that the REPL's
+    # model choice reads): re-recording must not shrink what the scenario can serve.
+    asked = {(e.path, e.model) for e in fresh}
+    return [*fresh, *(e for e in old if (e.path, e.model) not in asked)]
 
 
 def client_versions() -> dict[str, str]:

@@ -13,7 +13,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -25,19 +25,16 @@ from castling.scenarios.store import load
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-class ReplayServer:
-    """The server object: `start()` in a thread (tests) or `serve_forever()` (the command)."""
+class TransportServer:
+    """Any httpx transport served over HTTP on loopback (tests use it to put `ScriptedOllama` behind a port)."""
 
     def __init__(
-        self, path: str | Path, *, host: str = "127.0.0.1", port: int = 11434, loose: bool = False, delay: float = 0.0
+        self, transport: httpx.BaseTransport, *, host: str = "127.0.0.1", port: int = 11434, delay: float = 0.0
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"castling serve listens on loopback only, not {host!r}")
-        scenario = load(path)
-        self.path = Path(path)
         self.delay = delay
-        handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
-        self.transport: httpx.BaseTransport = handler
+        self.transport = transport
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.thread: threading.Thread | None = None
 
@@ -46,7 +43,7 @@ class ReplayServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}" if not isinstance(host, bytes) else f"http://{host.decode()}:{port}"
 
-    def start(self) -> ReplayServer:
+    def start(self) -> Self:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="castling-serve"
         )
@@ -89,6 +86,8 @@ class ReplayServer:
         except ScenarioDivergence as exc:
             print(str(exc), file=sys.stderr)
             response = httpx.Response(400, json={"error": brief(exc)})
+        except Exception as exc:  # e.g. a scripted server out of replies: answer like Ollama does, as an error
+            response = httpx.Response(500, json={"error": f"{type(exc).__name__}: {exc}"})
         handler.send_response(response.status_code)
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -114,6 +113,20 @@ def brief(exc: ScenarioDivergence) -> str:
     keep = [lines[0]] if lines else []
     keep += [line for line in lines if line.startswith(("First difference", "Likely cause"))]
     return " · ".join(keep + ["full diff on the castling serve console"])
+
+
+class ReplayServer(TransportServer):
+    """One scenario's recorded model turns, served strictly (or in order with `loose=True`)."""
+
+    def __init__(
+        self, path: str | Path, *, host: str = "127.0.0.1", port: int = 11434, loose: bool = False, delay: float = 0.0
+    ) -> None:
+        if host not in LOOPBACK:  # before loading anything
+            raise ValueError(f"castling serve listens on loopback only, not {host!r}")
+        scenario = load(path)
+        self.path = Path(path)
+        handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
+        super().__init__(handler, host=host, port=port, delay=delay)
 
 
 def describe(server: ReplayServer) -> str:

@@ -7,6 +7,7 @@ agent code. Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_trans
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,6 +16,7 @@ from castling.backbones.ollama import DEFAULT_TRANSPORTS, AnyTransport
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import Mode, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.offline import OfflineGuard, offline
 from castling.scenarios.recorder import Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
 from castling.scenarios.store import load, save
@@ -39,6 +41,9 @@ class ScenarioSession:
         """Set `s.result = agent.run(...)` to store the outcome when recording."""
         self.model_transport: AnyTransport
         self.http_transport: AnyTransport | None
+        self.guard: OfflineGuard | None = None
+        """Replay mode, inside the block: the network guard (its `blocked` lists refused connections)."""
+        self._offline: AbstractContextManager[OfflineGuard]
         self._setup()
 
     @property
@@ -65,14 +70,22 @@ class ScenarioSession:
 
     def __enter__(self) -> ScenarioSession:
         DEFAULT_TRANSPORTS.append(self.model_transport)
+        if self.mode == "replay":  # replay is offline: a tool's own HTTP client fails the block
+            self._offline = offline(self.scenario.id, str(self.path))
+            self.guard = self._offline.__enter__()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         DEFAULT_TRANSPORTS.remove(self.model_transport)
+        if self.guard is not None:
+            self._offline.__exit__(None, None, None)
         if isinstance(self.model_transport, ModelReplay) and isinstance(self.http_transport, HttpReplay):
-            found = self.model_transport.divergences + self.http_transport.divergences
+            blocked = self.guard.blocked if self.guard is not None else []
+            found = blocked + self.model_transport.divergences + self.http_transport.divergences
+            if blocked and error is not blocked[0]:
+                raise blocked[0] from error  # the first cause: what followed came from the refused connection
             if found and not isinstance(error, ScenarioDivergence):
                 raise found[0] from error  # the agent swallowed or re-wrapped the divergence
             unused = self.model_transport.unused() + self.http_transport.unused()
