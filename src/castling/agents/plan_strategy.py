@@ -13,7 +13,7 @@ through the agent's `Toolbox`, so validation, timeouts and error results are the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -27,10 +27,10 @@ from langgraph.types import StreamWriter
 from castling.agents import plan_prompts as prompts
 from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
 from castling.agents.nodes import dual_node
-from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, steps_to_dicts
+from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
 from castling.agents.plan_state import PlanState, add_usage
 from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
-from castling.agents.plan_structured import aask, ask
+from castling.agents.plan_structured import FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.agents.tools_strategy import OnMaxSteps
@@ -53,6 +53,11 @@ class PlanStrategy:
     max_steps: int
     on_max_steps: OnMaxSteps
     max_replans: int = 3
+    action_format: FormatChoice = field(init=False)
+    """The executor's `format`: StepAction narrowed to the offered tools, the generic schema as fallback."""
+
+    def __post_init__(self) -> None:
+        self.action_format = FormatChoice(action_schema(self.toolbox.wire), json_schema(StepAction))
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
         graph = StateGraph(PlanState)
@@ -117,7 +122,7 @@ class PlanStrategy:
     # -- executor --------------------------------------------------------------------------------------------
     def executor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
-        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)
@@ -126,7 +131,7 @@ class PlanStrategy:
 
     async def aexecutor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
-        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ValidationError
 
 from castling.agents.events import ThinkingDelta, UsageEvent
 from castling.agents.plan_prompts import invalid_reply_note
+from castling.agents.plan_schemas import inline_refs
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import ModelInfo
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta, WireMessage
-from castling.errors import StructuredOutputError
+from castling.errors import ModelStreamError, OllamaResponseError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
 Fallback = Callable[[ChatTurn], "BaseModel | None"]
@@ -38,12 +39,17 @@ class Answer(Generic[T]):
     content: str
 
 
-def request(backbone: Backbone, info: ModelInfo, messages: list[WireMessage], schema: type[BaseModel]) -> ChatRequest:
-    """The `/api/chat` request: `format` set to the schema, no `tools`."""
+def request(
+    backbone: Backbone,
+    info: ModelInfo,
+    messages: list[WireMessage],
+    schema: type[BaseModel],
+    choice: FormatChoice | None = None,
+) -> ChatRequest:
+    """The `/api/chat` request: `format` set to the schema (or `choice.current`), no `tools`."""
     options, think = backbone.settings(info, with_tools=False)
-    return ChatRequest(
-        model=backbone.model, messages=messages, format=json_schema(schema), think=think, options=options
-    )
+    wire = choice.current if choice is not None else json_schema(schema)
+    return ChatRequest(model=backbone.model, messages=messages, format=wire, think=think, options=options)
 
 
 @functools.cache
@@ -52,21 +58,33 @@ def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
 
     Cached: building a schema costs more than the rest of a scripted model call. Treat the result as read-only.
     """
-    full = schema.model_json_schema()
-    definitions = full.pop("$defs", {})
+    return inline_refs(schema.model_json_schema())
 
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
 
-    result: dict[str, Any] = inline(full)
-    return result
+@dataclass
+class FormatChoice:
+    """A `format` schema narrower than the reply model's own, with that one as the fallback.
+
+    A server whose schema-to-grammar converter refuses the narrow schema ("invalid JSON schema in format") gets
+    the generic one from then on, for the rest of the agent's life.
+    """
+
+    narrow: dict[str, Any]
+    generic: dict[str, Any]
+    refused: bool = False
+
+    @property
+    def current(self) -> dict[str, Any]:
+        """The schema to send now."""
+        return self.generic if self.refused else self.narrow
+
+    def refuse(self, exc: Exception) -> bool:
+        """Switch to the generic schema if `exc` says the server refused the narrow one; True if it did."""
+        text = str(exc).lower()
+        if self.refused or not any(word in text for word in ("schema", "grammar")):
+            return False
+        self.refused = True
+        return True
 
 
 def read(turn: ChatTurn, schema: type[T], fallback: Fallback | None) -> tuple[T | None, str]:
@@ -116,13 +134,20 @@ def ask(
     schema: type[T],
     writer: StreamWriter,
     fallback: Fallback | None = None,
+    choice: FormatChoice | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (sync), retrying once."""
+    """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent."""
     ollama = backbone.ollama
-    chat = request(backbone, ollama.show(backbone.model), messages, schema)
+    chat = request(backbone, ollama.show(backbone.model), messages, schema, choice)
     usage = Usage()
     for attempt in range(2):
-        turn = ollama.chat(chat, thinking_deltas(writer))
+        try:
+            turn = ollama.chat(chat, thinking_deltas(writer))
+        except (OllamaResponseError, ModelStreamError) as exc:
+            if choice is None or not choice.refuse(exc):
+                raise
+            chat.format = choice.current
+            turn = ollama.chat(chat, thinking_deltas(writer))
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -138,13 +163,20 @@ async def aask(
     schema: type[T],
     writer: StreamWriter,
     fallback: Fallback | None = None,
+    choice: FormatChoice | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (async), retrying once."""
+    """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent."""
     ollama = backbone.ollama
-    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema)
+    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema, choice)
     usage = Usage()
     for attempt in range(2):
-        turn = await ollama.achat(chat, thinking_deltas(writer))
+        try:
+            turn = await ollama.achat(chat, thinking_deltas(writer))
+        except (OllamaResponseError, ModelStreamError) as exc:
+            if choice is None or not choice.refuse(exc):
+                raise
+            chat.format = choice.current
+            turn = await ollama.achat(chat, thinking_deltas(writer))
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
