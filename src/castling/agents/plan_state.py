@@ -32,6 +32,8 @@ class PlanState(AgentState, total=False):
     answer: str | None
     stop: PlanStop | None
     usage: dict[str, Any]
+    streamed: str
+    """The part of the final answer already streamed as text deltas while the model wrote it."""
 
 
 def add_usage(state: Mapping[str, Any], usage: Usage) -> dict[str, Any]:

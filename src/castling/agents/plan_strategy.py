@@ -30,6 +30,7 @@ from castling.agents.nodes import dual_node
 from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
 from castling.agents.plan_state import PlanState, add_usage
 from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
+from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
 from castling.agents.plan_structured import FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
@@ -86,15 +87,16 @@ class PlanStrategy:
 
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
-        plan, usage, rejected, unknown = self._ask_plan(self._planner_messages(state), Plan, writer, self.max_replans)
-        return self._planned(plan, usage, rejected, unknown, writer)
+        writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
+        messages = self._planner_messages(state)
+        plan, usage, rejected, unknown = self._ask_plan(messages, Plan, writer, self.max_replans, stream)
+        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
 
     async def aplanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
+        writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
         messages = self._planner_messages(state)
-        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans)
-        return self._planned(plan, usage, rejected, unknown, writer)
+        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans, stream)
+        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
 
     def _planner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.PLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
@@ -156,17 +158,18 @@ class PlanStrategy:
 
     # -- replanner -------------------------------------------------------------------------------------------
     def replanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
-        budget = self.max_replans - state.get("replans", 0)
-        decision, usage, rejected, unknown = self._ask_plan(self._replanner_messages(state), Replan, writer, budget)
-        return self._replanned(state, decision, usage, rejected, unknown, writer)
-
-    async def areplanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
+        writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
         messages = self._replanner_messages(state)
-        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget)
-        return self._replanned(state, decision, usage, rejected, unknown, writer)
+        decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
+        return {**self._replanned(state, decision, usage, rejected, unknown, writer), "streamed": stream.shown}
+
+    async def areplanner(self, state: PlanState) -> dict[str, Any]:
+        writer, stream = get_stream_writer(), AnswerStream(when_done)
+        budget = self.max_replans - state.get("replans", 0)
+        messages = self._replanner_messages(state)
+        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
+        return {**self._replanned(state, decision, usage, rejected, unknown, writer), "streamed": stream.shown}
 
     def _replanner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.REPLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
@@ -187,12 +190,15 @@ class PlanStrategy:
 
     # -- respond, final, limit -------------------------------------------------------------------------------
     def respond(self, state: PlanState) -> dict[str, Any]:
-        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
-        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+        stream = AnswerStream(always)
+        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer(), stream=stream)
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     async def arespond(self, state: PlanState) -> dict[str, Any]:
-        answer = await aask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
-        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+        stream = AnswerStream(always)
+        messages, writer = self._respond_messages(state), get_stream_writer()
+        answer = await aask(self.backbone, messages, FinalAnswer, writer, stream=stream)
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     def _respond_messages(self, state: PlanState) -> list[WireMessage]:
         progress = prompts.progress(_objective(state), state.get("past_steps", []), [])
@@ -200,7 +206,9 @@ class PlanStrategy:
 
     def final(self, state: PlanState) -> dict[str, Any]:
         answer = state.get("answer") or ""
-        get_stream_writer()(TextDelta(answer))
+        rest = rest_of(answer, state.get("streamed") or "")  # most of it was streamed while the model wrote it
+        if rest:
+            get_stream_writer()(TextDelta(rest))
         return {"messages": [AIMessage(answer)]}
 
     def limit(self, state: PlanState) -> dict[str, Any]:
@@ -225,11 +233,11 @@ class PlanStrategy:
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _ask_plan(
-        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
     ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
-            answer = ask(self.backbone, messages, schema, writer)
+            answer = ask(self.backbone, messages, schema, writer, stream=stream)
             usage, unknown = usage + answer.usage, self._unknown(answer.value)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown
@@ -237,11 +245,11 @@ class PlanStrategy:
             messages = self._replan_note(messages, answer.content, unknown)
 
     async def _aask_plan(
-        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
     ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
-            answer = await aask(self.backbone, messages, schema, writer)
+            answer = await aask(self.backbone, messages, schema, writer, stream=stream)
             usage, unknown = usage + answer.usage, self._unknown(answer.value)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown

@@ -15,9 +15,10 @@ from typing import Any, Generic, TypeVar
 from langgraph.types import StreamWriter
 from pydantic import BaseModel, ValidationError
 
-from castling.agents.events import ThinkingDelta, UsageEvent
+from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent
 from castling.agents.plan_prompts import invalid_reply_note
 from castling.agents.plan_schemas import inline_refs
+from castling.agents.plan_stream import AnswerStream
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import ModelInfo
 from castling.backbones.parsing.lenient_json import loads_lenient
@@ -135,19 +136,23 @@ def ask(
     writer: StreamWriter,
     fallback: Fallback | None = None,
     choice: FormatChoice | None = None,
+    stream: AnswerStream | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent."""
+    """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
     ollama = backbone.ollama
     chat = request(backbone, ollama.show(backbone.model), messages, schema, choice)
     usage = Usage()
+    deltas = reply_deltas(writer, stream)
     for attempt in range(2):
+        if stream is not None:
+            stream.begin_attempt()
         try:
-            turn = ollama.chat(chat, thinking_deltas(writer))
+            turn = ollama.chat(chat, deltas)
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
             chat.format = choice.current
-            turn = ollama.chat(chat, thinking_deltas(writer))
+            turn = ollama.chat(chat, deltas)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -164,19 +169,23 @@ async def aask(
     writer: StreamWriter,
     fallback: Fallback | None = None,
     choice: FormatChoice | None = None,
+    stream: AnswerStream | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent."""
+    """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
     ollama = backbone.ollama
     chat = request(backbone, await ollama.ashow(backbone.model), messages, schema, choice)
     usage = Usage()
+    deltas = reply_deltas(writer, stream)
     for attempt in range(2):
+        if stream is not None:
+            stream.begin_attempt()
         try:
-            turn = await ollama.achat(chat, thinking_deltas(writer))
+            turn = await ollama.achat(chat, deltas)
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
             chat.format = choice.current
-            turn = await ollama.achat(chat, thinking_deltas(writer))
+            turn = await ollama.achat(chat, deltas)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -186,12 +195,16 @@ async def aask(
     raise failure(backbone, schema, turn, reason)
 
 
-def thinking_deltas(writer: StreamWriter) -> OnDelta:
-    """Stream thinking as it comes; the JSON itself is not shown as answer text."""
+def reply_deltas(writer: StreamWriter, stream: AnswerStream | None = None) -> OnDelta:
+    """Stream thinking as it comes, and the answer field through `stream`; the rest of the JSON is not shown."""
 
     def emit(kind: DeltaKind, text: str) -> None:
         if kind == "thinking":
             writer(ThinkingDelta(text))
+        elif stream is not None:
+            shown = stream.feed(text)
+            if shown:
+                writer(TextDelta(shown))
 
     return emit
 
