@@ -28,7 +28,7 @@ from castling.agents import plan_prompts as prompts
 from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
 from castling.agents.nodes import dual_node
 from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
-from castling.agents.plan_state import PlanState, add_usage
+from castling.agents.plan_state import PlanState, ReplanMode, add_usage
 from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
 from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
 from castling.agents.plan_structured import FormatChoice, aask, ask, json_schema
@@ -54,11 +54,15 @@ class PlanStrategy:
     max_steps: int
     on_max_steps: OnMaxSteps
     max_replans: int = 3
+    replan: ReplanMode = "every_step"
+    """`"every_step"`: the re-planner runs after each step. `"when_needed"`: only when the executor says the plan
+    must change (it sees every result so far), after a failed step, and after the last step."""
     action_format: FormatChoice = field(init=False)
     """The executor's `format`: StepAction narrowed to the offered tools, the generic schema as fallback."""
 
     def __post_init__(self) -> None:
-        self.action_format = FormatChoice(action_schema(self.toolbox.wire), json_schema(StepAction))
+        narrow = action_schema(self.toolbox.wire, check_plan=self.replan == "when_needed")
+        self.action_format = FormatChoice(narrow, json_schema(StepAction))
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
         graph = StateGraph(PlanState)
@@ -71,7 +75,7 @@ class PlanStrategy:
         graph.add_edge(START, "planner")
         targets = ["executor", "respond", "final", "limit"]
         graph.add_conditional_edges("planner", self.route, targets)
-        graph.add_edge("executor", "replanner")
+        graph.add_conditional_edges("executor", self.after_step, ["replanner", "executor", "limit"])
         graph.add_conditional_edges("replanner", self.route, targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
@@ -84,6 +88,14 @@ class PlanStrategy:
         if state.get("answer") is not None:
             return "final"
         return "executor" if state.get("plan") else "respond"
+
+    def after_step(self, state: PlanState) -> str:
+        if self.replan == "every_step" or state.get("revise") or not state.get("plan"):
+            return "replanner"
+        past = state.get("past_steps", [])
+        if past and past[-1].get("error"):
+            return "replanner"  # a failed step is worth a re-plan
+        return "limit" if state.get("steps", 0) >= self.max_steps else "executor"
 
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
@@ -119,12 +131,16 @@ class PlanStrategy:
             "answer": answer or None,
             "stop": "max_replans" if unknown else None,
             "usage": add_usage({}, usage),
+            "revise": False,
+            "checked_at": 0,
         }
 
     # -- executor --------------------------------------------------------------------------------------------
     def executor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
         answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
+        if self._must_revise(state, answer.value):
+            return {"revise": True, "usage": add_usage(state, answer.usage)}
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)
@@ -134,11 +150,18 @@ class PlanStrategy:
     async def aexecutor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
         answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
+        if self._must_revise(state, answer.value):
+            return {"revise": True, "usage": add_usage(state, answer.usage)}
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)
             run.outcome = checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
         return run.finish()
+
+    def _must_revise(self, state: PlanState, action: StepAction) -> bool:
+        # Honoured once per check: right after a (re-)plan the executor's "revise" is not sent back again.
+        fresh = state.get("checked_at", 0) != len(state.get("past_steps", []))
+        return self.replan == "when_needed" and action.plan == "revise" and fresh
 
     def _start_step(self, state: PlanState) -> StepRun:
         writer = get_stream_writer()
@@ -146,6 +169,8 @@ class PlanStrategy:
         index = len(state.get("past_steps", [])) + 1
         writer(StepStartedEvent(index, str(step["goal"])))
         system = prompts.EXECUTOR.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=True))
+        if self.replan == "when_needed":
+            system += prompts.PLAN_CHECK
         current = f"Current step ({index}): {step['goal']}" + (
             f" (planned tool: {step['tool']})" if step.get("tool") else ""
         )
@@ -162,14 +187,16 @@ class PlanStrategy:
         budget = self.max_replans - state.get("replans", 0)
         messages = self._replanner_messages(state)
         decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
-        return {**self._replanned(state, decision, usage, rejected, unknown, writer), "streamed": stream.shown}
+        update = self._replanned(state, decision, usage, rejected, unknown, writer)
+        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
 
     async def areplanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
         messages = self._replanner_messages(state)
         decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
-        return {**self._replanned(state, decision, usage, rejected, unknown, writer), "streamed": stream.shown}
+        update = self._replanned(state, decision, usage, rejected, unknown, writer)
+        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
 
     def _replanner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.REPLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
