@@ -87,3 +87,17 @@ def test_every_step_is_the_default_and_unknown_modes_are_refused():
     assert "plan" not in server.requests[1]["format"]["anyOf"][0]["properties"]
     with pytest.raises(ConfigError, match="when_needed"):
         Agent(Llama("llama3.2:3b"), tools=[weather], strategy="plan", replan="sometimes")
+
+
+def test_max_steps_still_stops_a_run_whose_steps_all_look_on_track():
+    server = ScriptedOllama("llama3.2:3b")
+    server.add_reply(plan(PARIS, LYON, MARSEILLE))
+    server.add_reply(step("on_track", "Paris"))
+    server.add_reply(step("on_track", "Lyon"))
+    server.add_reply(more(MARSEILLE))  # at the limit the re-planner runs and still has a step left
+
+    result = agent(server, max_steps=2).run("Three cities?")
+
+    assert kinds(server) == ["planner", "executor", "executor", "replanner"]
+    assert result.stop_reason == "max_steps" and len(result.steps) == 2
+    assert "max_steps=2" in result.answer

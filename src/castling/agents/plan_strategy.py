@@ -75,7 +75,7 @@ class PlanStrategy:
         graph.add_edge(START, "planner")
         targets = ["executor", "respond", "final", "limit"]
         graph.add_conditional_edges("planner", self.route, targets)
-        graph.add_conditional_edges("executor", self.after_step, ["replanner", "executor", "limit"])
+        graph.add_conditional_edges("executor", self.after_step, ["replanner", "executor"])
         graph.add_conditional_edges("replanner", self.route, targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
@@ -95,7 +95,8 @@ class PlanStrategy:
         past = state.get("past_steps", [])
         if past and past[-1].get("error"):
             return "replanner"  # a failed step is worth a re-plan
-        return "limit" if state.get("steps", 0) >= self.max_steps else "executor"
+        # At max_steps the re-planner may still answer from the results; otherwise it stops the run there.
+        return "replanner" if state.get("steps", 0) >= self.max_steps else "executor"
 
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
