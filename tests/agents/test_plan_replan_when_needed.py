@@ -101,3 +101,18 @@ def test_max_steps_still_stops_a_run_whose_steps_all_look_on_track():
     assert kinds(server) == ["planner", "executor", "executor", "replanner"]
     assert result.stop_reason == "max_steps" and len(result.steps) == 2
     assert "max_steps=2" in result.answer
+
+
+async def test_arun_skips_and_revises_the_same_way():
+    server = ScriptedOllama("llama3.2:3b")
+    server.add_reply(plan(PARIS, LYON))
+    server.add_reply(step("on_track", "Paris"))
+    server.add_reply(step("revise", "Lyon"))
+    server.add_reply(more(MARSEILLE))
+    server.add_reply(step("on_track", "Marseille"))
+    server.add_reply(done("Go south."))
+
+    result = await agent(server).arun("Where is it sunny?")
+
+    assert kinds(server) == ["planner", "executor", "executor", "replanner", "executor", "replanner"]
+    assert [c.arguments["city"] for c in result.tool_calls] == ["Paris", "Marseille"]
