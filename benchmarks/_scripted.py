@@ -44,3 +44,41 @@ class CountingOllama:
         self.calls += 1
         body = self._answer if self.calls >= self.steps else self._tool_call(self.calls)
         return httpx.Response(200, content=body, headers={"content-type": "application/x-ndjson"})
+
+
+class PlanCountingOllama(CountingOllama):
+    """The plan strategy's side of the same script: a plan of `steps` one-tool steps, each run and kept.
+
+    The request kind is told by its system prompt: the planner gets the whole plan, the executor `add(a=k, b=1)`
+    for step k, the re-planner the remaining steps unchanged (no revision) or, after the last step, the answer.
+    `calls` counts executed steps (executor calls).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_calls = 0
+
+    def _goals(self, first: int) -> list[dict[str, Any]]:
+        return [{"goal": f"Add one to {k}", "tool": "add"} for k in range(first, self.steps + 1)]
+
+    def _reply(self, content: dict[str, Any]) -> bytes:
+        message = {"role": "assistant", "content": json.dumps(content)}
+        return _ndjson({"message": message, "done": False}, DONE)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/show":
+            return httpx.Response(200, json=SHOW)
+        self.model_calls += 1
+        body = request.content
+        if b"You carry out ONE step" in body:
+            self.calls += 1
+            reply = {"tool": "add", "arguments": {"a": self.calls, "b": 1}, "answer": None}
+            if b'"on_track"' in body:  # the executor may vouch for the plan (replan="when_needed")
+                reply["plan"] = "on_track"
+        elif b"You plan how" in body:
+            reply = {"steps": self._goals(1), "answer": None}
+        elif self.calls >= self.steps:
+            reply = {"done": True, "answer": "done", "steps": []}
+        else:
+            reply = {"done": False, "answer": None, "steps": self._goals(self.calls + 1)}
+        return httpx.Response(200, content=self._reply(reply), headers={"content-type": "application/x-ndjson"})

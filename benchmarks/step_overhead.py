@@ -6,6 +6,12 @@ A step is one model call plus one tool call; the model is scripted (`add(a=k, b=
   create_agent  langchain.agents.create_agent with a scripted chat model (no HTTP at all), as the issue asks
   create_agent+http  the same, its chat model streaming from the same scripted transport through the ollama
                 client (the like-for-like comparison: castling and lean pay for that wire work too)
+  castling plan  Agent(Llama, strategy="plan") on the same kind of scripted transport (`PlanCountingOllama`):
+                a plan of N `add` steps. One plan step = one executor call (JSON-schema `format`), the `add`
+                tool run through the Toolbox, and one re-planner call that keeps the plan: 2 model calls per
+                step (the tools strategy: 1). The planner call and the final answer are in the per-run cost.
+  castling plan lazy  the same with replan="when_needed": the executor vouches for the plan ("on_track"), so a
+                step is 1 model call + the tool; the re-planner runs once, after the last step (per-run cost).
 per step = (t(N=50) - t(N=1)) / 49, per run = t(N=1); medians over rounds. Ratios are within this run.
 """
 
@@ -26,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ollama
 from langgraph.graph import END, START, StateGraph
 
-from _scripted import CountingOllama
-from castling import Agent, Qwen
+from _scripted import CountingOllama, PlanCountingOllama
+from castling import Agent, Llama, Qwen
 
 LONG, ROUNDS, REPEATS = 50, 7, 5
 
@@ -55,6 +61,21 @@ ADD_SCHEMA = {
 def castling_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
     agent = Agent(Qwen("qwen3:8b", transport=server.transport), tools=[add], max_steps=LONG + 5)
     return (lambda: agent.run("count")), (lambda: agent.arun("count"))
+
+
+def castling_plan_runner(
+    server: CountingOllama, *, replan: Any = "every_step"
+) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    backbone = Llama("llama3.2:3b", transport=server.transport)
+    agent = Agent(backbone, tools=[add], strategy="plan", max_steps=LONG + 5, replan=replan)
+    return (lambda: agent.run("count")), (lambda: agent.arun("count"))
+
+
+SERVERS: dict[str, type[CountingOllama]] = {
+    "castling plan": PlanCountingOllama,
+    "castling plan lazy": PlanCountingOllama,
+}
+"""Runners whose scripted transport is not the tools-loop one."""
 
 
 # -- lean LangGraph -------------------------------------------------------------------------------------------
@@ -179,7 +200,7 @@ def timed(server: CountingOllama, run: Callable[[], Any], steps: int, is_async: 
 
 def measure(builders: dict[str, Any]) -> dict[tuple[str, str], tuple[float, float]]:
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    servers = {name: CountingOllama() for name in builders}
+    servers = {name: SERVERS.get(name, CountingOllama)() for name in builders}
     runners = {name: build(servers[name]) for name, build in builders.items()}
     for name, (sync_run, async_run) in runners.items():  # warm up imports, caches and /api/show
         timed(servers[name], sync_run, 3, False)
@@ -215,6 +236,8 @@ def main() -> None:
             "castling": castling_runner,
             "create_agent": create_agent_runner,
             "create_agent+http": lambda server: create_agent_runner(server, over_http=True),
+            "castling plan": castling_plan_runner,
+            "castling plan lazy": lambda server: castling_plan_runner(server, replan="when_needed"),
         }
     )
     print(f"per-step and per-run cost, median of {ROUNDS} rounds x {REPEATS} runs (N=1 and N={LONG} steps)")
@@ -228,6 +251,13 @@ def main() -> None:
         for baseline in ("create_agent", "create_agent+http"):
             speedup = results[(baseline, mode)][0] / results[("castling", mode)][0]
             print(f"{baseline} / castling per step ({mode}): {speedup:.2f}x")
+    for mode in ("sync", "async"):
+        plan, lazy = results[("castling plan", mode)][0], results[("castling plan lazy", mode)][0]
+        tools = results[("castling", mode)][0]
+        print(
+            f"castling plan / castling (tools) per step ({mode}): {plan / tools:.2f}x"
+            f" (plan: 2 model calls per step; lazy, 1 call: {lazy / tools:.2f}x)"
+        )
     help_s, bare_s = help_time()
     print(f"`castling --help`: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms)")
 

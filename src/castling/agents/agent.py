@@ -16,7 +16,7 @@ from langgraph.types import StreamMode
 from castling.agents.approval import APPROVAL_KIND, Approve, Resume
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
 from castling.agents.interruption import interruption_update
-from castling.agents.plan_state import with_plan
+from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
 from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
 from castling.agents.toolbox import Toolbox
@@ -47,6 +47,7 @@ class Agent:
         max_steps: int = 12,
         on_max_steps: OnMaxSteps = "answer",
         max_replans: int = 3,
+        replan: ReplanMode = "every_step",
         tool_timeout: float | None = 120.0,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         host: str | None = None,
@@ -63,6 +64,9 @@ class Agent:
             on_max_steps: `"answer"` ends the run with an answer saying the limit was hit; `"error"` raises
                 `StepLimitExceeded` (or `ReplanLimitExceeded` for `max_replans`).
             max_replans: most plan revisions in one run (plan strategy).
+            replan: when the plan strategy's re-planner runs: `"every_step"` (after each step) or
+                `"when_needed"` (when the executor, seeing the results so far, says the plan must change; after a
+                failed step; after the last step): one model call per step instead of two.
             tool_timeout: seconds an awaited tool call may take before it is cancelled and the model is told
                 it timed out. Sync functions in sync runs are called inline (a deadline would need a thread per
                 call and could not stop them); give such a tool its own `@tool(timeout=...)` to bound it.
@@ -79,6 +83,7 @@ class Agent:
         self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
         self.max_replans = max_replans
+        self.replan = replan
         self.approve = approve
         if approve and self.strategy != "tools":
             raise ConfigError(
@@ -98,9 +103,13 @@ class Agent:
                 self.backbone, self.toolbox, system, self.max_steps, on_max_steps, approve=self.approve
             )
         if self.strategy == "plan":
+            if self.replan not in REPLAN_MODES:
+                raise ConfigError(f"Unknown replan {self.replan!r}: use one of {', '.join(REPLAN_MODES)}.")
             if self.max_replans < 0:
                 raise ConfigError(f"max_replans must be 0 or more, got {self.max_replans}.")
-            return PlanStrategy(self.backbone, self.toolbox, system, self.max_steps, on_max_steps, self.max_replans)
+            return PlanStrategy(
+                self.backbone, self.toolbox, system, self.max_steps, on_max_steps, self.max_replans, self.replan
+            )
         raise ConfigError(f"Unknown strategy {self.strategy!r}: use 'tools' or 'plan'.")
 
     # -- graphs ----------------------------------------------------------------------------------------------

@@ -27,6 +27,11 @@ Tools (name, description, JSON schema of the arguments):
 Reply with JSON only: {{"tool": "<tool name>", "arguments": {{...}}, "answer": null}} to call a tool, or
 {{"tool": null, "arguments": {{}}, "answer": "<the step's result>"}} when the step needs no tool."""
 
+PLAN_CHECK = """
+First set "plan": "on_track" if the remaining plan still fits the results so far, or "revise" if a result shows
+the plan must change or the results already answer the user's request (then the plan is revised before this step
+runs)."""
+
 REPLANNER = """You check progress on the user's request and decide what happens next.
 If the results so far answer the request, set "done" to true and write the final answer for the user in
 "answer", using the results. Otherwise set "done" to false and list in "steps" only the steps still to do

@@ -6,9 +6,14 @@ lack the `tools` capability and sidesteps the llama3.x template's tool handling 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+from castling.backbones.wire import WireTool
+
+PlanCheck = Literal["on_track", "revise"]
 
 
 class PlanStep(BaseModel):
@@ -32,8 +37,16 @@ class Plan(BaseModel):
 
 
 class StepAction(BaseModel):
-    """The executor's reply for one step: a tool call, or the step's result written directly."""
+    """The executor's reply for one step: a tool call, or the step's result written directly.
 
+    `plan` is asked for only with `replan="when_needed"`: the executor's verdict on the plan, given the results
+    so far, before it acts.
+    """
+
+    plan: PlanCheck | None = Field(
+        default=None,
+        description='"on_track" if the remaining plan still fits the results so far, "revise" if it must change.',
+    )
     tool: str | None = Field(description="Name of the tool to call, or null to answer the step without a tool.")
     arguments: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
     answer: str | None = Field(default=None, description="The step's result when no tool is called.")
@@ -56,3 +69,66 @@ class FinalAnswer(BaseModel):
 def steps_to_dicts(steps: list[PlanStep]) -> list[dict[str, Any]]:
     """Plan steps as plain dicts for the graph state (checkpoint-friendly)."""
     return [{"goal": step.goal, "tool": step.tool} for step in steps]
+
+
+PLAN_CHECK: dict[str, Any] = {"type": "string", "enum": ["on_track", "revise"]}
+
+
+def action_schema(tools: Sequence[WireTool], *, check_plan: bool = False) -> dict[str, Any]:
+    """StepAction's JSON Schema narrowed to the offered tools: one `anyOf` branch per tool, plus "no tool".
+
+    Each tool's branch pins `tool` to its name (`enum`) and `arguments` to the tool's own parameters schema, so
+    constrained decoding (llama.cpp's schema-to-grammar in Ollama: `anyOf`, `enum`, nested objects) only lets
+    the model write arguments that fit the tool it picked.
+    """
+    head = {"plan": PLAN_CHECK} if check_plan else {}
+    required = [*head, "tool", "arguments", "answer"]
+    branches = [
+        {
+            "type": "object",
+            "properties": {
+                **head,
+                "tool": {"type": "string", "enum": [tool["function"]["name"]]},
+                "arguments": _parameters(tool),
+                "answer": {"type": "null"},
+            },
+            "required": required,
+        }
+        for tool in tools
+    ]
+    no_tool = {
+        "type": "object",
+        "properties": {
+            **head,
+            "tool": {"type": "null"},
+            "arguments": {"type": "object", "properties": {}, "additionalProperties": False},
+            "answer": {"type": "string"},
+        },
+        "required": required,
+    }
+    return {"anyOf": [*branches, no_tool]}
+
+
+def _parameters(tool: WireTool) -> dict[str, Any]:
+    parameters = tool["function"].get("parameters")
+    if not isinstance(parameters, Mapping) or not parameters:
+        return {"type": "object", "properties": {}}
+    return inline_refs(dict(parameters))
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its local `$ref`s (`#/$defs/...`) replaced by their definitions, `$defs` dropped."""
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result

@@ -17,6 +17,8 @@ from castling.backbones.usage import Usage
 StepDict = dict[str, Any]
 """A plan step: `{"goal": str, "tool": str | None}`."""
 PlanStop = Literal["max_steps", "max_replans"]
+ReplanMode = Literal["every_step", "when_needed"]
+REPLAN_MODES: tuple[ReplanMode, ...] = ("every_step", "when_needed")
 
 
 class PlanState(AgentState, total=False):
@@ -32,6 +34,12 @@ class PlanState(AgentState, total=False):
     answer: str | None
     stop: PlanStop | None
     usage: dict[str, Any]
+    streamed: str
+    """The part of the final answer already streamed as text deltas while the model wrote it."""
+    revise: bool
+    """`replan="when_needed"`: the executor said the plan must change; the re-planner runs next."""
+    checked_at: int
+    """Number of past steps when the plan was last made or checked (a second "revise" then is not honoured)."""
 
 
 def add_usage(state: Mapping[str, Any], usage: Usage) -> dict[str, Any]:

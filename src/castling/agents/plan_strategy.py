@@ -13,7 +13,7 @@ through the agent's `Toolbox`, so validation, timeouts and error results are the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -27,10 +27,11 @@ from langgraph.types import StreamWriter
 from castling.agents import plan_prompts as prompts
 from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
 from castling.agents.nodes import dual_node
-from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, steps_to_dicts
-from castling.agents.plan_state import PlanState, add_usage
+from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
+from castling.agents.plan_state import PlanState, ReplanMode, add_usage
 from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
-from castling.agents.plan_structured import aask, ask
+from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
+from castling.agents.plan_structured import FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.agents.tools_strategy import OnMaxSteps
@@ -53,6 +54,15 @@ class PlanStrategy:
     max_steps: int
     on_max_steps: OnMaxSteps
     max_replans: int = 3
+    replan: ReplanMode = "every_step"
+    """`"every_step"`: the re-planner runs after each step. `"when_needed"`: only when the executor says the plan
+    must change (it sees every result so far), after a failed step, and after the last step."""
+    action_format: FormatChoice = field(init=False)
+    """The executor's `format`: StepAction narrowed to the offered tools, the generic schema as fallback."""
+
+    def __post_init__(self) -> None:
+        narrow = action_schema(self.toolbox.wire, check_plan=self.replan == "when_needed")
+        self.action_format = FormatChoice(narrow, json_schema(StepAction))
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
         graph = StateGraph(PlanState)
@@ -65,7 +75,7 @@ class PlanStrategy:
         graph.add_edge(START, "planner")
         targets = ["executor", "respond", "final", "limit"]
         graph.add_conditional_edges("planner", self.route, targets)
-        graph.add_edge("executor", "replanner")
+        graph.add_conditional_edges("executor", self.after_step, ["replanner", "executor"])
         graph.add_conditional_edges("replanner", self.route, targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
@@ -79,17 +89,27 @@ class PlanStrategy:
             return "final"
         return "executor" if state.get("plan") else "respond"
 
+    def after_step(self, state: PlanState) -> str:
+        if self.replan == "every_step" or state.get("revise") or not state.get("plan"):
+            return "replanner"
+        past = state.get("past_steps", [])
+        if past and past[-1].get("error"):
+            return "replanner"  # a failed step is worth a re-plan
+        # At max_steps the re-planner may still answer from the results; otherwise it stops the run there.
+        return "replanner" if state.get("steps", 0) >= self.max_steps else "executor"
+
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
-        plan, usage, rejected, unknown = self._ask_plan(self._planner_messages(state), Plan, writer, self.max_replans)
-        return self._planned(plan, usage, rejected, unknown, writer)
+        writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
+        messages = self._planner_messages(state)
+        plan, usage, rejected, unknown = self._ask_plan(messages, Plan, writer, self.max_replans, stream)
+        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
 
     async def aplanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
+        writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
         messages = self._planner_messages(state)
-        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans)
-        return self._planned(plan, usage, rejected, unknown, writer)
+        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans, stream)
+        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
 
     def _planner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.PLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
@@ -112,12 +132,16 @@ class PlanStrategy:
             "answer": answer or None,
             "stop": "max_replans" if unknown else None,
             "usage": add_usage({}, usage),
+            "revise": False,
+            "checked_at": 0,
         }
 
     # -- executor --------------------------------------------------------------------------------------------
     def executor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
-        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
+        if self._must_revise(state, answer.value):
+            return {"revise": True, "usage": add_usage(state, answer.usage)}
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)
@@ -126,12 +150,19 @@ class PlanStrategy:
 
     async def aexecutor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
         run = self._start_step(state)
-        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback)
+        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
+        if self._must_revise(state, answer.value):
+            return {"revise": True, "usage": add_usage(state, answer.usage)}
         call = run.decide(answer.value, answer.usage)
         if call is not None:
             checked = self.toolbox.check(call.name, call.arguments)
             run.outcome = checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
         return run.finish()
+
+    def _must_revise(self, state: PlanState, action: StepAction) -> bool:
+        # Honoured once per check: right after a (re-)plan the executor's "revise" is not sent back again.
+        fresh = state.get("checked_at", 0) != len(state.get("past_steps", []))
+        return self.replan == "when_needed" and action.plan == "revise" and fresh
 
     def _start_step(self, state: PlanState) -> StepRun:
         writer = get_stream_writer()
@@ -139,6 +170,8 @@ class PlanStrategy:
         index = len(state.get("past_steps", [])) + 1
         writer(StepStartedEvent(index, str(step["goal"])))
         system = prompts.EXECUTOR.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=True))
+        if self.replan == "when_needed":
+            system += prompts.PLAN_CHECK
         current = f"Current step ({index}): {step['goal']}" + (
             f" (planned tool: {step['tool']})" if step.get("tool") else ""
         )
@@ -151,17 +184,20 @@ class PlanStrategy:
 
     # -- replanner -------------------------------------------------------------------------------------------
     def replanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
-        budget = self.max_replans - state.get("replans", 0)
-        decision, usage, rejected, unknown = self._ask_plan(self._replanner_messages(state), Replan, writer, budget)
-        return self._replanned(state, decision, usage, rejected, unknown, writer)
-
-    async def areplanner(self, state: PlanState) -> dict[str, Any]:
-        writer = get_stream_writer()
+        writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
         messages = self._replanner_messages(state)
-        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget)
-        return self._replanned(state, decision, usage, rejected, unknown, writer)
+        decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
+        update = self._replanned(state, decision, usage, rejected, unknown, writer)
+        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
+
+    async def areplanner(self, state: PlanState) -> dict[str, Any]:
+        writer, stream = get_stream_writer(), AnswerStream(when_done)
+        budget = self.max_replans - state.get("replans", 0)
+        messages = self._replanner_messages(state)
+        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
+        update = self._replanned(state, decision, usage, rejected, unknown, writer)
+        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
 
     def _replanner_messages(self, state: PlanState) -> list[WireMessage]:
         system = prompts.REPLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
@@ -182,12 +218,15 @@ class PlanStrategy:
 
     # -- respond, final, limit -------------------------------------------------------------------------------
     def respond(self, state: PlanState) -> dict[str, Any]:
-        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
-        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+        stream = AnswerStream(always)
+        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer(), stream=stream)
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     async def arespond(self, state: PlanState) -> dict[str, Any]:
-        answer = await aask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer())
-        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage)}
+        stream = AnswerStream(always)
+        messages, writer = self._respond_messages(state), get_stream_writer()
+        answer = await aask(self.backbone, messages, FinalAnswer, writer, stream=stream)
+        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     def _respond_messages(self, state: PlanState) -> list[WireMessage]:
         progress = prompts.progress(_objective(state), state.get("past_steps", []), [])
@@ -195,7 +234,9 @@ class PlanStrategy:
 
     def final(self, state: PlanState) -> dict[str, Any]:
         answer = state.get("answer") or ""
-        get_stream_writer()(TextDelta(answer))
+        rest = rest_of(answer, state.get("streamed") or "")  # most of it was streamed while the model wrote it
+        if rest:
+            get_stream_writer()(TextDelta(rest))
         return {"messages": [AIMessage(answer)]}
 
     def limit(self, state: PlanState) -> dict[str, Any]:
@@ -220,11 +261,11 @@ class PlanStrategy:
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _ask_plan(
-        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
     ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
-            answer = ask(self.backbone, messages, schema, writer)
+            answer = ask(self.backbone, messages, schema, writer, stream=stream)
             usage, unknown = usage + answer.usage, self._unknown(answer.value)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown
@@ -232,11 +273,11 @@ class PlanStrategy:
             messages = self._replan_note(messages, answer.content, unknown)
 
     async def _aask_plan(
-        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int
+        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
     ) -> tuple[R, Usage, int, list[str]]:
         usage, rejected = Usage(), 0
         while True:
-            answer = await aask(self.backbone, messages, schema, writer)
+            answer = await aask(self.backbone, messages, schema, writer, stream=stream)
             usage, unknown = usage + answer.usage, self._unknown(answer.value)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown

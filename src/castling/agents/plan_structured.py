@@ -15,14 +15,16 @@ from typing import Any, Generic, TypeVar
 from langgraph.types import StreamWriter
 from pydantic import BaseModel, ValidationError
 
-from castling.agents.events import ThinkingDelta, UsageEvent
+from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent
 from castling.agents.plan_prompts import invalid_reply_note
+from castling.agents.plan_schemas import inline_refs
+from castling.agents.plan_stream import AnswerStream
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import ModelInfo
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta, WireMessage
-from castling.errors import StructuredOutputError
+from castling.errors import ModelStreamError, OllamaResponseError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
 Fallback = Callable[[ChatTurn], "BaseModel | None"]
@@ -38,12 +40,17 @@ class Answer(Generic[T]):
     content: str
 
 
-def request(backbone: Backbone, info: ModelInfo, messages: list[WireMessage], schema: type[BaseModel]) -> ChatRequest:
-    """The `/api/chat` request: `format` set to the schema, no `tools`."""
+def request(
+    backbone: Backbone,
+    info: ModelInfo,
+    messages: list[WireMessage],
+    schema: type[BaseModel],
+    choice: FormatChoice | None = None,
+) -> ChatRequest:
+    """The `/api/chat` request: `format` set to the schema (or `choice.current`), no `tools`."""
     options, think = backbone.settings(info, with_tools=False)
-    return ChatRequest(
-        model=backbone.model, messages=messages, format=json_schema(schema), think=think, options=options
-    )
+    wire = choice.current if choice is not None else json_schema(schema)
+    return ChatRequest(model=backbone.model, messages=messages, format=wire, think=think, options=options)
 
 
 @functools.cache
@@ -52,21 +59,33 @@ def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
 
     Cached: building a schema costs more than the rest of a scripted model call. Treat the result as read-only.
     """
-    full = schema.model_json_schema()
-    definitions = full.pop("$defs", {})
+    return inline_refs(schema.model_json_schema())
 
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
 
-    result: dict[str, Any] = inline(full)
-    return result
+@dataclass
+class FormatChoice:
+    """A `format` schema narrower than the reply model's own, with that one as the fallback.
+
+    A server whose schema-to-grammar converter refuses the narrow schema ("invalid JSON schema in format") gets
+    the generic one from then on, for the rest of the agent's life.
+    """
+
+    narrow: dict[str, Any]
+    generic: dict[str, Any]
+    refused: bool = False
+
+    @property
+    def current(self) -> dict[str, Any]:
+        """The schema to send now."""
+        return self.generic if self.refused else self.narrow
+
+    def refuse(self, exc: Exception) -> bool:
+        """Switch to the generic schema if `exc` says the server refused the narrow one; True if it did."""
+        text = str(exc).lower()
+        if self.refused or not any(word in text for word in ("schema", "grammar")):
+            return False
+        self.refused = True
+        return True
 
 
 def read(turn: ChatTurn, schema: type[T], fallback: Fallback | None) -> tuple[T | None, str]:
@@ -116,13 +135,24 @@ def ask(
     schema: type[T],
     writer: StreamWriter,
     fallback: Fallback | None = None,
+    choice: FormatChoice | None = None,
+    stream: AnswerStream | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (sync), retrying once."""
+    """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
     ollama = backbone.ollama
-    chat = request(backbone, ollama.show(backbone.model), messages, schema)
+    chat = request(backbone, ollama.show(backbone.model), messages, schema, choice)
     usage = Usage()
+    deltas = reply_deltas(writer, stream)
     for attempt in range(2):
-        turn = ollama.chat(chat, thinking_deltas(writer))
+        if stream is not None:
+            stream.begin_attempt()
+        try:
+            turn = ollama.chat(chat, deltas)
+        except (OllamaResponseError, ModelStreamError) as exc:
+            if choice is None or not choice.refuse(exc):
+                raise
+            chat.format = choice.current
+            turn = ollama.chat(chat, deltas)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -138,13 +168,24 @@ async def aask(
     schema: type[T],
     writer: StreamWriter,
     fallback: Fallback | None = None,
+    choice: FormatChoice | None = None,
+    stream: AnswerStream | None = None,
 ) -> Answer[T]:
-    """Ask for `schema` (async), retrying once."""
+    """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
     ollama = backbone.ollama
-    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema)
+    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema, choice)
     usage = Usage()
+    deltas = reply_deltas(writer, stream)
     for attempt in range(2):
-        turn = await ollama.achat(chat, thinking_deltas(writer))
+        if stream is not None:
+            stream.begin_attempt()
+        try:
+            turn = await ollama.achat(chat, deltas)
+        except (OllamaResponseError, ModelStreamError) as exc:
+            if choice is None or not choice.refuse(exc):
+                raise
+            chat.format = choice.current
+            turn = await ollama.achat(chat, deltas)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -154,12 +195,16 @@ async def aask(
     raise failure(backbone, schema, turn, reason)
 
 
-def thinking_deltas(writer: StreamWriter) -> OnDelta:
-    """Stream thinking as it comes; the JSON itself is not shown as answer text."""
+def reply_deltas(writer: StreamWriter, stream: AnswerStream | None = None) -> OnDelta:
+    """Stream thinking as it comes, and the answer field through `stream`; the rest of the JSON is not shown."""
 
     def emit(kind: DeltaKind, text: str) -> None:
         if kind == "thinking":
             writer(ThinkingDelta(text))
+        elif stream is not None:
+            shown = stream.feed(text)
+            if shown:
+                writer(TextDelta(shown))
 
     return emit
 

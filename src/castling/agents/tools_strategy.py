@@ -27,7 +27,7 @@ from castling.agents.nodes import dual_node
 from castling.agents.result import STOP_KEY
 from castling.agents.state import AgentState
 from castling.agents.toolbox import Toolbox, ToolOutcome
-from castling.backbones.base import Backbone
+from castling.backbones.base import Backbone, ToolGuide
 from castling.backbones.ollama import ModelInfo
 from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta
 from castling.errors import ModelStreamError, OllamaResponseError, StepLimitExceeded
@@ -47,6 +47,12 @@ class ToolsStrategy:
     wire_cache: WireCache = field(default_factory=WireCache)
     approve: Approve = None
     """Calls that wait for the user's decision (a LangGraph interrupt) before they run."""
+    prompt: str | None = field(init=False, default=None)
+    """The system prompt sent: `system` plus the backbone's tool guide (Llama: the tools, on every turn)."""
+
+    def __post_init__(self) -> None:
+        guide = self.backbone.tool_guide(self.toolbox.wire) if isinstance(self.backbone, ToolGuide) else None
+        self.prompt = "\n\n".join(part for part in (self.system, guide) if part) or None
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
         graph = StateGraph(AgentState)
@@ -86,7 +92,7 @@ class ToolsStrategy:
         options, think = self.backbone.settings(info, with_tools=bool(self.toolbox))
         return ChatRequest(
             model=self.backbone.model,
-            messages=self.wire_cache.to_wire(state["messages"], self.system),
+            messages=self.wire_cache.to_wire(state["messages"], self.prompt),
             tools=self.toolbox.wire or None,
             think=think,
             options=options,

@@ -6,14 +6,14 @@ reply (native tool calls, or calls left in the text), and its profile (default s
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from castling.backbones.ollama import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, OllamaTransport
 from castling.backbones.parsing.qwen import ContentParse, parse_qwen_content, split_think
 from castling.backbones.profiles import Profile
-from castling.backbones.wire import ChatTurn, RawToolCall
+from castling.backbones.wire import ChatTurn, RawToolCall, WireTool
 from castling.errors import CapabilityMissing, ThinkingBudgetExhausted
 
 
@@ -46,6 +46,18 @@ class Backbone(Protocol):
 
         `tool_names` are the tools offered, for text formats that depend on them (Llama's `<|python_tag|>`).
         """
+        ...
+
+
+@runtime_checkable
+class ToolGuide(Protocol):
+    """Optional backbone hook: system-prompt text the tools loop adds when tools are offered.
+
+    For families whose chat template does not show the tools on every turn (llama3.x, ollama#6477).
+    """
+
+    def tool_guide(self, tools: Sequence[WireTool]) -> str | None:
+        """Text to append to the system prompt of every tools-loop request, or None for none."""
         ...
 
 
@@ -114,6 +126,10 @@ class OllamaBackbone:
         if turn.done_reason == "length" and not reply.text and not reply.calls and reply.thinking:
             raise self._budget_spent(reply.thinking)
         return reply
+
+    def tool_guide(self, tools: Sequence[WireTool]) -> str | None:
+        """No extra system prompt by default: the chat template shows the tools (see `ToolGuide`)."""
+        return None
 
     def parse_text_calls(self, content: str, tool_names: Collection[str] = ()) -> ContentParse:
         """Recover calls left in the reply text; the Qwen/Hermes forms by default."""
