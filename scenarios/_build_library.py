@@ -465,7 +465,9 @@ def _with_stand_ins(http: Any) -> Callable[..., list[BaseTool]]:
 def example_org(request: httpx.Request) -> httpx.Response:
     if request.url.host == "example.org" and request.url.path == "/":
         return httpx.Response(200, headers={"content-type": "text/html; charset=UTF-8"}, text=EXAMPLE_HTML)
-    return httpx.Response(404, headers={"content-type": "text/plain; charset=utf-8"}, text="not found")
+    return httpx.Response(
+        404, headers={"content-type": "text/plain; charset=utf-8"}, text="not in the constructed script"
+    )  # as re-recorded files have it
 
 
 # (folder, backbone, model, strategy)

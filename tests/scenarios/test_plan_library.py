@@ -63,3 +63,18 @@ def test_compare_shows_qwen_tools_and_llama_plan_for_the_same_tasks(tmp_path: Pa
     assert multi.split()[1:4] == ["✔", "7", "3"]  # planner + (executor, re-planner) × 3; three tool calls
     html = report.read_text()
     assert "9 tasks × 2 configurations" in html  # same task ids: one row per task, both columns filled
+
+
+def test_a_changed_plan_prompt_is_absorbed_by_update_mode(library: Path, monkeypatch: pytest.MonkeyPatch):
+    """A request-side change of the plan strategy (here: the executor prompt) re-records from the file's replies."""
+    from castling.agents import plan_prompts
+
+    path = library / "llama-plan" / "weather-parallel.yaml"
+    monkeypatch.setattr(plan_prompts, "EXECUTOR", plan_prompts.EXECUTOR.replace("ONE step", "exactly one step"))
+    assert run_file(path, "replay").status == "diverged"
+    report = run_file(path, "update")
+    assert report.status == "passed" and report.saved, report.message()
+    fresh = load(path)
+    executor_system = fresh.model_turns[1].request.body["messages"][0]["content"]
+    assert "exactly one step" in executor_system and fresh.recording.source == "constructed"
+    assert run_file(path, "replay").status == "passed"
