@@ -234,11 +234,12 @@ TASKS: list[tuple[str, str, str, list[str], Script, list[Expectation]]] = [
 # -- the plan strategy (llama-plan/): its replies are built HERE and nowhere else ---------------------------------
 @dataclass(frozen=True)
 class Step:
-    """One planned step and the tool call the executor makes for it (`tool=None`: answered without a tool)."""
+    """One planned step and the tool call the executor makes for it (`tool=None`: the executor writes `result`)."""
 
     goal: str
     tool: str | None
     args: dict[str, Any] = field(default_factory=dict)
+    result: str = ""
 
 
 class PlanReplies:
@@ -287,7 +288,7 @@ class PlanReplies:
     @staticmethod
     def _action(step: Step) -> dict[str, Any]:
         if step.tool is None:
-            return {"tool": None, "arguments": {}, "answer": step.goal}
+            return {"tool": None, "arguments": {}, "answer": step.result}
         return {"tool": step.tool, "arguments": step.args, "answer": None}
 
     def _send(self, schema: type[BaseModel], reply: dict[str, Any]) -> None:
@@ -316,13 +317,8 @@ def plan_multi_step(replies: PlanReplies) -> None:
     capital = Step("Find the capital of Japan.", "capital_of", {"country": "Japan"})
     weather = Step("Get the current weather in that capital.", "weather", {"city": "Tokyo"})
     convert = Step("Convert its temperature to Fahrenheit.", "celsius_to_fahrenheit", {"celsius": 24})
-    replies.plan(capital, weather, convert)
-    replies.action(capital)
-    replies.replan_next(weather, convert)
-    replies.action(weather)
-    replies.replan_next(convert)
-    replies.action(convert)
-    replies.replan_done("Tokyo, the capital of Japan, is at 24 °C, which is 75.2 °F, and humid.")
+    answer = "Tokyo, the capital of Japan, is at 24 °C, which is 75.2 °F, and humid."
+    plan_run(replies, [capital, weather, convert], answer)  # the re-planner keeps the remaining goals as they are
 
 
 def plan_malformed(replies: PlanReplies) -> None:
