@@ -1,12 +1,19 @@
 """Regenerate the scenario library: constructed traffic recorded against ScriptedOllama, plus real traffic.
 
-    .venv/bin/python scenarios/_build_library.py
+    .venv/bin/python scenarios/_build_library.py          # everything
+    .venv/bin/python scenarios/_build_library.py plan     # only scenarios/llama-plan/ (the plan strategy)
+    .venv/bin/python scenarios/_build_library.py tags     # only the discovery scenario
 
 Every task is recorded for both backbones by running the real agent against `castling.testing.ScriptedOllama`
 through the scenario recorder, so the files hold exactly what castling sends and what an Ollama server
-streams back; they say `source: constructed`. Tools that have not landed here yet (`python`, `fetch`) are
-replaced *while building only* by stand-ins with the documented name and arguments; such scenarios are
-skipped at replay time until the real tool is importable, and `--scenario-mode=update` re-records them then.
+streams back; they say `source: constructed`. The built-in `python` and `fetch` tools run for real when they can
+start here (bubblewrap for `python`); otherwise stand-ins with the documented name and arguments are used *while
+building only*, such scenarios are skipped at replay time, and `--scenario-mode=update` re-records them later.
+Each task is recorded three times: qwen3:8b and llama3.1:8b with the `tools` strategy (`qwen/`, `llama/`), and
+llama3.1:8b with its default `plan` strategy (`llama-plan/`, same `task_id`s, so `castling compare` lines them up).
+The plan strategy's replies are JSON for the `format` schema each request sends; they are built in ONE place,
+`PlanReplies` (one builder per reply kind) plus `plan_run` (the order of the calls): see there when the plan
+strategy's wire format changes.
 The files under `live/` are converted from the real recordings in ../shared/fixtures (`source: live`);
 `discovery/` serves a real /api/tags listing (fixture 06) with a constructed chat turn (`python ... tags`).
 """
@@ -17,13 +24,16 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel
 
+from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction
 from castling.scenarios import execute as execute_module
 from castling.scenarios.format import (
     AgentConfig,
@@ -39,10 +49,11 @@ from castling.scenarios.format import (
     WireResponse,
     json_schema_text,
 )
+from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import ServerLive
 from castling.scenarios.recorder import summarise
 from castling.scenarios.runner import record, replay
-from castling.scenarios.store import save
+from castling.scenarios.store import load, save
 from castling.testing import ScriptedOllama
 
 ROOT = Path(__file__).resolve().parent
@@ -220,6 +231,186 @@ TASKS: list[tuple[str, str, str, list[str], Script, list[Expectation]]] = [
 ]
 
 
+# -- the plan strategy (llama-plan/): its replies are built HERE and nowhere else ---------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One planned step and the tool call the executor makes for it (`tool=None`: the executor writes `result`)."""
+
+    goal: str
+    tool: str | None
+    args: dict[str, Any] = field(default_factory=dict)
+    result: str = ""
+
+
+class PlanReplies:
+    """Scripted replies in the exact shape the plan strategy asks for: JSON for the `format` schema it sends.
+
+    One builder per reply kind: `plan`/`direct_answer` (planner, `Plan`), `action` (executor, `StepAction`),
+    `replan_next`/`replan_done` (re-planner, `Replan`), `final` (responder, `FinalAnswer`), and `cut` (any reply
+    stopped by `num_predict`, `done_reason: "length"`). Each validates its JSON against the strategy's pydantic
+    model before queueing it, so a schema change fails the build here, at the builder to update. If the wire
+    format changes, edit these builders (and `plan_run` if the order of calls changes), then run
+    `python scenarios/_build_library.py plan`.
+    """
+
+    def __init__(self, server: ScriptedOllama) -> None:
+        self.server = server
+
+    def plan(self, *steps: Step) -> None:
+        self._send(Plan, {"steps": [self._step(s) for s in steps], "answer": None})
+
+    def direct_answer(self, text: str) -> None:
+        """The planner's reply when no tool is needed: no steps, the answer itself."""
+        self._send(Plan, {"steps": [], "answer": text})
+
+    def action(self, step: Step) -> None:
+        self._send(StepAction, self._action(step))
+
+    def replan_next(self, *remaining: Step) -> None:
+        """The re-planner after a step that left work: not done, the steps still to do."""
+        self._send(Replan, {"done": False, "answer": None, "steps": [self._step(s) for s in remaining]})
+
+    def replan_done(self, answer: str) -> None:
+        self._send(Replan, {"done": True, "answer": answer, "steps": []})
+
+    def final(self, answer: str) -> None:
+        self._send(FinalAnswer, {"answer": answer})
+
+    def cut(self, step: Step, keep: int = 24) -> None:
+        """The executor's action for `step`, cut off after `keep` characters by the output limit."""
+        content = json.dumps(self._action(step), ensure_ascii=False)[:keep]
+        self.server.add_reply(content, done_reason="length")
+
+    @staticmethod
+    def _step(step: Step) -> dict[str, Any]:
+        return {"goal": step.goal, "tool": step.tool}
+
+    @staticmethod
+    def _action(step: Step) -> dict[str, Any]:
+        if step.tool is None:
+            return {"tool": None, "arguments": {}, "answer": step.result}
+        return {"tool": step.tool, "arguments": step.args, "answer": None}
+
+    def _send(self, schema: type[BaseModel], reply: dict[str, Any]) -> None:
+        schema.model_validate(reply)  # the reply must be what the strategy would accept
+        self.server.add_reply(json.dumps(reply, ensure_ascii=False))
+
+
+def plan_run(replies: PlanReplies, steps: list[Step], answer: str) -> None:
+    """The calls of an untroubled plan run: plan; then per step the executor and the re-planner; the answer last."""
+    replies.plan(*steps)
+    for index, step in enumerate(steps):
+        replies.action(step)
+        rest = steps[index + 1 :]
+        if rest:
+            replies.replan_next(*rest)
+        else:
+            replies.replan_done(answer)
+
+
+PlanScript = Callable[[PlanReplies], None]
+WEATHER_PARIS = Step("Get the current weather in Paris.", "weather", {"city": "Paris"})
+BERLIN = Step("Get the current weather in Berlin.", "weather", {"city": "Berlin"})
+
+
+def plan_multi_step(replies: PlanReplies) -> None:
+    capital = Step("Find the capital of Japan.", "capital_of", {"country": "Japan"})
+    weather = Step("Get the current weather in that capital.", "weather", {"city": "Tokyo"})
+    convert = Step("Convert its temperature to Fahrenheit.", "celsius_to_fahrenheit", {"celsius": 24})
+    answer = "Tokyo, the capital of Japan, is at 24 °C, which is 75.2 °F, and humid."
+    plan_run(replies, [capital, weather, convert], answer)  # the re-planner keeps the remaining goals as they are
+
+
+def plan_malformed(replies: PlanReplies) -> None:
+    # A plan naming a tool that does not exist (re-planned with the tool list), then an executor reply cut off
+    # by num_predict (`done_reason: "length"`, retried once): both recovered, the run answers.
+    replies.plan(Step("Get the current weather in Berlin.", "get_weather"))
+    replies.plan(BERLIN)
+    replies.cut(BERLIN)
+    replies.action(BERLIN)
+    replies.replan_done("It is 12 °C and rainy in Berlin.")
+
+
+# task_id -> (description, script, most model calls)
+PLAN_TASKS: dict[str, tuple[str, PlanScript, int]] = {
+    "weather-single": (
+        "Plan strategy: a one-step plan, the executor calls the tool, the re-planner answers.",
+        lambda r: plan_run(r, [WEATHER_PARIS], "It is 18 °C and sunny in Paris right now."),
+        3,
+    ),
+    "weather-parallel": (
+        "Plan strategy: the two cities as two plan steps, one after the other.",
+        lambda r: plan_run(
+            r,
+            [WEATHER_PARIS, Step("Get the current weather in Lyon.", "weather", {"city": "Lyon"})],
+            "Lyon is warmer: 21 °C and cloudy, against 18 °C and sunny in Paris.",
+        ),
+        5,
+    ),
+    "code-exec": (
+        "Plan strategy: one step running code in the sandboxed python tool (re-run at replay).",
+        lambda r: plan_run(
+            r,
+            [Step("Compute 2**100 exactly with Python.", "run_python", {"code": "print(2**100)"})],
+            "2**100 = 1267650600228229401496703205376",
+        ),
+        3,
+    ),
+    "web-fetch": (
+        "Plan strategy: one step with the built-in fetch tool (its HTTP traffic replayed from tool_http).",
+        lambda r: plan_run(
+            r,
+            [Step("Fetch https://example.org/ and read its title.", "fetch", {"url": "https://example.org/"})],
+            "The page title is “Example Domain”.",
+        ),
+        3,
+    ),
+    "web-title": (
+        "Plan strategy: one step with a tool whose HTTP traffic is recorded and replayed (tool_http).",
+        lambda r: plan_run(
+            r,
+            [Step("Get the title of https://example.org/.", "page_title", {"url": "https://example.org/"})],
+            "The title of https://example.org/ is “Example Domain”.",
+        ),
+        3,
+    ),
+    "multi-step": (
+        "Plan strategy: three dependent steps; the re-planner keeps the rest of the plan after each.",
+        plan_multi_step,
+        7,
+    ),
+    "no-tool": (
+        "Plan strategy: tools offered, none needed: an empty plan with the answer, one model call, no tool.",
+        lambda r: r.direct_answer("Rome."),
+        1,
+    ),
+    "malformed-recovered": (
+        "Plan strategy: a plan naming a tool that does not exist (re-planned with the tool list), then an executor "
+        "reply cut by done_reason 'length' (retried once); both recovered.",
+        plan_malformed,
+        5,
+    ),
+    "non-english": (
+        "Plan strategy: a task in French; the plan and the answer stay in French.",
+        lambda r: plan_run(
+            r,
+            [Step("Obtenir la météo actuelle à Madrid.", "weather", {"city": "Madrid"})],
+            "Il fait 27 °C à Madrid aujourd'hui, avec un ciel dégagé.",
+        ),
+        3,
+    ),
+}
+
+
+# checks only the plan versions have (the tool the first plan named must never run)
+PLAN_EXTRA = {"malformed-recovered": [Expectation(tool_not_called=ToolNotCalledCheck(name="get_weather"))]}
+
+
+def plan_expectations(task_id: str, expectations: list[Expectation], calls: int) -> list[Expectation]:
+    """The tools-strategy checks with the plan's own bound on model calls (planner + executor/re-planner per step)."""
+    return [e for e in expectations if e.max_steps is None] + PLAN_EXTRA.get(task_id, []) + [steps(calls)]
+
+
 # -- stand-ins for tools that land from other branches (build time only) ----------------------------------------
 def _run_python(code: str) -> str:
     """Run Python code in a sandbox and return its output.
@@ -252,50 +443,70 @@ def _with_stand_ins(http: Any) -> Callable[..., list[BaseTool]]:
     def build(scenario: Scenario, transport: Any) -> list[BaseTool]:
         tools: list[BaseTool] = []
         for name in scenario.agent.tools:
-            if name == "python":
-                tools.append(StructuredTool.from_function(_run_python, name="run_python", parse_docstring=True))
-            elif name == "fetch":
-                tools.append(_fetch_stand_in(transport))
-            else:
-                tools += original(
-                    scenario.model_copy(update={"agent": scenario.agent.model_copy(update={"tools": [name]})}),
-                    transport,
-                )
+            only = scenario.model_copy(update={"agent": scenario.agent.model_copy(update={"tools": [name]})})
+            try:
+                tools += original(only, transport)  # the real tool when it can start here
+            except ToolUnavailable:
+                if name == "python":
+                    tools.append(StructuredTool.from_function(_run_python, name="run_python", parse_docstring=True))
+                elif name == "fetch":
+                    tools.append(_fetch_stand_in(transport))
+                else:
+                    raise
         return tools
 
     return build
 
 
 def example_org(request: httpx.Request) -> httpx.Response:
-    if request.url.host == "example.org":
+    if request.url.host == "example.org" and request.url.path == "/":
         return httpx.Response(200, headers={"content-type": "text/html; charset=UTF-8"}, text=EXAMPLE_HTML)
-    return httpx.Response(404, text="not found")
+    return httpx.Response(
+        404, headers={"content-type": "text/plain; charset=utf-8"}, text="not in the constructed script"
+    )  # as re-recorded files have it
 
 
-def build_constructed() -> None:
+# (folder, backbone, model, strategy)
+CONFIGS = [
+    ("qwen", "qwen", "qwen3:8b", "tools"),
+    ("llama", "llama", "llama3.1:8b", "tools"),
+    ("llama-plan", "llama", "llama3.1:8b", "plan"),
+]
+
+
+def build_constructed(folders: set[str] | None = None) -> None:
     original = execute_module.build_tools
     execute_module.build_tools = _with_stand_ins(None)  # type: ignore[assignment]
     try:
-        for family, model in BACKBONES.items():
+        for folder, family, model, strategy in CONFIGS:
+            if folders is not None and folder not in folders:
+                continue
             capabilities = ("completion", "tools", "thinking") if family == "qwen" else ("completion", "tools")
             for task_id, description, task, tools, script, expectations in TASKS:
                 server = ScriptedOllama(model, capabilities=capabilities)
-                script(server, family)
+                if strategy == "plan":
+                    description, plan_script, calls = PLAN_TASKS[task_id]
+                    plan_script(PlanReplies(server))
+                    expectations = plan_expectations(task_id, expectations, calls)
+                else:
+                    script(server, family)
                 scenario = Scenario(
-                    id=f"{family}-{task_id}",
+                    id=f"{folder}-{task_id}",
                     task_id=task_id,
                     description=description,
-                    tags=[family, "constructed"],
+                    tags=[family, strategy, "constructed"] if strategy == "plan" else [family, "constructed"],
                     task=task,
-                    agent=AgentConfig(backbone=family, model=model, strategy="tools", tools=tools, max_steps=6),
+                    agent=AgentConfig(backbone=family, model=model, strategy=strategy, tools=tools, max_steps=6),
                     recording=Recording(source="constructed"),
                     expectations=expectations,
                 )
-                path = ROOT / family / f"{task_id}.yaml"
+                path = ROOT / folder / f"{task_id}.yaml"
                 report = record(scenario, path, ServerLive(server.transport, httpx.MockTransport(example_org)))
                 print(f"{report.status:8} {path.relative_to(ROOT)} {report.message()}")
                 assert report.saved, report.message()
                 assert not server.pending, f"{path}: {server.pending} scripted replies unused"
+                check = replay(load(path), path)  # the file as written replays (real tools, offline)
+                assert check.ok, check.message()
     finally:
         execute_module.build_tools = original  # type: ignore[assignment]
 
@@ -454,6 +665,9 @@ def build_tags() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["tags"]:  # only the discovery scenario (keeps the other files' timestamps)
         build_tags()
+        raise SystemExit(0)
+    if sys.argv[1:] == ["plan"]:  # only llama-plan/: after a change of the plan strategy's wire format
+        build_constructed({"llama-plan"})
         raise SystemExit(0)
     (ROOT / "scenario.schema.json").write_text(json_schema_text())
     build_constructed()
