@@ -126,7 +126,7 @@ def replanned(
     update["plan"] = new
     if not new:
         return update  # nothing left and no answer: the responder writes one
-    if _changed(new, state.get("plan", [])):
+    if state.get("revise") or _changed(new, state.get("plan", [])):
         if replans >= max_replans:
             return {**update, "stop": "max_replans"}
         past = state.get("past_steps", [])
@@ -145,8 +145,10 @@ def plan_tuples(steps: Sequence[StepDict]) -> tuple[tuple[str, str | None], ...]
 
 
 def _changed(new: Sequence[StepDict], old: Sequence[StepDict]) -> bool:
-    # Rewording a goal is not a revision; different steps or tools are.
-    return [(_words(s["goal"]), s.get("tool")) for s in new] != [(_words(s["goal"]), s.get("tool")) for s in old]
+    # Without an explicit "revise" from the executor, a revision changes the plan's shape: how many steps remain,
+    # or which tool each uses. Rewording a goal, or writing into it what the last step found ("the second city"
+    # -> "Lyon"), is not one: counting it would spend max_replans on a plan that never changed.
+    return [s.get("tool") for s in new] != [s.get("tool") for s in old]
 
 
 def _words(text: Any) -> str:
