@@ -30,6 +30,8 @@ class AgentFactory:
     checkpointer: BaseCheckpointSaver[Any]
     extra_tools: Mapping[str, ToolFactory] = field(default_factory=dict)
     _tools: dict[str, BaseTool] = field(default_factory=dict)
+    http_recorder: Callable[[Any], Any] | None = None
+    """Wraps the fetch tool's transport so its traffic is recorded with the session (for `/save`)."""
 
     @classmethod
     def create(
@@ -62,6 +64,9 @@ class AgentFactory:
         factory = getattr(importlib.import_module(module), attribute, None)
         if factory is None:
             raise ConfigError(f"The {name} tool is not installed in this version of castling (it is coming soon).")
+        if name == "fetch" and self.http_recorder is not None:
+            recorded: BaseTool = factory(transport=self.http_recorder)
+            return recorded
         tool: BaseTool = factory()
         return tool
 

@@ -35,6 +35,7 @@ from castling.backbones.usage import Usage
 from castling.cli.agent_setup import AgentFactory
 from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
+from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval
@@ -88,6 +89,8 @@ class ChatApp:
         self._last_call = Usage()
         self._modes: dict[str, str] = {}
         self._tools_running = 0
+        self.recorder: SessionRecorder | None = None
+        """The wire recording `/save` writes from (set by `start_chat`)."""
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
@@ -163,6 +166,8 @@ class ChatApp:
         if self.agent is None and not self.rebuild():
             return
         self.index.touch(self.session_id, text, self.settings.model)
+        if self.recorder is not None:
+            self.recorder.turn_started(self.session_id, _snapshot(self.settings))
         self._turn = asyncio.create_task(self._run_turn(text))
         quiet = contextlib.ExitStack()
         if self.handle_signals:
@@ -170,8 +175,10 @@ class ChatApp:
         try:
             await asyncio.wait({self._turn})
             if self._turn.cancelled():
+                self._note("a reply was interrupted")
                 await self._record_interruption()
             elif (exc := self._turn.exception()) is not None:
+                self._note("a turn failed")
                 self.screen.error(_error_line(exc, self.settings.model))
         finally:
             quiet.close()
@@ -228,10 +235,16 @@ class ChatApp:
             except (KeyboardInterrupt, EOFError):
                 raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
             self._tools_running = 0
+            if decision.action != "run":
+                self._note(f"a {pending.name} call was {'edited' if decision.action == 'edit' else 'rejected'}")
             task = Resume(decision)
         self.totals.turns += 1
         self.totals.usage = self.totals.usage + turn_usage
         await self._footer(turn_usage)
+
+    def _note(self, why: str) -> None:
+        if self.recorder is not None:
+            self.recorder.note(why)
 
     def _show(self, event: Event) -> None:
         if isinstance(event, TextDelta):
@@ -262,6 +275,12 @@ class ChatApp:
             num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
+
+
+def _snapshot(settings: ChatSettings) -> tuple[Any, ...]:
+    """The settings that shape the model requests (the agent runner replays a conversation with one set)."""
+    s = settings
+    return (s.model, s.backbone, s.strategy, s.think, sorted(s.options.items()), list(s.tools), s.system)
 
 
 def _error_line(exc: BaseException, model: str) -> str:

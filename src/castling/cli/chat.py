@@ -16,6 +16,7 @@ from castling.cli.commands import COMMANDS, argument_choices
 from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
 from castling.cli.models import choose_model
 from castling.cli.paths import data_dir
+from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.session_view import resume
 from castling.cli.sessions import SessionIndex, open_checkpointer
@@ -59,7 +60,9 @@ async def start_chat(
     folder = data_dir()
     index = SessionIndex(folder / "sessions.db")
     async with open_checkpointer(folder / "checkpoints.db") as checkpointer:
-        factory = AgentFactory.create(options.host, checkpointer, transport, extra_tools)
+        recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
+        factory = AgentFactory.create(options.host, checkpointer, recorder.transport, extra_tools)
+        factory.http_recorder = recorder.http_wrapper()
         try:
             settings = await _settings(options, factory, index)
         except CastlingError as exc:
@@ -70,6 +73,7 @@ async def start_chat(
             settings.tools = _usable_default_tools(settings.tools, factory, screen)
         app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
         app.handle_signals = handle_signals
+        app.recorder = recorder
         app.installed = await factory.ollama.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))

@@ -229,6 +229,8 @@ class Scenario(_Strict):
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     task: str
+    user_turns: list[str] = Field(default_factory=list)
+    """Further user messages, sent in order on the same thread after the task is answered (a chat session)."""
     agent: AgentConfig = Field(default_factory=AgentConfig)
     recording: Recording
     server: list[ServerExchange] = Field(default_factory=list)

@@ -23,6 +23,7 @@ from castling.scenarios.replayer import ModelReplay
 from castling.scenarios.store import load
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+REPLAY_HEADER = "x-castling-replay"
 
 
 class ReplayServer:
@@ -90,6 +91,7 @@ class ReplayServer:
             print(str(exc), file=sys.stderr)
             response = httpx.Response(400, json={"error": str(exc)})
         handler.send_response(response.status_code)
+        handler.send_header(REPLAY_HEADER, self.path.name)  # clients (the chat's /save) can tell a replay from Ollama
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 handler.send_header(name, value)

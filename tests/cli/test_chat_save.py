@@ -1,0 +1,123 @@
+"""`/save PATH`: a chat conversation written as a scenario file that replays."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from castling.scenarios.runner import run_file
+from castling.scenarios.store import load
+from tests.cli.chatdriver import Chat
+
+CASTLING = Path(sys.executable).parent / "castling"
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="the python tool's sandbox needs bubblewrap")
+
+
+async def test_a_two_turn_conversation_is_saved_and_replays_with_the_agent(chat, server, tmp_path):
+    server.add_reply("Paris is the capital of France.")
+    server.add_reply("About 2.1 million people live in Paris.")
+    target = tmp_path / "saved" / "paris.yaml"
+    await chat.run("capital of France?\r", "and its population?\r", f"/save {target}\r", "/exit\r")
+
+    assert f"saved 2 model turn(s), 2 user turn(s), source constructed to {target}" in chat.text
+    scenario = load(target)
+    assert scenario.task == "capital of France?"
+    assert scenario.user_turns == ["and its population?"]
+    assert scenario.agent.runner == "agent"
+    assert scenario.agent.model == "qwen3:8b"
+    assert scenario.recording.source == "constructed"  # a scripted server answered, not a model
+    assert [t.summary.content for t in scenario.model_turns] == [
+        "Paris is the capital of France.",
+        "About 2.1 million people live in Paris.",
+    ]
+    # the second request carried the first exchange: the recording is the conversation as sent
+    assert [m["content"] for m in scenario.model_turns[1].request.body["messages"]][-3:] == [
+        "capital of France?",
+        "Paris is the capital of France.",
+        "and its population?",
+    ]
+    report = run_file(target)
+    assert report.status == "passed", report.message()
+    assert report.outcome.final_answer == "About 2.1 million people live in Paris."
+    assert report.outcome.steps == 2
+
+
+async def test_saved_session_replays_with_castling_replay(chat, server, tmp_path):
+    server.add_reply("Hello there.")
+    target = tmp_path / "hello.yaml"
+    await chat.run("hi\r", f"/save {target}\r", "/exit\r")
+    done = subprocess.run([str(CASTLING), "replay", str(target)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hello" in done.stdout
+
+
+async def test_replay_of_a_saved_session_fails_when_the_agent_changes(chat, server, tmp_path):
+    server.add_reply("Hello there.")
+    target = tmp_path / "hello.yaml"
+    await chat.run("hi\r", f"/save {target}\r", "/exit\r")
+    text = target.read_text().replace("system: null", "system: Be terse.")
+    target.write_text(text)
+    report = run_file(target)
+    assert report.status == "diverged"
+    assert "system prompt" in report.message()
+
+
+async def test_only_the_current_conversation_is_saved(chat, server, tmp_path):
+    server.add_reply("First conversation.")
+    server.add_reply("Second conversation.")
+    target = tmp_path / "second.yaml"
+    await chat.run("one\r", "/new\r", "two\r", f"/save {target}\r", "/exit\r")
+    scenario = load(target)
+    assert scenario.task == "two" and scenario.user_turns == []
+    assert [t.summary.content for t in scenario.model_turns] == ["Second conversation."]
+    assert run_file(target).status == "passed"
+
+
+@needs_bwrap
+async def test_a_rejected_call_is_saved_for_wire_replay_and_says_why(server, tmp_path):
+    server.add_reply(tool_calls=[("run_python", {"code": "import os; os.remove('x')"})])
+    server.add_reply("Understood, I will not delete it.")
+    chat = Chat(server, tools="run_python")
+    (tmp_path / "x").write_text("keep me")
+    target = tmp_path / "rejected.yaml"
+    await chat.run("delete x\r", "n\r", "do not delete files\r", f"/save {target}\r", "/exit\r")
+    assert "wire replay only, because a run_python call was rejected" in chat.text
+    scenario = load(target)
+    assert scenario.agent.runner == "wire"
+    assert "rejected" in scenario.description
+    assert run_file(target).status == "passed"
+    assert (tmp_path / "x").exists()
+
+
+async def test_save_before_any_reply_says_there_is_nothing(chat, tmp_path):
+    await chat.run(f"/save {tmp_path / 'x.yaml'}\r", "/exit\r")
+    assert "nothing to save yet" in chat.text
+    assert not (tmp_path / "x.yaml").exists()
+
+
+async def test_help_says_what_save_does(chat):
+    await chat.run("/help\r", "/exit\r")
+    assert "/save PATH" in chat.text and "replays at the wire only" in chat.text
+
+
+@needs_bwrap
+async def test_a_session_with_the_real_python_tool_replays_by_running_the_code_again(server, tmp_path):
+    server.add_reply(tool_calls=[("run_python", {"code": "print(6 * 7)"})])
+    server.add_reply("The answer is 42.")
+    chat = Chat(server, tools="run_python")
+    target = tmp_path / "code.yaml"
+    await chat.run("what is 6*7? use python\r", "\r", f"/save {target}\r", "/exit\r")
+    assert "the agent replays it" in chat.text
+    scenario = load(target)
+    assert scenario.agent.tools == ["python"]
+    assert [(c.input, c.output) for c in scenario.code_exec] == [({"code": "print(6 * 7)"}, "[stdout]\n42")]
+    assert run_file(target).status == "passed"
+
+    # The replay really runs the code: make the recorded call compute something else and the next request
+    # (which carries the tool's output) no longer matches the recording.
+    target.write_text(target.read_text().replace("print(6 * 7)", "print(6 * 8)"))
+    report = run_file(target)
+    assert report.status == "diverged"
+    assert "48" in report.message()
