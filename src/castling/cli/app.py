@@ -180,6 +180,7 @@ class ChatApp:
             elif (exc := self._turn.exception()) is not None:
                 self._note("a turn failed")
                 self.screen.error(_error_line(exc, self.settings.model))
+                await self._record_cut_reply(exc)
         finally:
             quiet.close()
             self._turn = None
@@ -208,6 +209,19 @@ class ChatApp:
             await self.agent.arecord_interruption(self.session_id, text, thinking)
         except Exception as exc:  # the chat must survive; the next turn still works from the last checkpoint
             self.screen.warn(f"the interruption could not be written into the session ({type(exc).__name__}: {exc})")
+
+    async def _record_cut_reply(self, exc: BaseException) -> None:
+        """A reply cut by an error mid-stream: keep what was shown in the conversation, marked with the error."""
+        text, thinking = self._partial
+        if not text.strip() or self.agent is None:
+            return  # nothing was said: the conversation stays as the last checkpoint left it
+        self.last_answer = text
+        try:
+            await self.agent.arecord_interruption(self.session_id, text, thinking, error=str(exc))
+        except Exception as failure:  # the chat must survive; the next turn still works from the last checkpoint
+            self.screen.warn(f"the partial answer could not be written into the session ({failure})")
+            return
+        self.screen.info("the partial answer is kept in the conversation, marked as cut off by the error")
 
     async def _run_turn(self, text: str) -> None:
         assert self.agent is not None

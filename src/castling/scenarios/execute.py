@@ -124,6 +124,8 @@ def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> O
                 return outcome
             content, calls = "", []
             for line in lines:
+                if "error" in line and "message" not in line:
+                    continue  # the server failed mid-stream (recorded as it happened): the reply is what came before
                 chunk = ollama.ChatResponse.model_validate(line)
                 content += chunk.message.content or ""
                 calls += [
