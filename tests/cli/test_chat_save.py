@@ -121,3 +121,34 @@ async def test_a_session_with_the_real_python_tool_replays_by_running_the_code_a
     report = run_file(target)
     assert report.status == "diverged"
     assert "48" in report.message()
+
+
+async def test_settings_changed_between_turns_give_a_wire_scenario(chat, server, tmp_path):
+    server.add_reply("One.")
+    server.add_reply("Two.")
+    target = tmp_path / "changed.yaml"
+    await chat.run("first\r", "/set temperature 0.5\r", "second\r", f"/save {target}\r", "/exit\r")
+    assert "because the settings changed between turns" in chat.text
+    scenario = load(target)
+    assert scenario.agent.runner == "wire"
+    assert scenario.model_turns[1].request.body["options"]["temperature"] == 0.5
+    assert run_file(target).status == "passed"
+
+
+async def test_a_resumed_session_saves_the_turns_recorded_since(server, tmp_path):
+    server.add_reply("Before.")
+    server.add_reply("After.")
+    await Chat(server).run("before\r", "/exit\r")
+    resumed = Chat(server, resume="")
+    target = tmp_path / "resumed.yaml"
+    await resumed.run("after\r", f"/save {target}\r", "/exit\r")
+    assert "the session was resumed: its first 1 turn(s) were not recorded" in resumed.text
+    scenario = load(target)
+    assert scenario.task == "after" and scenario.agent.runner == "wire"
+    # the one recorded request still carries the whole conversation
+    assert [m["content"] for m in scenario.model_turns[0].request.body["messages"]][-3:] == [
+        "before",
+        "Before.",
+        "after",
+    ]
+    assert run_file(target).status == "passed"
