@@ -17,39 +17,34 @@ from typing import Any
 import httpx
 
 from castling.backbones.ollama import AnyTransport
-from castling.scenarios.format import Source
-from castling.scenarios.live import NetworkTransport
+from castling.scenarios.format import REPLAY_HEADER, Source
 from castling.scenarios.recorder import Capture, RecordingTransport
-from castling.scenarios.serve import REPLAY_HEADER
 
 
-class ReplayWatch(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Passes requests on and notes whether the server is `castling serve` (its answers carry a header)."""
+class NetworkWatch(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Real HTTP (sync and async), noting whether the server is `castling serve` (its answers carry a header)."""
 
-    def __init__(self, inner: AnyTransport) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
+        self.sync = httpx.HTTPTransport()
+        self.async_ = httpx.AsyncHTTPTransport()
         self.served = ""
         """The scenario file `castling serve` replays, when it is the server."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(self.inner, httpx.BaseTransport)
-        return self._note(self.inner.handle_request(request))
+        return self._note(self.sync.handle_request(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(self.inner, httpx.AsyncBaseTransport)
-        return self._note(await self.inner.handle_async_request(request))
+        return self._note(await self.async_.handle_async_request(request))
 
     def _note(self, response: httpx.Response) -> httpx.Response:
         self.served = response.headers.get(REPLAY_HEADER, self.served)
         return response
 
     def close(self) -> None:
-        if isinstance(self.inner, httpx.BaseTransport):
-            self.inner.close()
+        self.sync.close()
 
     async def aclose(self) -> None:
-        if isinstance(self.inner, httpx.AsyncBaseTransport):
-            await self.inner.aclose()
+        await self.async_.aclose()
 
 
 @dataclass
@@ -61,7 +56,7 @@ class SessionRecorder:
     """The transport the chat's Ollama client uses (records into `capture`)."""
     network: bool
     """True when the chat talks to a server over the network (a real Ollama, or `castling serve`)."""
-    watch: ReplayWatch | None = None
+    watch: NetworkWatch | None = None
     session_id: str = ""
     start: int = 0
     """Index of the current conversation's first model turn in `capture.model_turns`."""
@@ -76,7 +71,7 @@ class SessionRecorder:
     def wrap(cls, transport: AnyTransport | None) -> SessionRecorder:
         """Record around `transport`, or around the real network when None (talking to Ollama)."""
         capture = Capture()
-        watch = ReplayWatch(NetworkTransport()) if transport is None else None
+        watch = NetworkWatch() if transport is None else None
         inner: AnyTransport = watch if watch is not None else transport  # type: ignore[assignment]
         return cls(capture, RecordingTransport(inner, capture, kind="ollama"), network=watch is not None, watch=watch)
 

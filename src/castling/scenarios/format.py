@@ -16,6 +16,10 @@ SCHEMA_VERSION: Literal[1] = 1
 Source = Literal["live", "constructed"]
 Mode = Literal["replay", "record", "record-missing", "update", "live"]
 MODES: tuple[Mode, ...] = ("replay", "record", "record-missing", "update", "live")
+INLINE_LIMIT = 4096
+"""Bodies larger than this (bytes) go to a blob file beside the scenario."""
+REPLAY_HEADER = "x-castling-replay"
+"""Sent by `castling serve` on every answer, so clients can tell a replay from a real Ollama."""
 
 
 class _Strict(BaseModel):

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 
 from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.format import REPLAY_HEADER
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.replayer import ModelReplay
 from castling.scenarios.store import load
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-REPLAY_HEADER = "x-castling-replay"
 
 
 class ReplayServer:
