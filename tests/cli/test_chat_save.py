@@ -1,5 +1,6 @@
 """`/save PATH`: a chat conversation written as a scenario file that replays."""
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -152,3 +153,41 @@ async def test_a_resumed_session_saves_the_turns_recorded_since(server, tmp_path
         "after",
     ]
     assert run_file(target).status == "passed"
+
+
+async def test_the_fetch_tools_traffic_is_saved_and_replayed(server, tmp_path, monkeypatch):
+    import httpx
+
+    import castling.tools
+
+    real_fetch = castling.tools.fetch
+    pages = []
+
+    def web(request):
+        pages.append(str(request.url))
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(200, headers={"content-type": "text/plain"}, text="Example Domain, for examples.")
+
+    def offline_fetch(transport=None, **settings):
+        # the chat passes its recorder as a wrapper; here it wraps a fake web instead of the real network
+        network = httpx.MockTransport(web)
+        return real_fetch(transport=transport(network) if transport else network, **settings)
+
+    monkeypatch.setattr(castling.tools, "fetch", offline_fetch)
+    server.add_reply(tool_calls=[("fetch", {"url": "https://example.org/"})])
+    server.add_reply("The page says: Example Domain.")
+    chat = Chat(server, tools="fetch")
+    target = tmp_path / "web.yaml"
+    await chat.run("what is on example.org?\r", f"/save {target}\r", "/exit\r")
+    assert "the agent replays it" in chat.text
+    assert "https://example.org/" in pages
+
+    scenario = load(target)
+    assert [e.request.url for e in scenario.tool_http][-1] == "https://example.org/"
+    assert "Example Domain" in scenario.tool_http[-1].response.body
+    monkeypatch.setattr(castling.tools, "fetch", real_fetch)  # replay: the real tool, fed from the file
+    pages.clear()
+    report = await asyncio.to_thread(run_file, target)  # the sync runner drives the async tool in its own loop
+    assert report.status == "passed", report.message()
+    assert pages == []  # nothing went to the (fake) web: the recording answered
