@@ -191,3 +191,20 @@ async def test_the_fetch_tools_traffic_is_saved_and_replayed(server, tmp_path, m
     report = await asyncio.to_thread(run_file, target)  # the sync runner drives the async tool in its own loop
     assert report.status == "passed", report.message()
     assert pages == []  # nothing went to the (fake) web: the recording answered
+
+
+async def test_saving_over_a_scenario_keeps_its_expectations_and_never_a_foreign_file(chat, server, tmp_path):
+    server.add_reply("Hello there.")
+    target = tmp_path / "hello.yaml"
+    target.write_text(
+        "schema_version: 1\nid: hello\ntask: hi\nrecording: {source: constructed}\n"
+        "expectations:\n- final_answer: {contains: Hello}\n"
+    )
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("- just a list\n")
+    await chat.run("hi\r", f"/save {target}\r", f"/save {notes}\r", "/exit\r")
+    assert "kept the 1 expectation(s) of the existing file" in chat.text
+    assert [e.final_answer.contains for e in load(target).expectations] == ["Hello"]
+    assert len(load(target).model_turns) == 1
+    assert "exists and is not a scenario file, so it was left alone" in chat.text
+    assert notes.read_text() == "- just a list\n"

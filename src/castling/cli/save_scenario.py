@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from castling.backbones.registry import backbone_class, family_for_model
-from castling.errors import ConfigError
+from castling.errors import CastlingError, ConfigError
 from castling.scenarios.format import AgentConfig, ModelTurn, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.recorder import Capture
 from castling.scenarios.runner import recorded_scenario, schema_ref
-from castling.scenarios.store import save
+from castling.scenarios.store import load, save
 
 if TYPE_CHECKING:
     from castling.cli.app import ChatApp
@@ -56,6 +56,14 @@ async def save_session(app: ChatApp, arg: str) -> None:
             recorder.note(f"the tool {name!r} is not a built-in a scenario can build")
     runner = "wire" if recorder.notes else "agent"
     base = _scenario(app, recorder, path, users, runner)
+    kept = ""
+    if path.exists():  # as re-recording does: the file's (reviewed) expectations survive, the recording is new
+        try:
+            base.expectations = load(path).expectations
+        except CastlingError as exc:
+            app.screen.error(f"{path} exists and is not a scenario file, so it was left alone: {exc}")
+            return
+        kept = f"; kept the {len(base.expectations)} expectation(s) of the existing file"
     outcome = _agent_outcome(app, messages, capture.turns()) if runner == "agent" else _wire_outcome(capture)
     fresh = recorded_scenario(base, capture, outcome, recorder.source, _stamp(capture.server, app), path.parent)
     if runner == "wire":
@@ -64,7 +72,7 @@ async def save_session(app: ChatApp, arg: str) -> None:
     how = "the agent replays it" if runner == "agent" else f"wire replay only, because {'; '.join(recorder.notes)}"
     app.screen.info(
         f"saved {len(capture.model_turns)} model turn(s), {len(users)} user turn(s), source {recorder.source} to "
-        f"{path} ({how}); replay: castling replay {path}"
+        f"{path} ({how}{kept}); replay: castling replay {path}"
     )
 
 
