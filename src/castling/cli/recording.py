@@ -25,13 +25,15 @@ class NetworkWatch(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Real HTTP (sync and async), noting whether the server is `castling serve` (its answers carry a header)."""
 
     def __init__(self) -> None:
-        self.sync = httpx.HTTPTransport()
         self.async_ = httpx.AsyncHTTPTransport()
+        self._sync: httpx.HTTPTransport | None = None  # made when first used: each transport costs an SSL context
         self.served = ""
         """The scenario file `castling serve` replays, when it is the server."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._note(self.sync.handle_request(request))
+        if self._sync is None:
+            self._sync = httpx.HTTPTransport()
+        return self._note(self._sync.handle_request(request))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return self._note(await self.async_.handle_async_request(request))
@@ -41,7 +43,8 @@ class NetworkWatch(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return response
 
     def close(self) -> None:
-        self.sync.close()
+        if self._sync is not None:
+            self._sync.close()
 
     async def aclose(self) -> None:
         await self.async_.aclose()
