@@ -5,19 +5,21 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import BaseTool
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
-from castling.agents.agent import Agent
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import AnyTransport, OllamaTransport
 from castling.backbones.registry import backbone_class, family_for_model
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
 
-ToolFactory = Callable[[], BaseTool]
+if TYPE_CHECKING:  # langgraph and langchain-core load in the background while the prompt shows (see chat.py)
+    from langchain_core.tools import BaseTool
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from castling.agents.agent import Agent
+
+ToolFactory = Callable[[], "BaseTool"]
 BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch": "castling.tools:fetch"}
 """Tool name → factory path, imported lazily: the tools arrive from their own branch."""
 
@@ -27,7 +29,8 @@ class AgentFactory:
     """Makes backbones and agents that share one Ollama client, one checkpointer and one set of tool instances."""
 
     ollama: OllamaTransport
-    checkpointer: BaseCheckpointSaver[Any]
+    checkpointer: BaseCheckpointSaver[Any] | None
+    """None until the chat has opened it (after the prompt first shows); agents are built only then."""
     extra_tools: Mapping[str, ToolFactory] = field(default_factory=dict)
     _tools: dict[str, BaseTool] = field(default_factory=dict)
     http_recorder: Callable[[Any], Any] | None = None
@@ -37,7 +40,7 @@ class AgentFactory:
     def create(
         cls,
         host: str | None,
-        checkpointer: BaseCheckpointSaver[Any],
+        checkpointer: BaseCheckpointSaver[Any] | None,
         transport: AnyTransport | None = None,
         extra_tools: Mapping[str, ToolFactory] | None = None,
     ) -> AgentFactory:
@@ -91,10 +94,11 @@ class AgentFactory:
         )
         return backbone, note
 
-    def agent(
-        self, settings: ChatSettings, approve: Callable[[str, Mapping[str, Any]], bool]
-    ) -> tuple[Agent, str | None]:
-        """An agent for the settings, with the chat's checkpointer and approval policy."""
+    def check(self, settings: ChatSettings) -> tuple[Backbone, str, list[BaseTool], list[str], str | None]:
+        """Everything `agent` needs but the agent itself: backbone, strategy, tools, asking tools, a note.
+
+        Raises the ConfigError the user must fix; builds no graph, so it is fast once the tools exist.
+        """
         backbone, note = self.backbone(settings)
         tools = [self.tool(name) for name in settings.tools]
         asking = [name for name in settings.tools if settings.approval_for(name) != "auto"]
@@ -108,6 +112,17 @@ class AgentFactory:
             strategy = "tools"  # approval is a promise: never trade it silently for the backbone's default strategy
             extra = f"using the tools strategy so {', '.join(asking)} can ask before running"
             note = f"{note}; {extra}" if note else extra
+        return backbone, strategy, tools, asking, note
+
+    def agent(
+        self, settings: ChatSettings, approve: Callable[[str, Mapping[str, Any]], bool]
+    ) -> tuple[Agent, str | None]:
+        """An agent for the settings, with the chat's checkpointer and approval policy."""
+        from castling.agents.agent import Agent
+
+        backbone, strategy, tools, asking, note = self.check(settings)
+        if self.checkpointer is None:
+            raise RuntimeError("the chat builds agents only once its checkpointer is open")
         agent = Agent(
             backbone,
             tools,

@@ -17,10 +17,8 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from castling.agents.agent import Agent
-from castling.agents.approval import Resume
 from castling.agents.events import (
     ApprovalEvent,
     Event,
@@ -41,6 +39,10 @@ from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval
 from castling.cli.terminal import no_echo
 from castling.errors import CapabilityMissing, CastlingError
+
+if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background while the prompt shows
+    from castling.agents.agent import Agent
+    from castling.agents.approval import Resume
 
 EXIT_WINDOW = 2.0
 
@@ -90,6 +92,8 @@ class ChatApp:
         self._modes: dict[str, str] = {}
         self._tools_running = 0
         self.recorder: SessionRecorder | None = None
+        self.ready: asyncio.Future[None] | None = None
+        """Done when the agent runtime (langgraph) is loaded and the checkpointer open (set by `start_chat`)."""
         """The wire recording `/save` writes from (set by `start_chat`)."""
 
     # -- agent -----------------------------------------------------------------------------------------------
@@ -103,16 +107,35 @@ class ChatApp:
         mode = self._modes.get(name) or default_approval(name)
         return mode != "auto"
 
-    def rebuild(self) -> bool:
-        """Build the agent from the settings; on a configuration error say why and keep the old one."""
+    def rebuild(self, *, quiet: bool = False) -> bool:
+        """Build the agent from the settings; on a configuration error say why and keep the old one.
+
+        Until the agent runtime has loaded (`ready`), the settings are only checked (same errors, same warning)
+        and the agent is built when it has.
+        """
         try:
-            agent, note = self.factory.agent(self.settings, self.policy)
+            if self.factory.checkpointer is None:
+                *_, note = self.factory.check(self.settings)
+                agent = None
+            else:
+                agent, note = self.factory.agent(self.settings, self.policy)
         except CastlingError as exc:
             self.screen.error(str(exc))
             return False
-        if note:
+        if note and not quiet:
             self.screen.warn(note)
         self.agent = agent
+        return True
+
+    async def wait_ready(self) -> bool:
+        """Wait until the agent runtime has loaded in the background (see `chat.py`); False if it failed."""
+        if self.ready is None:
+            return True
+        try:
+            await asyncio.shield(self.ready)
+        except Exception as exc:
+            self.screen.error(f"the agent runtime could not be loaded: {type(exc).__name__}: {exc}")
+            return False
         return True
 
     @property
@@ -163,7 +186,7 @@ class ChatApp:
     # -- turns -----------------------------------------------------------------------------------------------
     async def turn(self, text: str) -> None:
         """Send one message and stream the answer; Ctrl-C (or `interrupt()`) stops it and keeps what was said."""
-        if self.agent is None and not self.rebuild():
+        if not await self.wait_ready() or (self.agent is None and not self.rebuild()):
             return
         self.index.touch(self.session_id, text, self.settings.model)
         if self.recorder is not None:
@@ -224,6 +247,8 @@ class ChatApp:
         self.screen.info("the partial answer is kept in the conversation, marked as cut off by the error")
 
     async def _run_turn(self, text: str) -> None:
+        from castling.agents.approval import Resume
+
         assert self.agent is not None
         task: str | Resume = text
         self._modes = dict(self.settings.approval)

@@ -1,10 +1,21 @@
-"""`castling chat`: start-up checks (one clear line per problem), then the REPL."""
+"""`castling chat`: start-up checks (one clear line per problem), then the REPL.
+
+The agent runtime (langgraph, langchain-core: most of the start-up time) is imported in a background thread while
+the checks run and the prompt shows; the checkpointer is opened and the agent built once it has loaded, and the
+first turn waits for that (`ChatApp.wait_ready`). Configuration errors are still reported before the prompt:
+`AgentFactory.check` needs no langgraph.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,12 +29,13 @@ from castling.cli.models import choose_model
 from castling.cli.paths import data_dir
 from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
-from castling.cli.session_view import resume
 from castling.cli.sessions import SessionIndex, open_checkpointer
 from castling.cli.settings import TOOL_ALIASES, ChatSettings, parse_approve
 from castling.errors import CastlingError, ConfigError
 
 PULL_HINT = "ollama pull qwen3:8b"
+RUNTIME_MODULES = ("castling.agents.agent", "castling.agents.approval", "langgraph.checkpoint.sqlite.aio")
+"""Imported in the background while the prompt shows (most of the start-up time)."""
 
 
 class ChatOptions(BaseModel):
@@ -59,9 +71,10 @@ async def start_chat(
     screen = screen or Screen(styled=False if options.plain else None)
     folder = data_dir()
     index = SessionIndex(folder / "sessions.db")
-    async with open_checkpointer(folder / "checkpoints.db") as checkpointer:
+    runtime = _import_runtime()  # starts now, in a thread: the checks and the prompt do not wait for it
+    async with contextlib.AsyncExitStack() as stack:
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
-        factory = AgentFactory.create(options.host, checkpointer, recorder.transport, extra_tools)
+        factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
         factory.http_recorder = recorder.http_wrapper()
         try:
             settings = await _settings(options, factory, index)
@@ -78,14 +91,57 @@ async def start_chat(
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
         try:
-            if not app.rebuild():
+            if not app.rebuild():  # checks the settings only: the agent is built once the runtime has loaded
                 return 1
+            app.ready = asyncio.ensure_future(_load_runtime(app, runtime, stack, folder / "checkpoints.db"))
             await _greet(app)
-            if options.resume is not None and not await resume(app, options.resume):
-                return 1
+            if options.resume is not None:
+                from castling.cli.session_view import resume
+
+                if not await resume(app, options.resume):
+                    return 1
             return await app.run()
         finally:
+            if app.ready is not None:
+                if not runtime.done():
+                    app.ready.cancel()  # still importing: nothing to undo (the thread ends on its own)
+                # else let it finish: cancelling aiosqlite mid-connect leaves its thread writing to a closed loop
+                with contextlib.suppress(BaseException):
+                    await app.ready
             await factory.aclose()
+
+
+def _import_runtime() -> asyncio.Future[None]:
+    """Import langgraph, langchain-core and the agent in a daemon thread; the future is done when they are."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def report(error: BaseException | None) -> None:
+        if not done.done():
+            done.set_result(None) if error is None else done.set_exception(error)
+
+    def work() -> None:
+        error: BaseException | None = None
+        try:
+            for name in RUNTIME_MODULES:
+                importlib.import_module(name)
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the chat already ended and closed its loop
+            loop.call_soon_threadsafe(report, error)
+
+    threading.Thread(target=work, name="castling-import", daemon=True).start()
+    return done
+
+
+async def _load_runtime(
+    app: ChatApp, runtime: asyncio.Future[None], stack: contextlib.AsyncExitStack, db: Path
+) -> None:
+    """Once the runtime is imported: open the checkpointer and build the agent."""
+    await runtime
+    app.factory.checkpointer = await stack.enter_async_context(open_checkpointer(db))
+    if app.agent is None:
+        app.rebuild(quiet=True)  # the settings were checked (and any note shown) before the prompt
 
 
 async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionIndex) -> ChatSettings:
@@ -154,7 +210,7 @@ def _installed(name: str) -> bool:
 async def _greet(app: ChatApp) -> None:
     settings = app.settings
     tools = ", ".join(f"{t} ({settings.approval_for(t)})" for t in settings.tools) or "none"
-    strategy = app.agent.strategy if app.agent else settings.strategy
+    strategy = app.factory.check(settings)[1]
     app.screen.info(f"castling chat · {settings.model} · strategy {strategy} · tools: {tools} · /help for commands")
     info = await app.factory.ollama.ashow(settings.model)
     if settings.tools and not info.supports_tools and strategy == "tools":

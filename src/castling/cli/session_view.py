@@ -37,7 +37,7 @@ async def resume(app: ChatApp, session_id: str) -> bool:
 
 async def show_recent(app: ChatApp) -> None:
     """Print the last few user and assistant messages of the current session."""
-    if app.agent is None and not app.rebuild():
+    if not await app.wait_ready() or (app.agent is None and not app.rebuild()):
         return
     assert app.agent is not None
     state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
