@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,9 @@ if TYPE_CHECKING:  # langgraph and langchain-core load in the background while t
 
     from castling.agents.agent import Agent
 
+RUNTIME_IMPORT = threading.Lock()
+"""Held by the chat's background import of langgraph; tool modules (langchain-core) are imported under it too, so
+two threads never import the same package at once (its circular imports can trip the deadlock detection)."""
 ToolFactory = Callable[[], "BaseTool"]
 BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch": "castling.tools:fetch"}
 """Tool name → factory path, imported lazily: the tools arrive from their own branch."""
@@ -54,7 +58,8 @@ class AgentFactory:
     def tool(self, name: str) -> BaseTool:
         """The instance of tool `name` (created once per chat, so sandboxes and clients persist)."""
         if name not in self._tools:
-            self._tools[name] = self._make_tool(name)
+            with RUNTIME_IMPORT:  # tools import langchain-core: never while the chat's import thread does
+                self._tools[name] = self._make_tool(name)
         return self._tools[name]
 
     def _make_tool(self, name: str) -> BaseTool:

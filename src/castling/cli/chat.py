@@ -1,9 +1,10 @@
 """`castling chat`: start-up checks (one clear line per problem), then the REPL.
 
 The agent runtime (langgraph, langchain-core: most of the start-up time) is imported in a background thread while
-the checks run and the prompt shows; the checkpointer is opened and the agent built once it has loaded, and the
-first turn waits for that (`ChatApp.wait_ready`). Configuration errors are still reported before the prompt:
-`AgentFactory.check` needs no langgraph.
+the prompt shows; the checkpointer is opened and the agent built once it has loaded, and the first turn waits for
+that (`ChatApp.wait_ready`). Configuration errors are still reported before the prompt: `AgentFactory.check`
+needs no langgraph. Whatever needs langchain-core in this thread (tools, `/resume`, `/save`) is imported before the
+import thread starts or after it is done, never at the same time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from castling.backbones.ollama import AnyTransport
-from castling.cli.agent_setup import BUILTIN_TOOLS, AgentFactory, ToolFactory
+from castling.cli.agent_setup import BUILTIN_TOOLS, RUNTIME_IMPORT, AgentFactory, ToolFactory
 from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
 from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
@@ -71,7 +72,6 @@ async def start_chat(
     screen = screen or Screen(styled=False if options.plain else None)
     folder = data_dir()
     index = SessionIndex(folder / "sessions.db")
-    runtime = _import_runtime()  # starts now, in a thread: the checks and the prompt do not wait for it
     async with contextlib.AsyncExitStack() as stack:
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
         factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
@@ -90,9 +90,13 @@ async def start_chat(
         app.installed = await factory.ollama.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
+        runtime: asyncio.Future[None] | None = None
         try:
-            if not app.rebuild():  # checks the settings only: the agent is built once the runtime has loaded
+            if not app.rebuild():  # checks the settings (and builds the tools) without langgraph
                 return 1
+            # Started only now: the tools import langchain-core in this thread, and two threads importing the same
+            # package at once can trip the import system's deadlock detection on its circular imports.
+            runtime = _import_runtime()
             app.ready = asyncio.ensure_future(_load_runtime(app, runtime, stack, folder / "checkpoints.db"))
             await _greet(app)
             if options.resume is not None:
@@ -102,7 +106,7 @@ async def start_chat(
                     return 1
             return await app.run()
         finally:
-            if app.ready is not None:
+            if app.ready is not None and runtime is not None:
                 if not runtime.done():
                     app.ready.cancel()  # still importing: nothing to undo (the thread ends on its own)
                 # else let it finish: cancelling aiosqlite mid-connect leaves its thread writing to a closed loop
@@ -123,8 +127,9 @@ def _import_runtime() -> asyncio.Future[None]:
     def work() -> None:
         error: BaseException | None = None
         try:
-            for name in RUNTIME_MODULES:
-                importlib.import_module(name)
+            with RUNTIME_IMPORT:
+                for name in RUNTIME_MODULES:
+                    importlib.import_module(name)
         except Exception as exc:
             error = exc
         with contextlib.suppress(RuntimeError):  # the chat already ended and closed its loop

@@ -119,6 +119,8 @@ async def _resume(app: ChatApp, arg: str) -> None:
     "edited/rejected at approval, or with settings changed mid-way replays at the wire only",
 )
 async def _save(app: ChatApp, arg: str) -> None:
+    if not await app.wait_ready():  # save_scenario imports langchain-core: not while the import thread runs
+        return
     from castling.cli.save_scenario import save_session
 
     await save_session(app, arg)
