@@ -7,6 +7,7 @@ import pytest
 
 from castling import Agent, ApprovalEvent, ConfigError, Decision, FinalEvent, Qwen, Resume, tool
 from castling.agents.interruption import INTERRUPTED_NOTE, TOOL_INTERRUPTED
+from castling.errors import CastlingError
 from castling.testing import ScriptedOllama
 
 
@@ -201,3 +202,29 @@ async def test_run_cannot_ask_so_it_says_to_use_stream():
     with pytest.raises(ConfigError, match="use agent.stream"):
         await agent.arun("go")
     assert ran == []
+
+
+async def test_a_reply_cut_by_a_server_error_is_recorded_with_the_error():
+    server = ScriptedOllama()
+    chunk = {"model": "qwen3:8b", "message": {"role": "assistant", "content": "Half of it"}, "done": False}
+    server.add_lines([chunk, {"error": "model runner crashed"}])
+    server.add_reply("All of it.")
+    agent = make(server, [])
+    said = []
+
+    async def consume():
+        async for event in agent.astream("explain", thread_id="t6"):
+            said.append(getattr(event, "text", ""))
+
+    with pytest.raises(CastlingError, match="model runner crashed"):
+        await consume()
+    assert "".join(said) == "Half of it"
+    await agent.arecord_interruption("t6", "Half of it", error="model runner crashed")
+    state = await agent.graph.aget_state({"configurable": {"thread_id": "t6"}})
+    last = state.values["messages"][-1]
+    assert last.type == "ai" and last.text.startswith("Half of it")
+    assert "[reply cut off by an error: model runner crashed]" in last.text and INTERRUPTED_NOTE not in last.text
+    assert last.additional_kwargs["error"] == "model runner crashed"
+    await collect(agent, "again", "t6")
+    wire = server.requests[1]["messages"]
+    assert [m["role"] for m in wire] == ["user", "assistant", "user"]

@@ -12,7 +12,6 @@ async def test_help_lists_every_command_from_the_table(chat):
     await chat.run("/help\r", "/exit\r")
     for name, entry in COMMANDS.items():
         assert f"/{name}" in chat.text and entry.help in chat.text
-    assert "arrives with castling scenarios" in chat.text
 
 
 async def test_unknown_command_gets_one_line(chat):
@@ -102,11 +101,6 @@ async def test_markdown_and_copy_print_the_last_answer_raw(chat, server):
     assert "no answer yet" in chat.text
     assert chat.text.count(ANSWER) == 3  # streamed once, then /markdown and /copy
     assert f"copied {len(ANSWER)} characters" in chat.text
-
-
-async def test_save_explains_it_needs_scenarios(chat):
-    await chat.run("/save out.yaml\r", "/exit\r")
-    assert "error: /save needs castling's scenario support" in chat.text
 
 
 async def test_verbose_and_multiline_toggle(chat, server):

@@ -131,20 +131,80 @@ def resumed_after_kill(env, tmp_path):
     assert history[4:] == [("user", "third question"), ("user", "fourth")]
 
 
-def test_approval_in_a_real_terminal(tmp_path):
-    call = {
+def tool_call(code):
+    """One streamed chunk asking for `run_python(code)`, then the done line."""
+    chunk = {
         "model": "qwen3:8b",
         "created_at": "2024-05-24T20:26:46Z",
         "message": {
             "role": "assistant",
             "content": "",
-            "tool_calls": [{"function": {"name": "run_python", "arguments": {"code": "import os\nos.remove('x')"}}}],
+            "tool_calls": [{"function": {"name": "run_python", "arguments": {"code": code}}}],
         },
         "done": False,
     }
+    return [json.dumps(chunk), text_lines("qwen3:8b", [])[-1]]
+
+
+def tool_results(request):
+    return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="the real python tool needs bubblewrap")
+def test_approval_with_the_real_python_tool_in_a_real_terminal(tmp_path):
+    """Run once, Ctrl-C while the sandboxed code runs, and reject: with castling.tools.python, not a stand-in."""
+    with OllamaStub(["qwen3:8b"]) as server:
+        server.add(tool_call("print(6 * 7)"))
+        server.add(text_lines("qwen3:8b", ["It ", "is ", "42."]))
+        server.add(tool_call("import time\ntime.sleep(60)"))
+        server.add(tool_call("import os\nos.remove('x')"))
+        server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
+            "OLLAMA_HOST": server.host,
+            "CASTLING_DATA_DIR": str(tmp_path),
+            "TERM": "xterm-256color",
+        }
+        terminal = Terminal(f"{CASTLING} chat --tools python --strategy tools", env)
+        try:
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
+            assert "run_python (ask)" in terminal.screen()
+            terminal.keys("what is 6*7", "Enter")
+            terminal.wait(lambda: "Run it? [Enter] once" in terminal.screen(), "the approval question")
+            terminal.keys("Enter")
+            terminal.wait(lambda: "It is 42." in terminal.screen(), "the answer after the code ran")
+
+            terminal.keys("sleep a minute", "Enter")
+            terminal.wait(lambda: terminal.screen().count("Run it? [Enter] once") == 2, "the second question")
+            terminal.keys("Enter")
+            terminal.wait(lambda: "⚙ run_python" in terminal.screen().split("Run it?")[-1], "the sleep to start")
+            terminal.keys("C-c")
+            terminal.wait(lambda: "the tool was stopped" in terminal.screen(), "the tool to be interrupted")
+
+            terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt after ^C")
+            terminal.keys("clean up", "Enter")
+            terminal.wait(lambda: "os.remove('x')" in terminal.screen(), "the third question")
+            terminal.keys("n", "Enter")
+            terminal.wait(lambda: "Why not?" in terminal.screen(), "the reason question")
+            terminal.keys("keep my files", "Enter")
+            terminal.wait(lambda: "I will not delete it." in terminal.screen(), "the answer")
+            terminal.keys("C-d")
+            terminal.wait(lambda: not terminal.alive(), "the chat to exit")
+        finally:
+            terminal.close()
+    assert tool_results(server.requests[1]) == ["[stdout]\n42"]  # the sandbox really ran the code
+    # the next request carries the interrupted sleep's result: the history stayed valid
+    assert "Interrupted by the user" in tool_results(server.requests[3])[-1]
+    last = tool_results(server.requests[4])[-1]
+    assert "declined" in last and "keep my files" in last
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is not None, reason="covered with the real python tool")
+def test_approval_in_a_real_terminal_without_a_sandbox(tmp_path):
+    """Where bubblewrap is missing the real tool cannot start: a stand-in tool keeps the approval UI covered."""
     script = Path(__file__).parent / "chat_with_fake_tool.py"
     with OllamaStub(["qwen3:8b"]) as server:
-        server.add([json.dumps(call), text_lines("qwen3:8b", [])[-1]])
+        server.add(tool_call("import os\nos.remove('x')"))
         server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
         env = {
             **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
@@ -165,5 +225,5 @@ def test_approval_in_a_real_terminal(tmp_path):
             terminal.wait(lambda: not terminal.alive(), "the chat to exit")
         finally:
             terminal.close()
-    tool_result = next(m for m in server.requests[1]["messages"] if m["role"] == "tool")
-    assert "declined" in tool_result["content"] and "keep my files" in tool_result["content"]
+    (result,) = tool_results(server.requests[1])
+    assert "declined" in result and "keep my files" in result

@@ -183,17 +183,20 @@ class Agent:
                 yield event
         yield collector.last()
 
-    async def arecord_interruption(self, thread_id: str, partial_text: str = "", partial_thinking: str = "") -> None:
+    async def arecord_interruption(
+        self, thread_id: str, partial_text: str = "", partial_thinking: str = "", *, error: str | None = None
+    ) -> None:
         """After a run on `thread_id` was cancelled, keep its history valid and the partial answer in it.
 
         Writes the partial answer as an assistant message marked interrupted, or an "interrupted" result for each
-        tool call left without one, so the next message continues a well-formed conversation.
+        tool call left without one, so the next message continues a well-formed conversation. With `error` (the
+        run failed mid-reply) the partial answer is marked with the error instead.
         """
         graph = self._graph(True)
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         snapshot = await graph.aget_state(config)
         messages = list(snapshot.values.get("messages", [])) if snapshot.values else []
-        update, node = interruption_update(messages, partial_text, partial_thinking)
+        update, node = interruption_update(messages, partial_text, partial_thinking, error=error)
         if update:
             await graph.aupdate_state(config, {"messages": update}, as_node=node)
 

@@ -15,13 +15,18 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 INTERRUPTED_KEY = "interrupted"
 INTERRUPTED_NOTE = "[interrupted by user]"
+ERROR_NOTE = "[reply cut off by an error:"
 TOOL_INTERRUPTED = "Interrupted by the user before the tool finished; it produced no result."
 
 
 def interruption_update(
-    messages: Sequence[BaseMessage], partial_text: str, partial_thinking: str = ""
+    messages: Sequence[BaseMessage], partial_text: str, partial_thinking: str = "", *, error: str | None = None
 ) -> tuple[list[BaseMessage], str]:
-    """The messages to append after an interrupted run, and the node to record them as."""
+    """The messages to append after an interrupted run, and the node to record them as.
+
+    With `error`, the run was cut by a failure (a server error mid-stream) rather than by the user: the partial
+    answer is marked with the error instead of `[interrupted by user]`.
+    """
     last = messages[-1] if messages else None
     if isinstance(last, AIMessage) and last.tool_calls:
         answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
@@ -44,5 +49,9 @@ def interruption_update(
     extra: dict[str, Any] = {INTERRUPTED_KEY: True}
     if partial_thinking:
         extra["thinking"] = partial_thinking
-    text = f"{partial_text.rstrip()}\n\n{INTERRUPTED_NOTE}" if partial_text.strip() else INTERRUPTED_NOTE
+    note = INTERRUPTED_NOTE
+    if error is not None:
+        extra["error"] = error
+        note = f"{ERROR_NOTE} {' '.join(error.split())[:200]}]"
+    text = f"{partial_text.rstrip()}\n\n{note}" if partial_text.strip() else note
     return [AIMessage(text, additional_kwargs=extra)], "model"

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import BaseTool
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
-from castling.agents.agent import Agent
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import AnyTransport, OllamaTransport
 from castling.backbones.registry import backbone_class, family_for_model
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
 
-ToolFactory = Callable[[], BaseTool]
+if TYPE_CHECKING:  # langgraph and langchain-core load in the background while the prompt shows (see chat.py)
+    from langchain_core.tools import BaseTool
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from castling.agents.agent import Agent
+
+RUNTIME_IMPORT = threading.Lock()
+"""Held by the chat's background import of langgraph; tool modules (langchain-core) are imported under it too, so
+two threads never import the same package at once (its circular imports can trip the deadlock detection)."""
+ToolFactory = Callable[[], "BaseTool"]
 BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch": "castling.tools:fetch"}
 """Tool name → factory path, imported lazily: the tools arrive from their own branch."""
 
@@ -27,15 +33,18 @@ class AgentFactory:
     """Makes backbones and agents that share one Ollama client, one checkpointer and one set of tool instances."""
 
     ollama: OllamaTransport
-    checkpointer: BaseCheckpointSaver[Any]
+    checkpointer: BaseCheckpointSaver[Any] | None
+    """None until the chat has opened it (after the prompt first shows); agents are built only then."""
     extra_tools: Mapping[str, ToolFactory] = field(default_factory=dict)
     _tools: dict[str, BaseTool] = field(default_factory=dict)
+    http_recorder: Callable[[Any], Any] | None = None
+    """Wraps the fetch tool's transport so its traffic is recorded with the session (for `/save`)."""
 
     @classmethod
     def create(
         cls,
         host: str | None,
-        checkpointer: BaseCheckpointSaver[Any],
+        checkpointer: BaseCheckpointSaver[Any] | None,
         transport: AnyTransport | None = None,
         extra_tools: Mapping[str, ToolFactory] | None = None,
     ) -> AgentFactory:
@@ -49,7 +58,8 @@ class AgentFactory:
     def tool(self, name: str) -> BaseTool:
         """The instance of tool `name` (created once per chat, so sandboxes and clients persist)."""
         if name not in self._tools:
-            self._tools[name] = self._make_tool(name)
+            with RUNTIME_IMPORT:  # tools import langchain-core: never while the chat's import thread does
+                self._tools[name] = self._make_tool(name)
         return self._tools[name]
 
     def _make_tool(self, name: str) -> BaseTool:
@@ -62,6 +72,9 @@ class AgentFactory:
         factory = getattr(importlib.import_module(module), attribute, None)
         if factory is None:
             raise ConfigError(f"The {name} tool is not installed in this version of castling (it is coming soon).")
+        if name == "fetch" and self.http_recorder is not None:
+            recorded: BaseTool = factory(transport=self.http_recorder)
+            return recorded
         tool: BaseTool = factory()
         return tool
 
@@ -86,10 +99,11 @@ class AgentFactory:
         )
         return backbone, note
 
-    def agent(
-        self, settings: ChatSettings, approve: Callable[[str, Mapping[str, Any]], bool]
-    ) -> tuple[Agent, str | None]:
-        """An agent for the settings, with the chat's checkpointer and approval policy."""
+    def check(self, settings: ChatSettings) -> tuple[Backbone, str, list[BaseTool], list[str], str | None]:
+        """Everything `agent` needs but the agent itself: backbone, strategy, tools, asking tools, a note.
+
+        Raises the ConfigError the user must fix; builds no graph, so it is fast once the tools exist.
+        """
         backbone, note = self.backbone(settings)
         tools = [self.tool(name) for name in settings.tools]
         asking = [name for name in settings.tools if settings.approval_for(name) != "auto"]
@@ -103,6 +117,17 @@ class AgentFactory:
             strategy = "tools"  # approval is a promise: never trade it silently for the backbone's default strategy
             extra = f"using the tools strategy so {', '.join(asking)} can ask before running"
             note = f"{note}; {extra}" if note else extra
+        return backbone, strategy, tools, asking, note
+
+    def agent(
+        self, settings: ChatSettings, approve: Callable[[str, Mapping[str, Any]], bool]
+    ) -> tuple[Agent, str | None]:
+        """An agent for the settings, with the chat's checkpointer and approval policy."""
+        from castling.agents.agent import Agent
+
+        backbone, strategy, tools, asking, note = self.check(settings)
+        if self.checkpointer is None:
+            raise RuntimeError("the chat builds agents only once its checkpointer is open")
         agent = Agent(
             backbone,
             tools,

@@ -17,10 +17,8 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from castling.agents.agent import Agent
-from castling.agents.approval import Resume
 from castling.agents.events import (
     ApprovalEvent,
     Event,
@@ -35,11 +33,16 @@ from castling.backbones.usage import Usage
 from castling.cli.agent_setup import AgentFactory
 from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
+from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval
 from castling.cli.terminal import no_echo
 from castling.errors import CapabilityMissing, CastlingError
+
+if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background while the prompt shows
+    from castling.agents.agent import Agent
+    from castling.agents.approval import Resume
 
 EXIT_WINDOW = 2.0
 
@@ -88,6 +91,10 @@ class ChatApp:
         self._last_call = Usage()
         self._modes: dict[str, str] = {}
         self._tools_running = 0
+        self.recorder: SessionRecorder | None = None
+        self.ready: asyncio.Future[None] | None = None
+        """Done when the agent runtime (langgraph) is loaded and the checkpointer open (set by `start_chat`)."""
+        """The wire recording `/save` writes from (set by `start_chat`)."""
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
@@ -100,16 +107,35 @@ class ChatApp:
         mode = self._modes.get(name) or default_approval(name)
         return mode != "auto"
 
-    def rebuild(self) -> bool:
-        """Build the agent from the settings; on a configuration error say why and keep the old one."""
+    def rebuild(self, *, quiet: bool = False) -> bool:
+        """Build the agent from the settings; on a configuration error say why and keep the old one.
+
+        Until the agent runtime has loaded (`ready`), the settings are only checked (same errors, same warning)
+        and the agent is built when it has.
+        """
         try:
-            agent, note = self.factory.agent(self.settings, self.policy)
+            if self.factory.checkpointer is None:
+                *_, note = self.factory.check(self.settings)
+                agent = None
+            else:
+                agent, note = self.factory.agent(self.settings, self.policy)
         except CastlingError as exc:
             self.screen.error(str(exc))
             return False
-        if note:
+        if note and not quiet:
             self.screen.warn(note)
         self.agent = agent
+        return True
+
+    async def wait_ready(self) -> bool:
+        """Wait until the agent runtime has loaded in the background (see `chat.py`); False if it failed."""
+        if self.ready is None:
+            return True
+        try:
+            await asyncio.shield(self.ready)
+        except Exception as exc:
+            self.screen.error(f"the agent runtime could not be loaded: {type(exc).__name__}: {exc}")
+            return False
         return True
 
     @property
@@ -160,9 +186,11 @@ class ChatApp:
     # -- turns -----------------------------------------------------------------------------------------------
     async def turn(self, text: str) -> None:
         """Send one message and stream the answer; Ctrl-C (or `interrupt()`) stops it and keeps what was said."""
-        if self.agent is None and not self.rebuild():
+        if not await self.wait_ready() or (self.agent is None and not self.rebuild()):
             return
         self.index.touch(self.session_id, text, self.settings.model)
+        if self.recorder is not None:
+            self.recorder.turn_started(self.session_id, _snapshot(self.settings))
         self._turn = asyncio.create_task(self._run_turn(text))
         quiet = contextlib.ExitStack()
         if self.handle_signals:
@@ -170,9 +198,12 @@ class ChatApp:
         try:
             await asyncio.wait({self._turn})
             if self._turn.cancelled():
+                self._note("a reply was interrupted")
                 await self._record_interruption()
             elif (exc := self._turn.exception()) is not None:
+                self._note("a turn failed")
                 self.screen.error(_error_line(exc, self.settings.model))
+                await self._record_cut_reply(exc)
         finally:
             quiet.close()
             self._turn = None
@@ -202,7 +233,22 @@ class ChatApp:
         except Exception as exc:  # the chat must survive; the next turn still works from the last checkpoint
             self.screen.warn(f"the interruption could not be written into the session ({type(exc).__name__}: {exc})")
 
+    async def _record_cut_reply(self, exc: BaseException) -> None:
+        """A reply cut by an error mid-stream: keep what was shown in the conversation, marked with the error."""
+        text, thinking = self._partial
+        if not text.strip() or self.agent is None:
+            return  # nothing was said: the conversation stays as the last checkpoint left it
+        self.last_answer = text
+        try:
+            await self.agent.arecord_interruption(self.session_id, text, thinking, error=str(exc))
+        except Exception as failure:  # the chat must survive; the next turn still works from the last checkpoint
+            self.screen.warn(f"the partial answer could not be written into the session ({failure})")
+            return
+        self.screen.info("the partial answer is kept in the conversation, marked as cut off by the error")
+
     async def _run_turn(self, text: str) -> None:
+        from castling.agents.approval import Resume
+
         assert self.agent is not None
         task: str | Resume = text
         self._modes = dict(self.settings.approval)
@@ -228,10 +274,16 @@ class ChatApp:
             except (KeyboardInterrupt, EOFError):
                 raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
             self._tools_running = 0
+            if decision.action != "run":
+                self._note(f"a {pending.name} call was {'edited' if decision.action == 'edit' else 'rejected'}")
             task = Resume(decision)
         self.totals.turns += 1
         self.totals.usage = self.totals.usage + turn_usage
         await self._footer(turn_usage)
+
+    def _note(self, why: str) -> None:
+        if self.recorder is not None:
+            self.recorder.note(why)
 
     def _show(self, event: Event) -> None:
         if isinstance(event, TextDelta):
@@ -262,6 +314,12 @@ class ChatApp:
             num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
+
+
+def _snapshot(settings: ChatSettings) -> tuple[Any, ...]:
+    """The settings that shape the model requests (the agent runner replays a conversation with one set)."""
+    s = settings
+    return (s.model, s.backbone, s.strategy, s.think, sorted(s.options.items()), list(s.tools), s.system)
 
 
 def _error_line(exc: BaseException, model: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from castling.agents.approval import Decision
 from castling.agents.events import ApprovalEvent
 from castling.cli.inputs import Prompter
 from castling.cli.render import Screen
 from castling.cli.settings import ChatSettings
+
+if TYPE_CHECKING:
+    from castling.agents.approval import Decision
 
 QUESTION = "Run it? [Enter] once · [a]lways for this tool · [e]dit · [n]o > "
 NEVER_REASON = "The user does not allow this tool to run (approval mode 'never')."
@@ -16,6 +19,8 @@ NEVER_REASON = "The user does not allow this tool to run (approval mode 'never')
 
 async def decide(event: ApprovalEvent, settings: ChatSettings, screen: Screen, prompter: Prompter) -> Decision:
     """The user's decision about one paused call (KeyboardInterrupt propagates: the turn is interrupted)."""
+    from castling.agents.approval import Decision  # imported once a turn runs: langgraph is loaded by then
+
     mode = settings.approval_for(event.name)
     if mode == "never":
         screen.info(f"{event.name} is set to never run (/approve {event.name} ask to change that); the model is told")
@@ -48,6 +53,8 @@ async def decide(event: ApprovalEvent, settings: ChatSettings, screen: Screen, p
 
 
 async def _edit(event: ApprovalEvent, code: str | None, screen: Screen, prompter: Prompter) -> Decision | None:
+    from castling.agents.approval import Decision
+
     screen.info("edit, then Esc Enter to run it (Ctrl-X Ctrl-E opens $EDITOR)")
     if code is not None:
         new_code = await prompter.ask("", default=code, multiline=True)

@@ -1,28 +1,42 @@
-"""`castling chat`: start-up checks (one clear line per problem), then the REPL."""
+"""`castling chat`: start-up checks (one clear line per problem), then the REPL.
+
+The agent runtime (langgraph, langchain-core: most of the start-up time) is imported in a background thread while
+the prompt shows; the checkpointer is opened and the agent built once it has loaded, and the first turn waits for
+that (`ChatApp.wait_ready`). Configuration errors are still reported before the prompt: `AgentFactory.check`
+needs no langgraph. Whatever needs langchain-core in this thread (tools, `/resume`, `/save`) is imported before the
+import thread starts or after it is done, never at the same time.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from castling.backbones.ollama import AnyTransport
-from castling.cli.agent_setup import BUILTIN_TOOLS, AgentFactory, ToolFactory
+from castling.cli.agent_setup import BUILTIN_TOOLS, RUNTIME_IMPORT, AgentFactory, ToolFactory
 from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
 from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
 from castling.cli.models import choose_model
 from castling.cli.paths import data_dir
+from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
-from castling.cli.session_view import resume
 from castling.cli.sessions import SessionIndex, open_checkpointer
 from castling.cli.settings import TOOL_ALIASES, ChatSettings, parse_approve
 from castling.errors import CastlingError, ConfigError
 
 PULL_HINT = "ollama pull qwen3:8b"
+RUNTIME_MODULES = ("castling.agents.agent", "castling.agents.approval", "langgraph.checkpoint.sqlite.aio")
+"""Imported in the background while the prompt shows (most of the start-up time)."""
 
 
 class ChatOptions(BaseModel):
@@ -58,8 +72,10 @@ async def start_chat(
     screen = screen or Screen(styled=False if options.plain else None)
     folder = data_dir()
     index = SessionIndex(folder / "sessions.db")
-    async with open_checkpointer(folder / "checkpoints.db") as checkpointer:
-        factory = AgentFactory.create(options.host, checkpointer, transport, extra_tools)
+    async with contextlib.AsyncExitStack() as stack:
+        recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
+        factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
+        factory.http_recorder = recorder.http_wrapper()
         try:
             settings = await _settings(options, factory, index)
         except CastlingError as exc:
@@ -70,18 +86,67 @@ async def start_chat(
             settings.tools = _usable_default_tools(settings.tools, factory, screen)
         app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
         app.handle_signals = handle_signals
+        app.recorder = recorder
         app.installed = await factory.ollama.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
+        runtime: asyncio.Future[None] | None = None
         try:
-            if not app.rebuild():
+            if not app.rebuild():  # checks the settings (and builds the tools) without langgraph
                 return 1
+            # Started only now: the tools import langchain-core in this thread, and two threads importing the same
+            # package at once can trip the import system's deadlock detection on its circular imports.
+            runtime = _import_runtime()
+            app.ready = asyncio.ensure_future(_load_runtime(app, runtime, stack, folder / "checkpoints.db"))
             await _greet(app)
-            if options.resume is not None and not await resume(app, options.resume):
-                return 1
+            if options.resume is not None:
+                from castling.cli.session_view import resume
+
+                if not await resume(app, options.resume):
+                    return 1
             return await app.run()
         finally:
+            if app.ready is not None and runtime is not None:
+                if not runtime.done():
+                    app.ready.cancel()  # still importing: nothing to undo (the thread ends on its own)
+                # else let it finish: cancelling aiosqlite mid-connect leaves its thread writing to a closed loop
+                with contextlib.suppress(BaseException):
+                    await app.ready
             await factory.aclose()
+
+
+def _import_runtime() -> asyncio.Future[None]:
+    """Import langgraph, langchain-core and the agent in a daemon thread; the future is done when they are."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def report(error: BaseException | None) -> None:
+        if not done.done():
+            done.set_result(None) if error is None else done.set_exception(error)
+
+    def work() -> None:
+        error: BaseException | None = None
+        try:
+            with RUNTIME_IMPORT:
+                for name in RUNTIME_MODULES:
+                    importlib.import_module(name)
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the chat already ended and closed its loop
+            loop.call_soon_threadsafe(report, error)
+
+    threading.Thread(target=work, name="castling-import", daemon=True).start()
+    return done
+
+
+async def _load_runtime(
+    app: ChatApp, runtime: asyncio.Future[None], stack: contextlib.AsyncExitStack, db: Path
+) -> None:
+    """Once the runtime is imported: open the checkpointer and build the agent."""
+    await runtime
+    app.factory.checkpointer = await stack.enter_async_context(open_checkpointer(db))
+    if app.agent is None:
+        app.rebuild(quiet=True)  # the settings were checked (and any note shown) before the prompt
 
 
 async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionIndex) -> ChatSettings:
@@ -150,7 +215,7 @@ def _installed(name: str) -> bool:
 async def _greet(app: ChatApp) -> None:
     settings = app.settings
     tools = ", ".join(f"{t} ({settings.approval_for(t)})" for t in settings.tools) or "none"
-    strategy = app.agent.strategy if app.agent else settings.strategy
+    strategy = app.factory.check(settings)[1]
     app.screen.info(f"castling chat · {settings.model} · strategy {strategy} · tools: {tools} · /help for commands")
     info = await app.factory.ollama.ashow(settings.model)
     if settings.tools and not info.supports_tools and strategy == "tools":

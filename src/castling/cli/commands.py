@@ -112,12 +112,18 @@ async def _resume(app: ChatApp, arg: str) -> None:
     await resume(app, arg)
 
 
-@command("save", "PATH", "save the session as a replayable scenario (arrives with castling scenarios)")
+@command(
+    "save",
+    "PATH",
+    "save this conversation as a replayable scenario (castling replay PATH); a conversation interrupted, "
+    "edited/rejected at approval, or with settings changed mid-way replays at the wire only",
+)
 async def _save(app: ChatApp, arg: str) -> None:
-    app.screen.error(
-        "/save needs castling's scenario support, which is not in this version yet; the session itself is "
-        f"saved automatically: /resume {app.session_id}"
-    )
+    if not await app.wait_ready():  # save_scenario imports langchain-core: not while the import thread runs
+        return
+    from castling.cli.save_scenario import save_session
+
+    await save_session(app, arg)
 
 
 # -- model -----------------------------------------------------------------------------------------------------

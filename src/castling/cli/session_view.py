@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from langchain_core.messages import AIMessage, HumanMessage
-
 if TYPE_CHECKING:
     from castling.cli.app import ChatApp
 
@@ -37,8 +35,10 @@ async def resume(app: ChatApp, session_id: str) -> bool:
 
 async def show_recent(app: ChatApp) -> None:
     """Print the last few user and assistant messages of the current session."""
-    if app.agent is None and not app.rebuild():
+    if not await app.wait_ready() or (app.agent is None and not app.rebuild()):
         return
+    from langchain_core.messages import AIMessage, HumanMessage  # loaded by now (never while the import thread runs)
+
     assert app.agent is not None
     state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
     every = list((state.values or {}).get("messages", []))

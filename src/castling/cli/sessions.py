@@ -12,9 +12,10 @@ import uuid
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+if TYPE_CHECKING:  # langgraph is imported in the background while the prompt shows (see chat.py)
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

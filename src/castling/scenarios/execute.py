@@ -77,25 +77,29 @@ def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, 
         system=config.system,
         max_steps=config.max_steps,
     )
+    # Several user turns share one thread, as in a chat; a single task runs without one, as before.
+    thread = "scenario" if scenario.user_turns else None
+    results = []
     try:
         with agent:
-            result = agent.run(scenario.task)
+            for text in [scenario.task, *scenario.user_turns]:
+                results.append(agent.run(text, thread_id=thread))
     except ScenarioDivergence:
         raise
     except CastlingError as exc:
         return Outcome(error=f"{type(exc).__name__}: {exc}")
-    usage = result.usage
     return Outcome(
-        final_answer=result.answer,
-        steps=usage.calls,
+        final_answer=results[-1].answer,
+        steps=sum(r.usage.calls for r in results),
         tool_calls=[
             ToolCallOutcome(name=c.name, arguments=dict(c.arguments), result=c.result, error=c.error)
-            for c in result.tool_calls
+            for r in results
+            for c in r.tool_calls
         ],
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        model_ms=round(usage.total_seconds * 1000, 3),
-        stop_reason=result.stop_reason,
+        prompt_tokens=sum(r.usage.prompt_tokens for r in results),
+        completion_tokens=sum(r.usage.completion_tokens for r in results),
+        model_ms=round(sum(r.usage.total_seconds for r in results) * 1000, 3),
+        stop_reason=results[-1].stop_reason,
     )
 
 
@@ -120,6 +124,8 @@ def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> O
                 return outcome
             content, calls = "", []
             for line in lines:
+                if "error" in line and "message" not in line:
+                    continue  # the server failed mid-stream (recorded as it happened): the reply is what came before
                 chunk = ollama.ChatResponse.model_validate(line)
                 content += chunk.message.content or ""
                 calls += [

@@ -16,6 +16,10 @@ SCHEMA_VERSION: Literal[1] = 1
 Source = Literal["live", "constructed"]
 Mode = Literal["replay", "record", "record-missing", "update", "live"]
 MODES: tuple[Mode, ...] = ("replay", "record", "record-missing", "update", "live")
+INLINE_LIMIT = 4096
+"""Bodies larger than this (bytes) go to a blob file beside the scenario."""
+REPLAY_HEADER = "x-castling-replay"
+"""Sent by `castling serve` on every answer, so clients can tell a replay from a real Ollama."""
 
 
 class _Strict(BaseModel):
@@ -229,6 +233,8 @@ class Scenario(_Strict):
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     task: str
+    user_turns: list[str] = Field(default_factory=list)
+    """Further user messages, sent in order on the same thread after the task is answered (a chat session)."""
     agent: AgentConfig = Field(default_factory=AgentConfig)
     recording: Recording
     server: list[ServerExchange] = Field(default_factory=list)

@@ -16,6 +16,7 @@ import httpx
 
 from castling.scenarios.canonical import fingerprint
 from castling.scenarios.format import (
+    INLINE_LIMIT,
     HttpExchange,
     HttpRequest,
     HttpResponse,
@@ -25,7 +26,6 @@ from castling.scenarios.format import (
     WireRequest,
     WireResponse,
 )
-from castling.scenarios.store import INLINE_LIMIT
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")

@@ -18,6 +18,7 @@ from typing import Any, Self
 import httpx
 
 from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.format import REPLAY_HEADER
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.replayer import ModelReplay
 from castling.scenarios.store import load
@@ -89,6 +90,7 @@ class TransportServer:
         except Exception as exc:  # e.g. a scripted server out of replies: answer like Ollama does, as an error
             response = httpx.Response(500, json={"error": f"{type(exc).__name__}: {exc}"})
         handler.send_response(response.status_code)
+        handler.send_header(REPLAY_HEADER, self.path.name)  # clients (the chat's /save) can tell a replay from Ollama
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 handler.send_header(name, value)

@@ -12,12 +12,12 @@ import yaml
 from pydantic import ValidationError
 
 from castling.errors import ScenarioFileError
+from castling.scenarios.format import INLINE_LIMIT as INLINE_LIMIT  # re-exported: it used to live here
 from castling.scenarios.format import Scenario
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}\n"
-INLINE_LIMIT = 4096
 
 
 def load(path: str | Path) -> Scenario:
