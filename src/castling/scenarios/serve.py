@@ -36,6 +36,8 @@ class TransportServer:
             raise ValueError(f"castling serve listens on loopback only, not {host!r}")
         self.delay = delay
         self.transport = transport
+        self.replaying: str | None = None
+        """The scenario file served, announced in a header; None for a server that stands in for Ollama."""
         self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self.thread: threading.Thread | None = None
 
@@ -90,7 +92,8 @@ class TransportServer:
         except Exception as exc:  # e.g. a scripted server out of replies: answer like Ollama does, as an error
             response = httpx.Response(500, json={"error": f"{type(exc).__name__}: {exc}"})
         handler.send_response(response.status_code)
-        handler.send_header(REPLAY_HEADER, self.path.name)  # clients (the chat's /save) can tell a replay from Ollama
+        if self.replaying is not None:  # clients (the chat's /save) can tell a replay from Ollama
+            handler.send_header(REPLAY_HEADER, self.replaying)
         for name, value in response.headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 handler.send_header(name, value)
@@ -129,6 +132,7 @@ class ReplayServer(TransportServer):
         self.path = Path(path)
         handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
         super().__init__(handler, host=host, port=port, delay=delay)
+        self.replaying = self.path.name
 
 
 def describe(server: ReplayServer) -> str:
