@@ -45,13 +45,13 @@ class Tty(io.StringIO):
         return True
 
 
-def time_to_prompt(host: str, data: str) -> float:
-    """Seconds from starting `castling chat` in a pty to its `>>>` prompt."""
+def time_to_prompt(host: str, data: str, tools: str = "none") -> float:
+    """Seconds from starting `castling chat --tools TOOLS` in a pty to its `>>>` prompt."""
     started = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:
         env = {**os.environ, "OLLAMA_HOST": host, "CASTLING_DATA_DIR": data, "TERM": "xterm-256color"}
-        os.execve(str(CASTLING), [str(CASTLING), "chat", "--tools", "none"], env)
+        os.execve(str(CASTLING), [str(CASTLING), "chat", "--tools", tools], env)
     seen = b""
     try:
         while b">>>" not in seen:
@@ -66,10 +66,10 @@ def time_to_prompt(host: str, data: str) -> float:
         os.close(fd)
 
 
-def startup(runs: int = 7) -> list[float]:
+def startup(runs: int = 7, tools: str = "none") -> list[float]:
     with OllamaStub(["qwen3:8b"]) as server, tempfile.TemporaryDirectory() as data:
-        time_to_prompt(server.host, data)  # warm the file cache once
-        return [time_to_prompt(server.host, data) for _ in range(runs)]
+        time_to_prompt(server.host, data, tools)  # warm the file cache once
+        return [time_to_prompt(server.host, data, tools) for _ in range(runs)]
 
 
 def chunks(size: int = 4) -> list[str]:
@@ -102,11 +102,12 @@ def render_cost(styled: bool, throttled: bool) -> float:
 
 
 def main() -> None:
-    times = startup()
-    print(
-        f"castling chat → prompt (pty, loopback stub, {len(times)} runs): median {statistics.median(times):.2f} s, "
-        f"min {min(times):.2f} s, max {max(times):.2f} s"
-    )
+    for tools in ("none", "python,fetch"):
+        times = startup(tools=tools)
+        print(
+            f"castling chat --tools {tools} → prompt (pty, loopback stub, {len(times)} runs): "
+            f"median {statistics.median(times):.2f} s, min {min(times):.2f} s, max {max(times):.2f} s"
+        )
     n = len(chunks())
     print(f"answer: {len(ANSWER)} chars in {n} chunks of 4 chars")
     for label, styled, throttled in [
