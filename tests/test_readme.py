@@ -40,7 +40,21 @@ def test_write_an_agent_block_runs(server, capsys):
     assert server.requests[-1]["messages"][-1]["content"] == "and tomorrow?"
 
 
-def test_swap_and_tools_blocks_construct_what_they_show(server):
+@pytest.fixture
+def reachable_cwd(monkeypatch):
+    """A working directory the sandbox uid can reach (the README's workspace="./work" is relative to it)."""
+    import os
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="castling-readme-")
+    os.chmod(path, 0o755)
+    monkeypatch.chdir(path)
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_swap_and_tools_blocks_construct_what_they_show(server, reachable_cwd):
     blocks = python_blocks()
     namespace: dict[str, object] = {}
     exec(compile(blocks[0].split("result = agent.run")[0], "README.md", "exec"), namespace)
@@ -51,3 +65,4 @@ def test_swap_and_tools_blocks_construct_what_they_show(server):
     assert namespace["agent"].strategy == "plan"
     exec(compile(blocks[2], "README.md", "exec"), namespace)
     assert namespace["agent"].toolbox.names == ["run_python", "fetch"]
+    assert (reachable_cwd / "work").is_dir()
