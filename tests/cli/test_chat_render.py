@@ -149,3 +149,10 @@ def test_plan_strategy_events_are_shown_as_plan_and_steps():
         "Plan:\n  1. Find the page  [fetch]\n  2. Answer\n▸ step 1: Find the page\n  ✗ page not found\n"
         "Plan revised (#1): the page was missing\n  1. Search instead  [fetch]\n  ↳ found it\n"
     )
+
+
+def test_one_line_result_skips_the_code_tools_section_labels():
+    out = io.StringIO()
+    screen = Screen(out, styled=False)
+    screen.tool_result("run_python", "[stdout]\n1267650600228229401496703205376\n[value]\n2", None, verbose=False)
+    assert out.getvalue() == "  ↳ 1267650600228229401496703205376  (+3 lines, /verbose shows all)\n"

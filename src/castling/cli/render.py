@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from typing import Any, TextIO
@@ -82,8 +83,9 @@ class Screen:
             self.line(f"  ↳ {name}:", RED if error else DIM)
             self._write("".join(f"    {line}\n" for line in lines))
             return
+        headline = _headline(lines)
         more = f"  (+{len(lines) - 1} lines, /verbose shows all)" if len(lines) > 1 else ""
-        self.line(f"  ↳ {_brief(lines[0])}{more}", RED if error else DIM)
+        self.line(f"  ↳ {_brief(headline)}{more}", RED if error else DIM)
 
     def plan_event(self, event: Any) -> bool:
         """Show an event of the plan strategy (plan made or revised, step started or finished); False if not one."""
@@ -187,3 +189,11 @@ def _arguments(arguments: dict[str, Any]) -> str:
 def _brief(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= ONE_LINE else flat[: ONE_LINE - 1] + "…"
+
+
+_SECTION_LABEL = re.compile(r"^\[[a-z][a-z ]*\]$")
+
+
+def _headline(lines: list[str]) -> str:
+    """The first line worth showing: section labels such as the code tool's `[stdout]` say nothing alone."""
+    return next((line for line in lines if line.strip() and not _SECTION_LABEL.match(line.strip())), lines[0])
