@@ -66,6 +66,19 @@ def _from_response(
             model=model,
             installed=installed,
         )
+    missing = _capability_missing(text, host=host, model=model)
+    if missing is not None:
+        return missing
+    return OllamaResponseError(
+        f"Ollama at {host} answered {exc.status_code} for model {model!r}: {text}",
+        host=host,
+        model=model,
+        status_code=exc.status_code,
+    )
+
+
+def _capability_missing(text: str, *, host: str, model: str) -> CapabilityMissing | None:
+    """The error for an Ollama refusal that names a capability the model lacks (tools, thinking), if it is one."""
     lowered = text.lower()
     if "does not support tools" in lowered:
         return CapabilityMissing(
@@ -83,9 +96,4 @@ def _from_response(
             model=model,
             capability="thinking",
         )
-    return OllamaResponseError(
-        f"Ollama at {host} answered {exc.status_code} for model {model!r}: {text}",
-        host=host,
-        model=model,
-        status_code=exc.status_code,
-    )
+    return None

@@ -10,6 +10,13 @@ _MODES = ("replay", "record", "record-missing", "update", "live")
 
 def add_commands(commands: Any) -> None:
     """Add the scenario subcommands to the `castling` parser's subparsers."""
+    _add_record(commands)
+    _add_replay(commands)
+    _add_serve(commands)
+    _add_compare(commands)
+
+
+def _add_record(commands: Any) -> None:
     record = commands.add_parser("record", help="run a task against a live Ollama and save it as a scenario")
     record.add_argument("task", help="the task to give the agent")
     record.add_argument("--backbone", required=True, metavar="MODEL", help="model name, e.g. qwen3:8b or llama3.1:8b")
@@ -22,6 +29,8 @@ def add_commands(commands: Any) -> None:
     record.add_argument("-o", "--output", required=True, help="the scenario file to write")
     record.set_defaults(handler=_record)
 
+
+def _add_replay(commands: Any) -> None:
     replay = commands.add_parser("replay", help="replay scenario files (no Ollama needed) and print a summary")
     replay.add_argument("paths", nargs="+", help="scenario files or folders")
     replay.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id, path or tags contain this")
@@ -30,6 +39,8 @@ def add_commands(commands: Any) -> None:
     replay.add_argument("--host", default=None, help="Ollama server for record/update/live")
     replay.set_defaults(handler=_replay)
 
+
+def _add_serve(commands: Any) -> None:
     serve = commands.add_parser("serve", help="an Ollama-compatible server on loopback replaying a scenario")
     serve.add_argument("path", help="the scenario file")
     serve.add_argument("--port", type=int, default=11434)
@@ -38,6 +49,8 @@ def add_commands(commands: Any) -> None:
     serve.add_argument("--delay", type=float, default=0.0, help="seconds between streamed chunks")
     serve.set_defaults(handler=_serve)
 
+
+def _add_compare(commands: Any) -> None:
     compare = commands.add_parser("compare", help="compare backbones on the same tasks (tables + HTML)")
     compare.add_argument("paths", nargs="+", help="scenario files or folders")
     compare.add_argument("--html", default=None, help="also write a self-contained HTML report here")

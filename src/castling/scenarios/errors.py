@@ -93,19 +93,24 @@ def turn_divergence(
     lines += ["", f"  Likely cause: {likely_cause(first, recorded, actual)}"]
     if drift:
         lines.append(f"  Note: client versions changed since recording: {drift}")
+    lines += _remedies(path, scenario_id, model, constructed=constructed, first_path=first.path)
+    return ModelTurnDiverged("\n".join(lines), scenario=scenario_id, turn=turn)
+
+
+def _remedies(path: str, scenario_id: str, model: str, *, constructed: bool, first_path: str) -> list[str]:
+    """The two ways out of a divergence: re-record the scenario, or stop matching the field that differs."""
     needs = (
         "constructed traffic: re-recorded from its own replies, no Ollama needed"
         if constructed
         else f"needs a running Ollama with {model}"
     )
-    lines += [
+    return [
         "",
         f"  If this change is intended, re-record this scenario ({needs}):",
         f"      {rerecord_command(path, scenario_id)}",
         "  To stop matching a field for this scenario (use sparingly), add to the file:",
-        f'      matching: {{ignore_paths: ["{_wildcard(first.path)}"]}}',
+        f'      matching: {{ignore_paths: ["{_wildcard(first_path)}"]}}',
     ]
-    return ModelTurnDiverged("\n".join(lines), scenario=scenario_id, turn=turn)
 
 
 def likely_cause(first: Difference, recorded: Any, actual: Any) -> str:

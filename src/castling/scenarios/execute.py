@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool
@@ -13,6 +13,9 @@ from castling.errors import CastlingError, ConfigError
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import AgentConfig, CodeCell, Outcome, Scenario, ToolCallOutcome
 from castling.scenarios.library_tools import HTTP_TOOLS, make_tool
+
+if TYPE_CHECKING:
+    from castling.agents.result import RunResult
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 CODE_TOOL = "run_python"
@@ -88,6 +91,11 @@ def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, 
         raise
     except CastlingError as exc:
         return Outcome(error=f"{type(exc).__name__}: {exc}")
+    return _outcome(results)
+
+
+def _outcome(results: list[RunResult]) -> Outcome:
+    """The outcome of a run's user turns: the last answer, with tool calls and usage summed over all of them."""
     return Outcome(
         final_answer=results[-1].answer,
         steps=sum(r.usage.calls for r in results),
@@ -105,8 +113,6 @@ def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, 
 
 def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> Outcome:
     """Converted traffic: resend each recorded request and read the answer with the ollama client's types."""
-    import ollama
-
     if not isinstance(model, httpx.BaseTransport):
         raise TypeError("wire scenarios need a sync transport")
     outcome = Outcome()
@@ -122,21 +128,30 @@ def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> O
             if response.status_code != 200:
                 outcome.error = f"HTTP {response.status_code}: {lines[-1] if lines else ''}"
                 return outcome
-            content, calls = "", []
-            for line in lines:
-                if "error" in line and "message" not in line:
-                    continue  # the server failed mid-stream (recorded as it happened): the reply is what came before
-                chunk = ollama.ChatResponse.model_validate(line)
-                content += chunk.message.content or ""
-                calls += [
-                    ToolCallOutcome(name=c.function.name, arguments=dict(c.function.arguments))
-                    for c in chunk.message.tool_calls or ()
-                ]
-                if chunk.done:
-                    outcome.prompt_tokens += chunk.prompt_eval_count or 0
-                    outcome.completion_tokens += chunk.eval_count or 0
-                    outcome.model_ms += (chunk.total_duration or 0) / 1e6
-                    outcome.stop_reason = chunk.done_reason or ""
+            content, calls = _read_reply(lines, outcome)
             outcome.final_answer, outcome.steps = content, outcome.steps + 1
             outcome.tool_calls += calls
     return outcome
+
+
+def _read_reply(lines: list[Any], outcome: Outcome) -> tuple[str, list[ToolCallOutcome]]:
+    """One streamed reply's text and tool calls; the usage of its last chunk is added to `outcome`."""
+    import ollama
+
+    content = ""
+    calls: list[ToolCallOutcome] = []
+    for line in lines:
+        if "error" in line and "message" not in line:
+            continue  # the server failed mid-stream (recorded as it happened): the reply is what came before
+        chunk = ollama.ChatResponse.model_validate(line)
+        content += chunk.message.content or ""
+        calls += [
+            ToolCallOutcome(name=c.function.name, arguments=dict(c.function.arguments))
+            for c in chunk.message.tool_calls or ()
+        ]
+        if chunk.done:
+            outcome.prompt_tokens += chunk.prompt_eval_count or 0
+            outcome.completion_tokens += chunk.eval_count or 0
+            outcome.model_ms += (chunk.total_duration or 0) / 1e6
+            outcome.stop_reason = chunk.done_reason or ""
+    return content, calls

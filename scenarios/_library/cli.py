@@ -1,0 +1,24 @@
+"""The command line: `_build_library.py` (everything), `_build_library.py plan`, `_build_library.py tags`."""
+
+from __future__ import annotations
+
+from castling.scenarios.format import json_schema_text
+
+from .common import ROOT
+from .constructed import build_constructed
+from .real_traffic import build_live
+from .tags import build_tags
+
+
+def main(argv: list[str]) -> None:
+    """Rebuild the part of the library `argv` names; any other arguments rebuild everything."""
+    if argv == ["tags"]:  # only the discovery scenario (keeps the other files' timestamps)
+        build_tags()
+        return
+    if argv == ["plan"]:  # only llama-plan/: after a change of the plan strategy's wire format
+        build_constructed({"llama-plan"})
+        return
+    (ROOT / "scenario.schema.json").write_text(json_schema_text())
+    build_constructed()
+    build_live()
+    build_tags()
