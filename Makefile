@@ -21,8 +21,8 @@ system-deps:
 	@bash .ci/system-deps
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scenarios
+	$(BIN)/ruff format --check src tests benchmarks scenarios
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
