@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from castling import Agent, ApprovalEvent, Decision, FinalEvent, Llama, Resume, tool
+from castling import Agent, ApprovalEvent, ConfigError, Decision, FinalEvent, Llama, Resume, tool
 from castling.agents.interruption import INTERRUPTED_NOTE, TOOL_INTERRUPTED
 from castling.testing import ScriptedOllama
 from tests.agents.plan_script import act, done, last_user, more, plan
@@ -242,3 +242,25 @@ async def test_interrupted_mid_answer_keeps_the_partial_answer_in_a_plan_thread(
     await smart.arecord_interruption("i3", "Hello there.")
     state = await smart.graph.aget_state({"configurable": {"thread_id": "i3"}})
     assert [m.text for m in state.values["messages"]] == ["hi", "Hello there."]
+
+
+async def test_run_cannot_ask_so_it_says_to_use_stream(server):
+    ran = []
+    one_step(server)
+    with pytest.raises(ConfigError, match="use agent.stream"):
+        await agent(server, ran, approve={"run_python"}).arun(TASK)
+    assert ran == [] and kinds(server) == ["planner", "executor"]
+
+
+async def test_a_rejected_step_goes_to_the_replanner_with_when_needed(server):
+    ran = []
+    step = {"plan": "on_track", "tool": "run_python", "arguments": {"code": "1"}, "answer": None}
+    server.add_reply(plan(COMPUTE, CHECK))
+    server.add_reply(json.dumps(step))
+    server.add_reply(done("Stopped: the user declined."))
+    smart = agent(server, ran, approve={"run_python"}, replan="when_needed")
+    await collect(smart, TASK, "w2")
+    events = await collect(smart, Resume(Decision("reject", reason="not now")), "w2")
+    assert ran == [] and kinds(server) == ["planner", "executor", "replanner"]
+    assert "not now" in last_user(server.requests[2])
+    assert events[-1].result.answer == "Stopped: the user declined."
