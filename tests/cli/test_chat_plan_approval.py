@@ -90,3 +90,26 @@ async def test_ctrl_c_at_a_plan_steps_question_keeps_the_session_valid(llama):
     wire = llama.requests[2]["messages"]  # the next turn's planner sees the interrupted turn, closed
     assert [m["role"] for m in wire] == ["system", "user", "assistant", "user"]
     assert wire[2]["content"] == INTERRUPTED_NOTE and "Starting over." in chat.text
+
+
+async def test_resuming_a_plan_session_that_stopped_at_an_approval_marks_the_step_interrupted(llama, data_dir):
+    from castling import Agent, ApprovalEvent, Llama
+    from castling.cli.sessions import SessionIndex, open_checkpointer
+
+    ran = []
+    chat = code_chat(llama, ran)
+    tool = chat.extra_tools["run_python"]()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    llama.add_reply(plan(COMPUTE))
+    llama.add_reply(act("run_python", code="print(6*7)"))
+    async with open_checkpointer(data_dir / "checkpoints.db") as saver:
+        agent = Agent(Llama(llama.model, transport=llama.transport), [tool], checkpointer=saver, approve={"run_python"})
+        events = [e async for e in agent.astream("what is 6*7?", thread_id="abc12345")]
+    assert isinstance(events[-1], ApprovalEvent)  # the process "died" here, waiting for the user
+    SessionIndex(data_dir / "sessions.db").touch("abc12345", "what is 6*7?", llama.model)
+    llama.add_reply(plan(answer="Starting over."))
+    await chat.run("/resume abc12345\r", "never mind\r", "/exit\r")
+    assert ran == [] and "marked interrupted" in chat.text
+    wire = llama.requests[2]["messages"]
+    assert [m["role"] for m in wire] == ["system", "user", "assistant", "user"]
+    assert wire[2]["content"] == INTERRUPTED_NOTE and "Starting over." in chat.text
