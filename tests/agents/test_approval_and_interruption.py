@@ -188,12 +188,6 @@ def test_sync_stream_pauses_and_resumes_too():
     assert ran == ["x"] and events[-1].result.answer == "Done."
 
 
-def test_approval_needs_the_tools_strategy():
-    server = ScriptedOllama()
-    with pytest.raises(ConfigError, match="tools strategy"):
-        make(server, [code_tool([])], approve={"run_python"}, strategy="plan")
-
-
 async def test_run_cannot_ask_so_it_says_to_use_stream():
     ran = []
     server = ScriptedOllama()

@@ -230,9 +230,3 @@ async def test_reject_then_always_in_one_reply_keeps_the_rejection(server):
     assert chat.text.count("wants to run:") == 2
     results = tool_results(server.requests[1])
     assert "declined" in results[0] and results[1] == "ran good\nsecond line"
-
-
-async def test_plan_strategy_is_refused_while_a_tool_must_ask_first(server):
-    chat = code_chat(server, [])
-    await chat.run("/strategy plan\r", "/exit\r")
-    assert "error: the plan strategy cannot ask before a tool runs yet: first /approve run_python auto" in chat.text

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import castling.cli.chat as chat_module
-from castling import tool
 from tests.cli.chatdriver import Chat
 
 
@@ -37,15 +36,9 @@ async def test_commands_work_before_the_runtime_has_loaded_and_the_first_turn_wa
 
 
 async def test_a_configuration_error_is_still_reported_before_the_prompt(server):
-    @tool
-    def run_python(code: str) -> str:
-        """Stand-in: never runs here."""
-        return code
-
-    chat = Chat(server, tools="run_python", strategy="plan")
-    chat.extra_tools = {"run_python": lambda: run_python}
+    chat = Chat(server, backbone="nosuch")
     assert await chat.run() == 1
-    assert "the plan strategy cannot ask before a tool runs yet" in chat.text
+    assert "error: Unknown backbone 'nosuch'" in chat.text
 
 
 def test_importing_the_chat_does_not_import_langgraph():

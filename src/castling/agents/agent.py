@@ -15,7 +15,7 @@ from langgraph.types import StreamMode
 
 from castling.agents.approval import APPROVAL_KIND, Approve, Resume
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
-from castling.agents.interruption import interruption_update
+from castling.agents.interruption import interruption_update, plan_interruption_update
 from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
 from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
@@ -85,11 +85,6 @@ class Agent:
         self.max_replans = max_replans
         self.replan = replan
         self.approve = approve
-        if approve and self.strategy != "tools":
-            raise ConfigError(
-                "Approval before tool calls (approve=) works with the tools strategy only for now, not "
-                f"{self.strategy!r}: use strategy='tools', or drop approve= to let the tools run without asking."
-            )
         self._strategy = self._build_strategy(system, on_max_steps)
         self._checkpointer = checkpointer
         self._graphs: dict[bool, Graph] = {}
@@ -108,7 +103,14 @@ class Agent:
             if self.max_replans < 0:
                 raise ConfigError(f"max_replans must be 0 or more, got {self.max_replans}.")
             return PlanStrategy(
-                self.backbone, self.toolbox, system, self.max_steps, on_max_steps, self.max_replans, self.replan
+                self.backbone,
+                self.toolbox,
+                system,
+                self.max_steps,
+                on_max_steps,
+                self.max_replans,
+                self.replan,
+                approve=self.approve,
             )
         raise ConfigError(f"Unknown strategy {self.strategy!r}: use 'tools' or 'plan'.")
 
@@ -134,7 +136,7 @@ class Agent:
             if isinstance(task, Resume):
                 raise ConfigError("Resuming a run needs the thread_id of the run that paused.")
             thread_id = f"run-{uuid.uuid4().hex[:12]}"  # interrupts need a checkpointed thread
-        config: RunnableConfig = {"recursion_limit": self.max_steps * 3 + 10}
+        config: RunnableConfig = {"recursion_limit": self._recursion_limit()}
         if thread_id is not None:
             config["configurable"] = {"thread_id": thread_id}
         graph = self._graph(thread_id is not None)
@@ -145,6 +147,11 @@ class Agent:
         input_id = f"input-{uuid.uuid4().hex[:12]}"
         inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
         return graph, inputs, config, input_id, thread_id
+
+    def _recursion_limit(self) -> int:
+        if self.strategy == "plan":  # per step decide, act, replanner; each "revise" adds decide and replanner
+            return self.max_steps * 3 + self.max_replans * 2 + 10
+        return self.max_steps * 3 + 10
 
     # -- running ---------------------------------------------------------------------------------------------
     def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
@@ -190,12 +197,19 @@ class Agent:
 
         Writes the partial answer as an assistant message marked interrupted, or an "interrupted" result for each
         tool call left without one, so the next message continues a well-formed conversation. With `error` (the
-        run failed mid-reply) the partial answer is marked with the error instead.
+        run failed mid-reply) the partial answer is marked with the error instead. A plan run stopped at the
+        approval question or while its tool ran records that step as interrupted, and the run ends there.
         """
         graph = self._graph(True)
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         snapshot = await graph.aget_state(config)
-        messages = list(snapshot.values.get("messages", [])) if snapshot.values else []
+        values = snapshot.values or {}
+        if self.strategy == "plan":  # the plan graph has no "model" / "tools" nodes, and a step may be pending
+            plan_update = plan_interruption_update(values, snapshot.next, partial_text, partial_thinking, error=error)
+            if plan_update:
+                await graph.aupdate_state(config, plan_update, as_node="final")
+            return
+        messages = list(values.get("messages", []))
         update, node = interruption_update(messages, partial_text, partial_thinking, error=error)
         if update:
             await graph.aupdate_state(config, {"messages": update}, as_node=node)

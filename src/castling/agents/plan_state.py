@@ -40,6 +40,10 @@ class PlanState(AgentState, total=False):
     """`replan="when_needed"`: the executor said the plan must change; the re-planner runs next."""
     checked_at: int
     """Number of past steps when the plan was last made or checked (a second "revise" then is not honoured)."""
+    pending: dict[str, Any] | None
+    """The step the executor decided on and the act node has not finished: `{"call": {"call_id", "name",
+    "arguments"} | None, "answer": str | None}`. Kept in the checkpoint so a resume after the approval question
+    runs the tool without asking the model again."""
 
 
 def add_usage(state: Mapping[str, Any], usage: Usage) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """The plan strategy's step bookkeeping: one executed step, and the re-planner's decision applied to the state.
 
+A step is two nodes: the executor decides (one model call; the decision is stored as `PlanState.pending`), then
+the act node asks for approval if needed and runs the tool. A resume after the approval question replays only the
+act node, never the model call.
+
 Kept apart from the graph so the sync and async nodes share every line that does not wait on I/O.
 """
 
@@ -7,19 +11,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages.tool import tool_call
 from langgraph.types import StreamWriter
 
+from castling.agents.approval import Approve, ask, needs_approval, rejected
 from castling.agents.events import PlanRevisedEvent, StepFinishedEvent, ToolCallEvent, ToolResultEvent
 from castling.agents.plan_schemas import Replan, StepAction, steps_to_dicts
-from castling.agents.plan_state import PlanState, StepDict, add_usage, full_plan
+from castling.agents.plan_state import PlanState, StepDict, full_plan
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.backbones.base import Backbone
-from castling.backbones.usage import Usage
-from castling.backbones.wire import ChatTurn, WireMessage
+from castling.backbones.wire import ChatTurn
 
 NO_RESULT = "(the step produced no result)"
 
@@ -33,54 +38,79 @@ class PendingCall:
     arguments: dict[str, Any]
 
 
+def pending_step(state: PlanState, action: StepAction, toolbox: Toolbox) -> dict[str, Any]:
+    """The executor's decision as stored in the state (`PlanState.pending`) for the act node."""
+    call = None
+    if action.tool:
+        call_id = f"call_{len(state['messages'])}"
+        call = vars(PendingCall(call_id, action.tool, toolbox.coerce(action.tool, action.arguments)))
+    return {"call": call, "answer": action.answer}
+
+
+def approved(call: PendingCall, approve: Approve, toolbox: Toolbox) -> tuple[PendingCall, ToolOutcome | None]:
+    """Ask about `call` if the policy wants it: the call to run (edited or not), and the rejection if refused.
+
+    Pauses the run (LangGraph `interrupt()`); the act node replays from its start on resume, so nothing with a
+    side effect may come before this.
+    """
+    if not needs_approval(approve, call.name, call.arguments):
+        return call, None
+    decision = ask(tool_call(name=call.name, args=call.arguments, id=call.call_id))
+    if decision.action == "reject":
+        return call, rejected(decision.reason)
+    if decision.action == "edit" and decision.arguments is not None:
+        return replace(call, arguments=toolbox.coerce(call.name, decision.arguments)), None
+    return call, None
+
+
 @dataclass
 class StepRun:
-    """One plan step in progress: the executor's decision, the tool's outcome, the state update."""
+    """One plan step between the executor's decision and its outcome: the act node's work."""
 
     state: PlanState
-    step: StepDict
-    index: int
-    messages: list[WireMessage]
     writer: StreamWriter
-    toolbox: Toolbox
-    action: StepAction | None = None
-    usage: Usage = field(default_factory=Usage)
     call: PendingCall | None = None
+    answer: str | None = None
     outcome: ToolOutcome | None = None
 
-    def decide(self, action: StepAction, usage: Usage) -> PendingCall | None:
-        """Record the executor's action; the tool call to run, if it asked for one."""
-        self.action, self.usage = action, usage
-        if not action.tool:
-            return None
-        call_id = f"call_{len(self.state['messages'])}"
-        self.call = PendingCall(call_id, action.tool, self.toolbox.coerce(action.tool, action.arguments))
-        self.writer(ToolCallEvent(call_id, self.call.name, self.call.arguments))
-        return self.call
+    @classmethod
+    def pending(cls, state: PlanState, writer: StreamWriter) -> StepRun:
+        """The step the executor decided on (`PlanState.pending`)."""
+        pending = state.get("pending") or {}
+        call = pending.get("call")
+        return cls(state, writer, PendingCall(**call) if call else None, pending.get("answer"))
+
+    def announce(self) -> None:
+        """The call is about to run (after any approval, with the arguments that will run)."""
+        if self.call is not None:
+            self.writer(ToolCallEvent(self.call.call_id, self.call.name, self.call.arguments))
 
     def finish(self) -> dict[str, Any]:
         """The state update for the finished step (and its events)."""
         messages: list[Any] = []
         calls: list[dict[str, Any]] = []
-        outcome, error = ((self.action.answer if self.action else None) or "").strip() or NO_RESULT, None
+        outcome, error = (self.answer or "").strip() or NO_RESULT, None
         if self.call is not None and self.outcome is not None:
             outcome, error = self.outcome.content, self.outcome.error
             self.writer(ToolResultEvent(self.call.call_id, self.call.name, outcome, error))
-            messages = _call_messages(self.call, self.outcome)
+            messages = call_messages(self.call, self.outcome)
             calls = [{**vars(self.call), "result": outcome, "error": error}]
-        goal = str(self.step["goal"])
-        self.writer(StepFinishedEvent(self.index, goal, outcome, error))
-        record = {"goal": goal, "tool": self.step.get("tool"), "tool_calls": calls, "outcome": outcome, "error": error}
+        step = self.state["plan"][0]
+        index = len(self.state.get("past_steps", [])) + 1
+        goal = str(step["goal"])
+        self.writer(StepFinishedEvent(index, goal, outcome, error))
+        record = {"goal": goal, "tool": step.get("tool"), "tool_calls": calls, "outcome": outcome, "error": error}
         return {
             "messages": messages,
             "past_steps": [*self.state.get("past_steps", []), record],
             "plan": list(self.state["plan"][1:]),
             "steps": self.state.get("steps", 0) + 1,
-            "usage": add_usage(self.state, self.usage),
+            "pending": None,
         }
 
 
-def _call_messages(call: PendingCall, outcome: ToolOutcome) -> list[Any]:
+def call_messages(call: PendingCall, outcome: ToolOutcome, extra: dict[str, Any] | None = None) -> list[Any]:
+    """The step's call and its result as conversation messages (an assistant tool call, then the tool message)."""
     request = AIMessage(
         "", tool_calls=[{"name": call.name, "args": call.arguments, "id": call.call_id, "type": "tool_call"}]
     )
@@ -89,7 +119,7 @@ def _call_messages(call: PendingCall, outcome: ToolOutcome) -> list[Any]:
         tool_call_id=call.call_id,
         name=call.name,
         status="error" if outcome.error else "success",
-        additional_kwargs={"error": outcome.error} if outcome.error else {},
+        additional_kwargs={**({"error": outcome.error} if outcome.error else {}), **(extra or {})},
     )
     return [request, result]
 

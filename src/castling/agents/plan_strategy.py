@@ -1,10 +1,15 @@
 """The plan strategy: plan, execute one step at a time, re-plan, answer.
 
-START → planner ─┬─ steps ───→ executor → replanner ─┬─ steps left ─→ executor
-                 ├─ answer ──→ final → END            ├─ answer ─────→ final → END
+START → planner ─┬─ steps ───→ decide → act → replanner ─┬─ steps left ─→ decide
+                 ├─ answer ──→ final → END                 ├─ answer ─────→ final → END
                  ├─ no steps, no answer → respond → final
-                 └─ limit ───→ limit → END            ├─ nothing left → respond → final
-                                                      └─ max_steps / max_replans → limit → END
+                 └─ limit ───→ limit → END                 ├─ nothing left → respond → final
+                                                           └─ max_steps / max_replans → limit → END
+
+The executor is two nodes: `decide` (the model call; its choice is stored as `pending`) and `act` (the approval
+question, a LangGraph `interrupt()`, then the tool). LangGraph re-runs a node from its start on resume, so the
+split keeps a resume from repeating the model call. With `replan="when_needed"`, `decide` goes straight to the
+re-planner on "revise", and `act` goes back to `decide` while the plan is on track.
 
 Every model call asks for JSON-schema output (`format`) and sends no `tools`: see `plan_structured`. Tools run
 through the agent's `Toolbox`, so validation, timeouts and error results are the tools strategy's.
@@ -25,13 +30,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamWriter
 
 from castling.agents import plan_prompts as prompts
+from castling.agents.approval import Approve
 from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
 from castling.agents.nodes import dual_node
 from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
 from castling.agents.plan_state import PlanState, ReplanMode, add_usage
-from castling.agents.plan_steps import StepRun, plan_tuples, replanned, text_action
+from castling.agents.plan_steps import StepRun, approved, pending_step, plan_tuples, replanned, text_action
 from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
-from castling.agents.plan_structured import FormatChoice, aask, ask, json_schema
+from castling.agents.plan_structured import Answer, FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.agents.tools_strategy import OnMaxSteps
@@ -57,6 +63,8 @@ class PlanStrategy:
     replan: ReplanMode = "every_step"
     """`"every_step"`: the re-planner runs after each step. `"when_needed"`: only when the executor says the plan
     must change (it sees every result so far), after a failed step, and after the last step."""
+    approve: Approve = None
+    """Calls that wait for the user's decision (a LangGraph interrupt in the act node) before they run."""
     action_format: FormatChoice = field(init=False)
     """The executor's `format`: StepAction narrowed to the offered tools, the generic schema as fallback."""
 
@@ -67,15 +75,17 @@ class PlanStrategy:
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
         graph = StateGraph(PlanState)
         graph.add_node("planner", dual_node_of(self, "planner"))
-        graph.add_node("executor", dual_node_of(self, "executor"))
+        graph.add_node("decide", dual_node_of(self, "decide"))
+        graph.add_node("act", dual_node_of(self, "act"))
         graph.add_node("replanner", dual_node_of(self, "replanner"))
         graph.add_node("respond", dual_node_of(self, "respond"))
         graph.add_node("final", self.final)
         graph.add_node("limit", self.limit)
         graph.add_edge(START, "planner")
-        targets = ["executor", "respond", "final", "limit"]
+        targets = ["decide", "respond", "final", "limit"]
         graph.add_conditional_edges("planner", self.route, targets)
-        graph.add_conditional_edges("executor", self.after_step, ["replanner", "executor"])
+        graph.add_conditional_edges("decide", self.after_decide, ["replanner", "act"])
+        graph.add_conditional_edges("act", self.after_step, ["replanner", "decide"])
         graph.add_conditional_edges("replanner", self.route, targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
@@ -87,16 +97,16 @@ class PlanStrategy:
             return "limit"
         if state.get("answer") is not None:
             return "final"
-        return "executor" if state.get("plan") else "respond"
+        return "decide" if state.get("plan") else "respond"
 
     def after_step(self, state: PlanState) -> str:
-        if self.replan == "every_step" or state.get("revise") or not state.get("plan"):
+        if self.replan == "every_step" or not state.get("plan"):
             return "replanner"
         past = state.get("past_steps", [])
         if past and past[-1].get("error"):
             return "replanner"  # a failed step is worth a re-plan
         # At max_steps the re-planner may still answer from the results; otherwise it stops the run there.
-        return "replanner" if state.get("steps", 0) >= self.max_steps else "executor"
+        return "replanner" if state.get("steps", 0) >= self.max_steps else "decide"
 
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
@@ -134,28 +144,44 @@ class PlanStrategy:
             "usage": add_usage({}, usage),
             "revise": False,
             "checked_at": 0,
+            "pending": None,
         }
 
-    # -- executor --------------------------------------------------------------------------------------------
-    def executor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
-        run = self._start_step(state)
-        answer = ask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
+    # -- executor: decide, then act ------------------------------------------------------------------------
+    def decide(self, state: PlanState) -> dict[str, Any]:
+        messages = self._start_step(state)
+        answer = ask(self.backbone, messages, StepAction, get_stream_writer(), self._fallback, self.action_format)
+        return self._decided(state, answer)
+
+    async def adecide(self, state: PlanState) -> dict[str, Any]:
+        messages, writer = self._start_step(state), get_stream_writer()
+        answer = await aask(self.backbone, messages, StepAction, writer, self._fallback, self.action_format)
+        return self._decided(state, answer)
+
+    def _decided(self, state: PlanState, answer: Answer[StepAction]) -> dict[str, Any]:
+        usage = add_usage(state, answer.usage)
         if self._must_revise(state, answer.value):
-            return {"revise": True, "usage": add_usage(state, answer.usage)}
-        call = run.decide(answer.value, answer.usage)
-        if call is not None:
-            checked = self.toolbox.check(call.name, call.arguments)
+            return {"revise": True, "usage": usage}
+        return {"pending": pending_step(state, answer.value, self.toolbox), "usage": usage}
+
+    def after_decide(self, state: PlanState) -> str:
+        return "replanner" if state.get("revise") else "act"
+
+    def act(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+        run = StepRun.pending(state, get_stream_writer())
+        if run.call is not None:
+            run.call, refused = approved(run.call, self.approve, self.toolbox)
+            run.announce()
+            checked = refused or self.toolbox.check(run.call.name, run.call.arguments)
             run.outcome = checked if isinstance(checked, ToolOutcome) else self.toolbox.run(checked, config)
         return run.finish()
 
-    async def aexecutor(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
-        run = self._start_step(state)
-        answer = await aask(self.backbone, run.messages, StepAction, run.writer, self._fallback, self.action_format)
-        if self._must_revise(state, answer.value):
-            return {"revise": True, "usage": add_usage(state, answer.usage)}
-        call = run.decide(answer.value, answer.usage)
-        if call is not None:
-            checked = self.toolbox.check(call.name, call.arguments)
+    async def aact(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+        run = StepRun.pending(state, get_stream_writer())
+        if run.call is not None:
+            run.call, refused = approved(run.call, self.approve, self.toolbox)
+            run.announce()
+            checked = refused or self.toolbox.check(run.call.name, run.call.arguments)
             run.outcome = checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
         return run.finish()
 
@@ -164,11 +190,10 @@ class PlanStrategy:
         fresh = state.get("checked_at", 0) != len(state.get("past_steps", []))
         return self.replan == "when_needed" and action.plan == "revise" and fresh
 
-    def _start_step(self, state: PlanState) -> StepRun:
-        writer = get_stream_writer()
+    def _start_step(self, state: PlanState) -> list[WireMessage]:
         step = state["plan"][0]
         index = len(state.get("past_steps", [])) + 1
-        writer(StepStartedEvent(index, str(step["goal"])))
+        get_stream_writer()(StepStartedEvent(index, str(step["goal"])))
         system = prompts.EXECUTOR.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=True))
         if self.replan == "when_needed":
             system += prompts.PLAN_CHECK
@@ -176,8 +201,7 @@ class PlanStrategy:
             f" (planned tool: {step['tool']})" if step.get("tool") else ""
         )
         progress = prompts.progress(_objective(state), state.get("past_steps", []), state["plan"][1:])
-        messages = [self._system(system), {"role": "user", "content": f"{progress}\n\n{current}"}]
-        return StepRun(state, step, index, messages, writer, self.toolbox)
+        return [self._system(system), {"role": "user", "content": f"{progress}\n\n{current}"}]
 
     def _fallback(self, turn: Any) -> StepAction | None:
         return text_action(self.backbone, turn, self.toolbox.names)

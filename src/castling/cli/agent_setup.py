@@ -107,16 +107,7 @@ class AgentFactory:
         backbone, note = self.backbone(settings)
         tools = [self.tool(name) for name in settings.tools]
         asking = [name for name in settings.tools if settings.approval_for(name) != "auto"]
-        strategy = settings.strategy or backbone.profile.default_strategy
-        if asking and strategy != "tools":
-            if settings.strategy is not None:
-                raise ConfigError(
-                    f"the {strategy} strategy cannot ask before a tool runs yet: first /approve {asking[0]} auto "
-                    f"(or /tools disable {asking[0]}), or stay with the tools strategy"
-                )
-            strategy = "tools"  # approval is a promise: never trade it silently for the backbone's default strategy
-            extra = f"using the tools strategy so {', '.join(asking)} can ask before running"
-            note = f"{note}; {extra}" if note else extra
+        strategy = settings.strategy or backbone.profile.default_strategy  # both strategies can ask first
         return backbone, strategy, tools, asking, note
 
     def agent(
@@ -134,7 +125,7 @@ class AgentFactory:
             strategy=strategy,  # type: ignore[arg-type]
             system=settings.system,
             checkpointer=self.checkpointer,
-            approve=approve if asking else None,  # no policy when nothing asks, so any strategy works
+            approve=approve if asking else None,  # no policy when nothing asks: no thread is forced on runs
         )
         return agent, note
 

@@ -100,8 +100,9 @@ class ChatApp:
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:
         """The approval policy the agent consults before each call.
 
-        It reads the modes as they were when the turn started: a paused tools node replays its approvals on every
-        resume, and answers are matched to questions by order, so the set of questions must not change mid-turn.
+        It reads the modes as they were when the turn started: a paused tools node (plan strategy: act node) replays
+        its approvals on every resume, and answers are matched to questions by order, so the set of questions must
+        not change mid-turn.
         An "always" given mid-turn is honoured by `decide`, which then answers for the user without asking.
         """
         mode = self._modes.get(name) or default_approval(name)

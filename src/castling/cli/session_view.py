@@ -42,7 +42,8 @@ async def show_recent(app: ChatApp) -> None:
     assert app.agent is not None
     state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
     every = list((state.values or {}).get("messages", []))
-    if every and isinstance(every[-1], AIMessage) and every[-1].tool_calls:
+    plan_step = state.next and ((state.values or {}).get("pending") or {}).get("call")  # a plan step's call waited
+    if (every and isinstance(every[-1], AIMessage) and every[-1].tool_calls) or plan_step:
         # The process ended while tool calls waited (for approval, or running): give them "interrupted" results.
         await app.agent.arecord_interruption(app.session_id)
         app.screen.info("the tool calls that were pending when this session stopped are marked interrupted")
