@@ -1,4 +1,4 @@
-"""The plan strategy's step bookkeeping: one executed step, and the re-planner's decision applied to the state.
+"""The plan strategy's bookkeeping: the planner's and re-planner's decisions applied to the state, and one step.
 
 A step is two nodes: the executor decides (one model call; the decision is stored as `PlanState.pending`), then
 the act node asks for approval if needed and runs the tool. A resume after the approval question replays only the
@@ -19,11 +19,18 @@ from langchain_core.messages.tool import tool_call
 from langgraph.types import StreamWriter
 
 from castling.agents.approval import Approve, ask, needs_approval, rejected
-from castling.agents.events import PlanRevisedEvent, StepFinishedEvent, ToolCallEvent, ToolResultEvent
-from castling.agents.plan_schemas import Replan, StepAction, steps_to_dicts
-from castling.agents.plan_state import PlanState, StepDict, full_plan
+from castling.agents.events import (
+    PlanCreatedEvent,
+    PlanRevisedEvent,
+    StepFinishedEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from castling.agents.plan_schemas import Plan, Replan, StepAction, steps_to_dicts
+from castling.agents.plan_state import PlanState, StepDict, add_usage, full_plan
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.backbones.base import Backbone
+from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn
 
 NO_RESULT = "(the step produced no result)"
@@ -133,6 +140,27 @@ def text_action(backbone: Backbone, turn: ChatTurn, tool_names: Collection[str])
         first = reply.calls[0]  # one tool per step: the plan has a step for each
         return StepAction(tool=first.name, arguments=dict(first.arguments))
     return None
+
+
+def planned(plan: Plan, usage: Usage, rejected: int, unknown: bool, writer: StreamWriter) -> dict[str, Any]:
+    """Apply the planner's plan: the run's fresh state (an answer if it has no steps, a stop on unknown tools)."""
+    steps = steps_to_dicts(plan.steps)
+    reason = "created" if not rejected else f"created after {rejected} re-plan(s) that named unknown tools"
+    writer(PlanCreatedEvent(plan_tuples(steps)))
+    answer = (plan.answer or "").strip() if not steps else ""
+    return {
+        "plan": steps,
+        "plan_history": [{"steps": steps, "reason": reason}],
+        "past_steps": [],
+        "steps": 0,
+        "replans": rejected,
+        "answer": answer or None,
+        "stop": "max_replans" if unknown else None,
+        "usage": add_usage({}, usage),
+        "revise": False,
+        "checked_at": 0,
+        "pending": None,
+    }
 
 
 def replanned(

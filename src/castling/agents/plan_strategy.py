@@ -13,15 +13,17 @@ re-planner on "revise", and `act` goes back to `decide` while the plan is on tra
 
 Every model call asks for JSON-schema output (`format`) and sends no `tools`: see `plan_structured`. Tools run
 through the agent's `Toolbox`, so validation, timeouts and error results are the tools strategy's.
+
+This module holds the graph, its routing and the node bodies (the parts that wait on I/O); the requests each node
+sends are built in `plan_requests`, and the state updates they return in `plan_steps`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
@@ -31,11 +33,20 @@ from langgraph.types import StreamWriter
 
 from castling.agents import plan_prompts as prompts
 from castling.agents.approval import Approve
-from castling.agents.events import PlanCreatedEvent, StepStartedEvent, TextDelta
+from castling.agents.events import StepStartedEvent, TextDelta
 from castling.agents.nodes import dual_node
-from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema, steps_to_dicts
+from castling.agents.plan_requests import (
+    executor_messages,
+    objective,
+    planner_messages,
+    replanner_messages,
+    responder_messages,
+    unknown_tools,
+    with_unknown_tools_note,
+)
+from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema
 from castling.agents.plan_state import PlanState, ReplanMode, add_usage
-from castling.agents.plan_steps import StepRun, approved, pending_step, plan_tuples, replanned, text_action
+from castling.agents.plan_steps import StepRun, approved, pending_step, planned, replanned, text_action
 from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
 from castling.agents.plan_structured import Answer, FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
@@ -111,41 +122,15 @@ class PlanStrategy:
     # -- planner ---------------------------------------------------------------------------------------------
     def planner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
-        messages = self._planner_messages(state)
+        messages = planner_messages(state, self.toolbox.wire, self.system)
         plan, usage, rejected, unknown = self._ask_plan(messages, Plan, writer, self.max_replans, stream)
-        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
+        return {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
 
     async def aplanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
-        messages = self._planner_messages(state)
+        messages = planner_messages(state, self.toolbox.wire, self.system)
         plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans, stream)
-        return {**self._planned(plan, usage, rejected, unknown, writer), "streamed": stream.shown}
-
-    def _planner_messages(self, state: PlanState) -> list[WireMessage]:
-        system = prompts.PLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
-        history = _earlier_turns(state["messages"][:-1])
-        return [self._system(system), *history, {"role": "user", "content": _objective(state)}]
-
-    def _planned(
-        self, plan: Plan, usage: Usage, rejected: int, unknown: list[str], writer: StreamWriter
-    ) -> dict[str, Any]:
-        steps = steps_to_dicts(plan.steps)
-        reason = "created" if not rejected else f"created after {rejected} re-plan(s) that named unknown tools"
-        writer(PlanCreatedEvent(plan_tuples(steps)))
-        answer = (plan.answer or "").strip() if not steps else ""
-        return {
-            "plan": steps,
-            "plan_history": [{"steps": steps, "reason": reason}],
-            "past_steps": [],
-            "steps": 0,
-            "replans": rejected,
-            "answer": answer or None,
-            "stop": "max_replans" if unknown else None,
-            "usage": add_usage({}, usage),
-            "revise": False,
-            "checked_at": 0,
-            "pending": None,
-        }
+        return {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
 
     # -- executor: decide, then act ------------------------------------------------------------------------
     def decide(self, state: PlanState) -> dict[str, Any]:
@@ -191,17 +176,9 @@ class PlanStrategy:
         return self.replan == "when_needed" and action.plan == "revise" and fresh
 
     def _start_step(self, state: PlanState) -> list[WireMessage]:
-        step = state["plan"][0]
         index = len(state.get("past_steps", [])) + 1
-        get_stream_writer()(StepStartedEvent(index, str(step["goal"])))
-        system = prompts.EXECUTOR.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=True))
-        if self.replan == "when_needed":
-            system += prompts.PLAN_CHECK
-        current = f"Current step ({index}): {step['goal']}" + (
-            f" (planned tool: {step['tool']})" if step.get("tool") else ""
-        )
-        progress = prompts.progress(_objective(state), state.get("past_steps", []), state["plan"][1:])
-        return [self._system(system), {"role": "user", "content": f"{progress}\n\n{current}"}]
+        get_stream_writer()(StepStartedEvent(index, str(state["plan"][0]["goal"])))
+        return executor_messages(state, self.toolbox.wire, self.system, check_plan=self.replan == "when_needed")
 
     def _fallback(self, turn: Any) -> StepAction | None:
         return text_action(self.backbone, turn, self.toolbox.names)
@@ -210,7 +187,7 @@ class PlanStrategy:
     def replanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
-        messages = self._replanner_messages(state)
+        messages = replanner_messages(state, self.toolbox.wire, self.system)
         decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
         return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
@@ -218,15 +195,10 @@ class PlanStrategy:
     async def areplanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
-        messages = self._replanner_messages(state)
+        messages = replanner_messages(state, self.toolbox.wire, self.system)
         decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
         return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
-
-    def _replanner_messages(self, state: PlanState) -> list[WireMessage]:
-        system = prompts.REPLANNER.format(tools=prompts.tool_lines(self.toolbox.wire, with_schema=False))
-        progress = prompts.progress(_objective(state), state.get("past_steps", []), state.get("plan", []))
-        return [self._system(system), {"role": "user", "content": progress}]
 
     def _replanned(
         self,
@@ -242,19 +214,15 @@ class PlanStrategy:
 
     # -- respond, final, limit -------------------------------------------------------------------------------
     def respond(self, state: PlanState) -> dict[str, Any]:
-        stream = AnswerStream(always)
-        answer = ask(self.backbone, self._respond_messages(state), FinalAnswer, get_stream_writer(), stream=stream)
+        stream, messages = AnswerStream(always), responder_messages(state, self.system)
+        answer = ask(self.backbone, messages, FinalAnswer, get_stream_writer(), stream=stream)
         return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     async def arespond(self, state: PlanState) -> dict[str, Any]:
         stream = AnswerStream(always)
-        messages, writer = self._respond_messages(state), get_stream_writer()
+        messages, writer = responder_messages(state, self.system), get_stream_writer()
         answer = await aask(self.backbone, messages, FinalAnswer, writer, stream=stream)
         return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
-
-    def _respond_messages(self, state: PlanState) -> list[WireMessage]:
-        progress = prompts.progress(_objective(state), state.get("past_steps", []), [])
-        return [self._system(prompts.RESPONDER), {"role": "user", "content": progress}]
 
     def final(self, state: PlanState) -> dict[str, Any]:
         answer = state.get("answer") or ""
@@ -280,7 +248,7 @@ class PlanStrategy:
             if stop == "max_steps":
                 raise StepLimitExceeded(text, max_steps=self.max_steps)
             raise ReplanLimitExceeded(text, max_replans=self.max_replans)
-        done = prompts.progress(_objective(state), state.get("past_steps", []), [])
+        done = prompts.progress(objective(state), state.get("past_steps", []), [])
         return {"messages": [AIMessage(f"{text}\n\n{done}", response_metadata={STOP_KEY: stop})]}
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -290,11 +258,11 @@ class PlanStrategy:
         usage, rejected = Usage(), 0
         while True:
             answer = ask(self.backbone, messages, schema, writer, stream=stream)
-            usage, unknown = usage + answer.usage, self._unknown(answer.value)
+            usage, unknown = usage + answer.usage, unknown_tools(answer.value, self.toolbox.names)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown
             rejected += 1
-            messages = self._replan_note(messages, answer.content, unknown)
+            messages = with_unknown_tools_note(messages, answer.content, unknown, self.toolbox.names)
 
     async def _aask_plan(
         self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
@@ -302,41 +270,13 @@ class PlanStrategy:
         usage, rejected = Usage(), 0
         while True:
             answer = await aask(self.backbone, messages, schema, writer, stream=stream)
-            usage, unknown = usage + answer.usage, self._unknown(answer.value)
+            usage, unknown = usage + answer.usage, unknown_tools(answer.value, self.toolbox.names)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown
             rejected += 1
-            messages = self._replan_note(messages, answer.content, unknown)
-
-    def _unknown(self, reply: Plan | Replan) -> list[str]:
-        if isinstance(reply, Replan) and reply.done:
-            return []
-        names = set(self.toolbox.names)
-        return sorted({s.tool for s in reply.steps if s.tool and s.tool not in names})
-
-    def _replan_note(self, messages: list[WireMessage], content: str, unknown: list[str]) -> list[WireMessage]:
-        note = prompts.unknown_tools_note(unknown, self.toolbox.names)
-        return [*messages, {"role": "assistant", "content": content}, {"role": "user", "content": note}]
-
-    def _system(self, prompt: str) -> WireMessage:
-        return {"role": "system", "content": f"{self.system}\n\n{prompt}" if self.system else prompt}
+            messages = with_unknown_tools_note(messages, answer.content, unknown, self.toolbox.names)
 
 
 def dual_node_of(strategy: PlanStrategy, name: str) -> Any:
     """The dual sync/async node for `strategy.<name>` / `strategy.a<name>`."""
     return dual_node(name, getattr(strategy, name), getattr(strategy, f"a{name}"))
-
-
-def _objective(state: PlanState) -> str:
-    return next((m.text for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), "")
-
-
-def _earlier_turns(messages: Sequence[BaseMessage]) -> list[WireMessage]:
-    """Earlier questions and answers of the thread (tool traffic left out), for a follow-up's planner."""
-    turns: list[WireMessage] = []
-    for message in messages:
-        if isinstance(message, HumanMessage) and message.text:
-            turns.append({"role": "user", "content": message.text})
-        elif isinstance(message, AIMessage) and message.text and not message.tool_calls:
-            turns.append({"role": "assistant", "content": message.text})
-    return turns

@@ -76,43 +76,64 @@ async def start_chat(
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
         factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
         factory.http_recorder = recorder.http_wrapper()
-        try:
-            settings = await _settings(options, factory, index)
-        except CastlingError as exc:
-            screen.error(str(exc))
+        settings = await _startup_settings(options, factory, index, screen)
+        if settings is None:
             await factory.aclose()
             return 1
-        if options.tools is None:
-            settings.tools = _usable_default_tools(settings.tools, factory, screen)
         app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
         app.handle_signals = handle_signals
         app.recorder = recorder
         app.installed = await factory.ollama.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
-        runtime: asyncio.Future[None] | None = None
-        try:
-            if not app.rebuild():  # checks the settings (and builds the tools) without langgraph
-                return 1
-            # Started only now: the tools import langchain-core in this thread, and two threads importing the same
-            # package at once can trip the import system's deadlock detection on its circular imports.
-            runtime = _import_runtime()
-            app.ready = asyncio.ensure_future(_load_runtime(app, runtime, stack, folder / "checkpoints.db"))
-            await _greet(app)
-            if options.resume is not None:
-                from castling.cli.session_view import resume
+        return await _run(app, options.resume, stack, folder / "checkpoints.db")
 
-                if not await resume(app, options.resume):
-                    return 1
-            return await app.run()
-        finally:
-            if app.ready is not None and runtime is not None:
-                if not runtime.done():
-                    app.ready.cancel()  # still importing: nothing to undo (the thread ends on its own)
-                # else let it finish: cancelling aiosqlite mid-connect leaves its thread writing to a closed loop
-                with contextlib.suppress(BaseException):
-                    await app.ready
-            await factory.aclose()
+
+async def _startup_settings(
+    options: ChatOptions, factory: AgentFactory, index: SessionIndex, screen: Screen
+) -> ChatSettings | None:
+    """The chat's settings, or None once the reason it cannot start is shown."""
+    try:
+        settings = await _settings(options, factory, index)
+    except CastlingError as exc:
+        screen.error(str(exc))
+        return None
+    if options.tools is None:
+        settings.tools = _usable_default_tools(settings.tools, factory, screen)
+    return settings
+
+
+async def _run(app: ChatApp, resume_id: str | None, stack: contextlib.AsyncExitStack, db: Path) -> int:
+    """Check the settings, load the runtime in the background, greet, resume if asked, then run the REPL."""
+    runtime: asyncio.Future[None] | None = None
+    try:
+        if not app.rebuild():  # checks the settings (and builds the tools) without langgraph
+            return 1
+        # Started only now: the tools import langchain-core in this thread, and two threads importing the same
+        # package at once can trip the import system's deadlock detection on its circular imports.
+        runtime = _import_runtime()
+        app.ready = asyncio.ensure_future(_load_runtime(app, runtime, stack, db))
+        await _greet(app)
+        if resume_id is not None:
+            from castling.cli.session_view import resume
+
+            if not await resume(app, resume_id):
+                return 1
+        return await app.run()
+    finally:
+        await _stop_loading(app, runtime)
+        await app.factory.aclose()
+
+
+async def _stop_loading(app: ChatApp, runtime: asyncio.Future[None] | None) -> None:
+    """Let a background load end before the chat closes (or drop it while it is still importing)."""
+    if app.ready is None or runtime is None:
+        return
+    if not runtime.done():
+        app.ready.cancel()  # still importing: nothing to undo (the thread ends on its own)
+    # else let it finish: cancelling aiosqlite mid-connect leaves its thread writing to a closed loop
+    with contextlib.suppress(BaseException):
+        await app.ready
 
 
 def _import_runtime() -> asyncio.Future[None]:

@@ -42,28 +42,20 @@ async def save_session(app: ChatApp, arg: str) -> None:
     if not capture.model_turns:
         app.screen.error("nothing to save yet: the model has not answered in this conversation")
         return
-    path = Path(arg).expanduser()
-    if path.suffix not in (".yaml", ".yml"):
-        path = path.with_suffix(".yaml")
+    path = _yaml_path(arg)
     state = await app.agent.graph.aget_state(app.config)  # type: ignore[arg-type]
     messages: list[BaseMessage] = list((state.values or {}).get("messages", []))
-    users = [str(m.text) for m in messages if isinstance(m, HumanMessage)]
-    if len(users) > recorder.turns:
-        recorder.note(f"the session was resumed: its first {len(users) - recorder.turns} turn(s) were not recorded")
-        users = users[len(users) - recorder.turns :]
-    for name in app.settings.tools:
-        if name not in SCENARIO_TOOLS:
-            recorder.note(f"the tool {name!r} is not a built-in a scenario can build")
-    runner = "wire" if recorder.notes else "agent"
+    _write(app, recorder, capture, path, messages)
+
+
+def _write(app: ChatApp, recorder: SessionRecorder, capture: Capture, path: Path, messages: list[BaseMessage]) -> None:
+    """Build the scenario (keeping an existing file's expectations), save it, and say how it replays."""
+    users = _user_turns(recorder, messages)
+    runner = _runner(app, recorder)
     base = _scenario(app, recorder, path, users, runner)
-    kept = ""
-    if path.exists():  # as re-recording does: the file's (reviewed) expectations survive, the recording is new
-        try:
-            base.expectations = load(path).expectations
-        except CastlingError as exc:
-            app.screen.error(f"{path} exists and is not a scenario file, so it was left alone: {exc}")
-            return
-        kept = f"; kept the {len(base.expectations)} expectation(s) of the existing file"
+    kept = _keep_expectations(app, base, path)
+    if kept is None:
+        return
     outcome = _agent_outcome(app, messages, capture.turns()) if runner == "agent" else _wire_outcome(capture)
     fresh = recorded_scenario(base, capture, outcome, recorder.source, _stamp(capture.server, app), path.parent)
     if runner == "wire":
@@ -74,6 +66,43 @@ async def save_session(app: ChatApp, arg: str) -> None:
         f"saved {len(capture.model_turns)} model turn(s), {len(users)} user turn(s), source {recorder.source} to "
         f"{path} ({how}{kept}); replay: castling replay {path}"
     )
+
+
+def _yaml_path(arg: str) -> Path:
+    path = Path(arg).expanduser()
+    return path if path.suffix in (".yaml", ".yml") else path.with_suffix(".yaml")
+
+
+def _user_turns(recorder: SessionRecorder, messages: list[BaseMessage]) -> list[str]:
+    """The user messages the recording covers (a resumed session's earlier ones were not recorded: noted)."""
+    users = [str(m.text) for m in messages if isinstance(m, HumanMessage)]
+    if len(users) > recorder.turns:
+        recorder.note(f"the session was resumed: its first {len(users) - recorder.turns} turn(s) were not recorded")
+        users = users[len(users) - recorder.turns :]
+    return users
+
+
+def _runner(app: ChatApp, recorder: SessionRecorder) -> str:
+    """`agent` when the agent alone can replay the conversation, else `wire` (with the reasons noted)."""
+    for name in app.settings.tools:
+        if name not in SCENARIO_TOOLS:
+            recorder.note(f"the tool {name!r} is not a built-in a scenario can build")
+    return "wire" if recorder.notes else "agent"
+
+
+def _keep_expectations(app: ChatApp, base: Scenario, path: Path) -> str | None:
+    """Carry over the (reviewed) expectations of an existing file at `path`.
+
+    Returns what to add to the report, or None when the file is not a scenario (said on screen) and is left alone.
+    """
+    if not path.exists():
+        return ""
+    try:  # as re-recording does: the file's expectations survive, the recording is new
+        base.expectations = load(path).expectations
+    except CastlingError as exc:
+        app.screen.error(f"{path} exists and is not a scenario file, so it was left alone: {exc}")
+        return None
+    return f"; kept the {len(base.expectations)} expectation(s) of the existing file"
 
 
 def _scenario(app: ChatApp, recorder: SessionRecorder, path: Path, users: list[str], runner: str) -> Scenario:
