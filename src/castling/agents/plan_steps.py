@@ -9,7 +9,6 @@ Kept apart from the graph so the sync and async nodes share every line that does
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -207,7 +206,3 @@ def _changed(new: Sequence[StepDict], old: Sequence[StepDict]) -> bool:
     # or which tool each uses. Rewording a goal, or writing into it what the last step found ("the second city"
     # -> "Lyon"), is not one: counting it would spend max_replans on a plan that never changed.
     return [s.get("tool") for s in new] != [s.get("tool") for s in old]
-
-
-def _words(text: Any) -> str:
-    return " ".join(re.findall(r"\w+", str(text).casefold()))
