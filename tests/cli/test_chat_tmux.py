@@ -18,6 +18,15 @@ CASTLING = Path(sys.executable).parent / "castling"
 pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="needs tmux and the castling script")
 
 
+def terminal_env(data_dir, host=None):
+    """The environment of a chat in a real terminal: the user's, minus colour/tmux settings, with private data."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+    env.update({"CASTLING_DATA_DIR": str(data_dir), "TERM": "xterm-256color"})
+    if host is not None:
+        env["OLLAMA_HOST"] = host
+    return env
+
+
 class Terminal:
     """One tmux session on a private socket in the test's temp dir, so nothing of the user's tmux is touched."""
 
@@ -58,12 +67,7 @@ def test_chat_in_a_real_terminal(tmp_path):
     with OllamaStub(["llama3:latest"]) as server:
         server.add(recorded_lines(), delay=0.005)
         server.add(text_lines("llama3", [f"word{i} " for i in range(400)]), delay=0.02)
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
-            "OLLAMA_HOST": server.host,
-            "CASTLING_DATA_DIR": str(tmp_path),
-            "TERM": "xterm-256color",
-        }
+        env = terminal_env(tmp_path, server.host)
         terminal = Terminal(f"{CASTLING} chat --tools none --strategy tools", env)
         try:
             terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
@@ -159,12 +163,7 @@ def test_approval_with_the_real_python_tool_in_a_real_terminal(tmp_path):
         server.add(tool_call("import time\ntime.sleep(60)"))
         server.add(tool_call("import os\nos.remove('x')"))
         server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
-            "OLLAMA_HOST": server.host,
-            "CASTLING_DATA_DIR": str(tmp_path),
-            "TERM": "xterm-256color",
-        }
+        env = terminal_env(tmp_path, server.host)
         terminal = Terminal(f"{CASTLING} chat --tools python --strategy tools", env)
         try:
             terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")
@@ -206,11 +205,7 @@ def test_approval_in_a_real_terminal_without_a_sandbox(tmp_path):
     with OllamaStub(["qwen3:8b"]) as server:
         server.add(tool_call("import os\nos.remove('x')"))
         server.add(text_lines("qwen3:8b", ["I ", "will ", "not ", "delete ", "it."]))
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
-            "CASTLING_DATA_DIR": str(tmp_path),
-            "TERM": "xterm-256color",
-        }
+        env = terminal_env(tmp_path)
         terminal = Terminal(f"{sys.executable} {script} {server.host}", env)
         try:
             terminal.wait(lambda: terminal.screen().rstrip().endswith(">>>"), "the prompt")

@@ -1,7 +1,6 @@
 """End to end against `castling serve`: a chat saved with /save is served by a real process, a second chat in
 tmux talks to it as to Ollama, saves again, and that file replays."""
 
-import os
 import socket
 import subprocess
 import time
@@ -10,7 +9,7 @@ from castling.scenarios.runner import run_file
 from castling.scenarios.store import load
 from castling.testing import ScriptedOllama
 from tests.cli.chatdriver import Chat
-from tests.cli.test_chat_tmux import CASTLING, Terminal, pytestmark  # noqa: F401  (skip without tmux)
+from tests.cli.test_chat_tmux import CASTLING, Terminal, pytestmark, terminal_env  # noqa: F401  (skip without tmux)
 
 JOKE = "Why did the sandbox go to therapy? It had too many boundaries."
 LONG = " ".join(f"word{i}" for i in range(60)) + " done."
@@ -53,12 +52,7 @@ async def test_chat_in_tmux_against_castling_serve_then_save_and_replay(tmp_path
     # 2. The same conversation typed into a real terminal, against `castling serve` (strict matching).
     port = free_port()
     again = tmp_path / "again.yaml"
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")},
-        "OLLAMA_HOST": f"http://127.0.0.1:{port}",
-        "CASTLING_DATA_DIR": str(tmp_path / "data2"),
-        "TERM": "xterm-256color",
-    }
+    env = terminal_env(tmp_path / "data2", f"http://127.0.0.1:{port}")
     with open(tmp_path / "serve.log", "w") as log:
         server = serve(served, port, log)
         terminal = Terminal(f"{CASTLING} chat --tools none", env)
