@@ -18,3 +18,12 @@ def library(tmp_path: Path) -> Path:
     target = tmp_path / "scenarios"
     shutil.copytree(LIBRARY, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return target
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tools and checks registered by one test never leak into another."""
+    from castling.scenarios import names
+
+    monkeypatch.setattr(names, "_TOOLS", {})
+    monkeypatch.setattr(names, "_CHECKS", {})

@@ -5,6 +5,7 @@ from langchain_core.tools import StructuredTool
 
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.live import ServerLive
+from castling.scenarios.names import register_tool
 from castling.scenarios.runner import record, run_file
 from castling.testing import ScriptedOllama
 
@@ -25,13 +26,14 @@ run_python = StructuredTool.from_function(_run, name="run_python", parse_docstri
 
 
 def test_code_cells_are_recorded_and_can_be_replayed_without_running(tmp_path: Path):
+    register_tool(run_python)
     server = ScriptedOllama("qwen3:8b")
     server.add_reply(tool_calls=[("run_python", {"code": "print(2**10)"})])
     server.add_reply("2**10 = 1024")
     scenario = Scenario(
         id="cells",
         task="2**10?",
-        agent=AgentConfig(model="qwen3:8b", think=False, tools=["tests.scenarios.test_code_cells:run_python"]),
+        agent=AgentConfig(model="qwen3:8b", think=False, tools=["run_python"]),
         recording=Recording(source="constructed"),
     )
     path = tmp_path / "cells.yaml"

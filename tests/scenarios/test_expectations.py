@@ -1,5 +1,6 @@
 from castling.scenarios.expectations import check, check_all
 from castling.scenarios.format import Expectation, Outcome, ToolCallOutcome
+from castling.scenarios.names import allow, register_check
 
 OUTCOME = Outcome(
     final_answer="Lyon is warmer: 21 °C.",
@@ -32,11 +33,19 @@ def test_tool_checks():
     assert check(e(no_error=True), OUTCOME) == "" and "boom" in check(e(no_error=True), Outcome(error="boom"))
 
 
-def test_custom_check_and_its_reason():
-    assert check(e(custom="tests.scenarios.test_expectations:mentions_both"), OUTCOME) == ""
-    failed = check(e(custom="tests.scenarios.test_expectations:mentions_both"), Outcome(final_answer="Paris"))
-    assert failed == "custom: tests.scenarios.test_expectations:mentions_both failed: Lyon missing"
-    assert "cannot load" in check(e(custom="nowhere:nothing"), OUTCOME)
+def test_custom_check_registered_by_code_and_its_reason():
+    register_check("mentions_both", mentions_both)
+    assert check(e(custom="mentions_both"), OUTCOME) == ""
+    failed = check(e(custom="mentions_both"), Outcome(final_answer="Paris"))
+    assert failed == "custom: mentions_both failed: Lyon missing"
+
+
+def test_custom_check_by_module_path_is_refused_unless_allowed():
+    path = "tests.scenarios.test_expectations:mentions_both"
+    refused = check(e(custom=path), OUTCOME)
+    assert "nothing registered the check" in refused and "castling_checks" in refused
+    allow(path, "check")  # what the pytest ini option and `castling replay --check` do
+    assert check(e(custom=path), OUTCOME) == ""
 
 
 def mentions_both(outcome: Outcome) -> tuple[bool, str]:

@@ -19,10 +19,21 @@ from castling.backbones.qwen import Qwen
 from castling.cli.main import main
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.live import ServerLive
+from castling.scenarios.names import allow
 from castling.scenarios.offline import NetworkBlocked, is_loopback, offline
 from castling.scenarios.runner import record, run_file
 from castling.testing import ScriptedOllama
 from tests.scenarios import net_tools
+
+NET_TOOLS = ("stand_in", "own_client", "own_async_client", "swallowing_client")
+
+
+@pytest.fixture(autouse=True)
+def _net_tools_allowed() -> None:
+    """The scenarios below name these test tools by path, as a project's `castling_tools` ini option would."""
+    for name in NET_TOOLS:
+        allow(f"tests.scenarios.net_tools:{name}", "tool")
+
 
 NAMES = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr")
 METHODS = ("connect", "connect_ex", "sendto")

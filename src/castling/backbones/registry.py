@@ -1,4 +1,8 @@
-"""Backbones by family name, imported only when picked."""
+"""Backbones by family name, imported only when picked.
+
+Names only: a family string never imports arbitrary code (scenario files name their backbone, and a scenario
+file is data). Code adds its own backbone classes with `register_backbone`.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,32 @@ from castling.backbones.base import Backbone
 from castling.backbones.profiles import PROFILES
 from castling.errors import ConfigError
 
-BACKBONES: dict[str, str] = {
+BACKBONES: dict[str, str | type[Backbone]] = {
     "qwen": "castling.backbones.qwen:Qwen",
     "llama": "castling.backbones.llama:Llama",
 }
 
 
+def register_backbone(family: str, cls: type[Backbone]) -> None:
+    """Make `cls` available under `family` (for scenario files, `castling` commands and `backbone_class`)."""
+    BACKBONES[family] = cls
+
+
 def backbone_class(family: str) -> type[Backbone]:
-    """The backbone class registered for `family`, or a full `module:Class` path."""
-    path = BACKBONES.get(family, family)
-    module_name, _, attribute = path.partition(":")
-    if not attribute:
-        raise ConfigError(f"Unknown backbone {family!r} (available: {', '.join(sorted(BACKBONES))}).")
+    """The backbone class registered for `family` (`qwen`, `llama`, or one added with `register_backbone`)."""
+    entry = BACKBONES.get(family)
+    if entry is None:
+        raise ConfigError(
+            f"Unknown backbone {family!r} (available: {', '.join(sorted(BACKBONES))}). "
+            "Register a backbone of your own in code: castling.backbones.registry.register_backbone(name, cls)."
+        )
+    if not isinstance(entry, str):
+        return entry
+    module_name, _, attribute = entry.partition(":")
     try:
         cls: type[Backbone] = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"Cannot load backbone {path!r}: {exc}") from exc
+        raise ConfigError(f"Cannot load backbone {family!r} ({entry}): {exc}") from exc
     return cls
 
 

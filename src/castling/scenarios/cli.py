@@ -37,6 +37,12 @@ def _add_replay(commands: Any) -> None:
     replay.add_argument("--mode", choices=_MODES, default="replay")
     replay.add_argument("--repeat", type=int, default=1, help="live mode: trials per scenario (pass^k)")
     replay.add_argument("--host", default=None, help="Ollama server for record/update/live")
+    replay.add_argument(
+        "--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool of yours that the files may name"
+    )
+    replay.add_argument(
+        "--check", action="append", default=[], metavar="MODULE:ATTR", help="a custom check the files may name"
+    )
     replay.set_defaults(handler=_replay)
 
 

@@ -11,6 +11,7 @@ from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive
+from castling.scenarios.names import allow
 from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
 from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import RunReport, record, run_file, run_live
@@ -26,6 +27,13 @@ def record_command(args: argparse.Namespace) -> int:
     """Record a task against a live Ollama; an existing file keeps its expectations."""
     path = Path(args.output)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    try:  # module:attr tools on the user's own command line are the user's choice to import
+        for name in tools:
+            if ":" in name:
+                allow(name, "tool")
+    except CastlingError as exc:
+        print(f"castling record: {exc}", file=sys.stderr)
+        return 2
     agent = AgentConfig(
         backbone=args.family or family_of(args.backbone),
         model=args.backbone,
@@ -66,6 +74,14 @@ def select(paths: Sequence[str], keyword: str | None) -> list[Path]:
 
 def replay_command(args: argparse.Namespace) -> int:
     """Run the selected scenarios in a mode and print the summary; exit 1 if any did not pass."""
+    try:
+        for path in args.tool:
+            allow(path, "tool")
+        for path in args.check:
+            allow(path, "check")
+    except CastlingError as exc:
+        print(f"castling replay: {exc}", file=sys.stderr)
+        return 2
     live = OllamaLive(args.host) if args.host else None
     reports: list[RunReport] = []
     for path in select(args.paths, args.keyword):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool
 
-from castling.errors import CastlingError, ConfigError
+from castling.errors import CastlingError
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import AgentConfig, CodeCell, Outcome, Scenario, ToolCallOutcome
 from castling.scenarios.library_tools import HTTP_TOOLS, make_tool
@@ -22,25 +22,12 @@ CODE_TOOL = "run_python"
 
 
 def build_backbone(config: AgentConfig, transport: AnyTransport, host: str | None = None) -> Any:
-    """The backbone the config names; a llama stand-in when the Llama class has not landed yet."""
+    """The backbone the config names: a registered family only (a scenario file never imports code)."""
     from castling.backbones.registry import backbone_class
 
-    try:
-        cls: Any = backbone_class(config.backbone)
-    except ConfigError:
-        if config.backbone != "llama":
-            raise
-        cls = _llama_stand_in()
+    cls: Any = backbone_class(config.backbone)
     kwargs: dict[str, Any] = {"think": config.think, "num_ctx": config.num_ctx, "options": dict(config.options)}
     return cls(config.model, host=host, transport=transport, **kwargs)
-
-
-def _llama_stand_in() -> Any:
-    # Until castling.backbones.llama exists: the shared Ollama backbone with the Llama profile (tools strategy).
-    from castling.backbones.base import OllamaBackbone
-    from castling.backbones.profiles import LLAMA
-
-    return type("LlamaStandIn", (OllamaBackbone,), {"profile": LLAMA})
 
 
 def build_tools(scenario: Scenario, http: AnyTransport | None) -> list[BaseTool]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from castling.scenarios.format import AnswerCheck, Expectation, Outcome, ToolCalledCheck
+from castling.scenarios.names import not_registered, registered_check
 
 
 def check_all(expectations: Sequence[Expectation], outcome: Outcome) -> list[str]:
@@ -76,15 +76,13 @@ def _loose(value: Any) -> Any:
     return value
 
 
-def _custom(path: str, outcome: Outcome) -> str:
-    module_name, _, attribute = path.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        return f"custom: cannot load {path!r}: {exc}"
+def _custom(name: str, outcome: Outcome) -> str:
+    function = registered_check(name)
+    if function is None:
+        return f"custom: {not_registered('check', name)}"
     verdict = function(outcome)
     ok, reason = verdict if isinstance(verdict, tuple) else (bool(verdict), "")
-    return "" if ok else f"custom: {path} failed" + (f": {reason}" if reason else "")
+    return "" if ok else f"custom: {name} failed" + (f": {reason}" if reason else "")
 
 
 def scaffold(outcome: Outcome) -> list[Expectation]:

@@ -32,7 +32,7 @@ class AgentConfig(_Strict):
     runner: Literal["agent", "wire"] = "agent"
     """`agent`: a castling Agent; `wire`: resend the recorded requests with the ollama client (converted traffic)."""
     backbone: str = "qwen"
-    """Backbone family (`qwen`, `llama`) or a `module:Class` path."""
+    """Backbone family: `qwen`, `llama`, or one registered in code (`castling.backbones.registry.register_backbone`)."""
     model: str = "qwen3:8b"
     strategy: Literal["tools", "plan"] | None = None
     system: str | None = None
@@ -41,7 +41,7 @@ class AgentConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     max_steps: int = 12
     tools: list[str] = Field(default_factory=list)
-    """Tool names: built-ins (`python`, `fetch`) or tools of `castling.scenarios.library_tools`."""
+    """Tool names: built-ins (`python`, `fetch`), the library's stand-ins, or tools registered by the host side."""
 
 
 class Recording(_Strict):
@@ -117,14 +117,18 @@ class HttpRequest(_Strict):
     body: str | None = None
 
 
+BLOB_PATTERN = r"^blobs/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+"""One file name inside the scenario's own `blobs/` folder: no `..`, no absolute path, no sub-folders."""
+
+
 class HttpResponse(_Strict):
     """The answer to a tool's HTTP request."""
 
     status: int = 200
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
-    body_file: str | None = None
-    """A blob beside the scenario file (`blobs/sha256-….ext`) for large or binary bodies."""
+    body_file: str | None = Field(default=None, pattern=BLOB_PATTERN)
+    """A blob beside the scenario file (`blobs/sha256-….ext`) for large or binary bodies; nothing outside it."""
 
 
 class HttpExchange(_Strict):
@@ -203,7 +207,7 @@ class Expectation(_Strict):
     max_steps: int | None = None
     no_error: bool | None = None
     custom: str | None = None
-    """`module:function` called with the Outcome; returns bool or (bool, reason)."""
+    """A check registered by the host side (`register_check`, or configuration), never imported from the file."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Expectation:

@@ -15,6 +15,7 @@ import httpx
 from langchain_core.tools import BaseTool
 
 from castling.errors import ConfigError
+from castling.scenarios.names import not_registered, registered_tool
 from castling.tools.decorator import tool
 
 _WEATHER = {
@@ -110,14 +111,13 @@ HTTP_TOOLS = ("fetch", "page_title")
 
 
 def make_tool(name: str, http_transport: Any = None) -> BaseTool:
-    """The tool a scenario names: a built-in (`python`, `fetch`), a library tool, or `module:attribute`."""
+    """The tool a scenario names: a built-in (`python`, `fetch`), a library tool, or one registered by code."""
     if name in BUILTINS:
         return _builtin(name, http_transport)
     if name in _LIBRARY:
         return _LIBRARY[name](http_transport)
-    module_name, _, attribute = name.partition(":")
-    if not attribute:
+    registered = registered_tool(name)
+    if registered is None:
         known = ", ".join([*BUILTINS, *_LIBRARY])
-        raise ConfigError(f"Unknown scenario tool {name!r} (known: {known}, or a module:attribute path).")
-    value = getattr(importlib.import_module(module_name), attribute)
-    return value if isinstance(value, BaseTool) else tool(value)
+        raise ConfigError(f"Unknown scenario tool (built in: {known}): {not_registered('tool', name)}")
+    return registered

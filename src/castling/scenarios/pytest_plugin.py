@@ -1,7 +1,9 @@
 """The pytest plugin: scenario files as test items, `--scenario-mode`, `--repeat`, the `scenario` fixture.
 
 Registered through the `pytest11` entry point, so `pytest scenarios/` works once castling is installed.
-Scenario YAML files are collected when they sit under a folder named `scenarios`.
+Scenario YAML files are collected when they sit under a folder named `scenarios`. A scenario file is data:
+the tools and checks it names come from the library, the built-ins, or what conftest.py code and the ini
+options `castling_tools` / `castling_checks` registered (see `castling.scenarios.names`).
 """
 
 from __future__ import annotations
@@ -28,11 +30,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--repeat", type=int, default=1, help="live mode: run each scenario N times (pass^k)")
     group.addoption("--ollama-host", default=None, help="the Ollama server for record/update/live (OLLAMA_HOST)")
+    parser.addini("castling_tools", "module:attr tools that scenario files may name", type="linelist", default=[])
+    parser.addini("castling_checks", "module:attr checks that scenario files may name", type="linelist", default=[])
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Start an empty list of scenario reports for the summary."""
+    """Start an empty list of scenario reports; allow the tools and checks the project's configuration names."""
     config.stash[_REPORTS] = []
+    tools, checks = config.getini("castling_tools"), config.getini("castling_checks")
+    if tools or checks:
+        from castling.scenarios.names import allow
+
+        for path in tools:
+            allow(path, "tool")
+        for path in checks:
+            allow(path, "check")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:

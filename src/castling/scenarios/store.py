@@ -27,7 +27,7 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioFileError(f"{path}: the scenario file does not exist (record it with --scenario-mode=record).")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = _parse(text, path)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise ScenarioFileError(f"{path}:{line}: invalid YAML: {exc.problem}", path=str(path), line=line) from exc
@@ -43,6 +43,42 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioFileError(
             f"{path}:{line}: invalid scenario at {where}: {first['msg']}{more}", path=str(path), line=line
         ) from exc
+
+
+MAX_EXPANSION = 1_000_000
+"""Nodes a file may expand to through YAML aliases: a 4 KB alias bomb would otherwise exhaust memory."""
+
+
+def _parse(text: str, path: Path) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and "&" in text:  # aliases need anchors; most files have none
+            expanded = _expanded_size(node, {})
+            if expanded > MAX_EXPANSION:
+                raise ScenarioFileError(
+                    f"{path}:1: YAML aliases expand this file to over {MAX_EXPANSION:,} nodes "
+                    "(an alias bomb?): write the values out instead of repeating anchors.",
+                    path=str(path),
+                    line=1,
+                )
+        return loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes `node` stands for once every alias is copied out (memoised: shared nodes are counted per use)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[id(node)] = min(size, MAX_EXPANSION + 1)
+    return sizes[id(node)]
 
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int:
@@ -110,8 +146,15 @@ def store_blob(directory: Path, data: bytes, suffix: str) -> str:
 
 
 def read_blob(directory: Path, relative: str) -> bytes:
-    """The bytes of a blob saved by `store_blob`."""
-    return (directory / relative).read_bytes()
+    """The bytes of a blob saved by `store_blob`; never a file outside the scenario's `blobs/` folder."""
+    blobs = (directory / "blobs").resolve()
+    target = (directory / relative).resolve()
+    if not target.is_relative_to(blobs):
+        raise ScenarioFileError(
+            f"{directory}: body_file {relative!r} points outside the scenario's blobs/ folder; "
+            "a scenario serves only its own recorded blobs."
+        )
+    return target.read_bytes()
 
 
 def discover(paths: list[str | Path]) -> list[Path]:
