@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from castling.backbones import ollama as transport_module
+from castling.backbones.server import override_transport
 from castling.testing import ScriptedOllama
 
 README = Path(__file__).parents[1] / "README.md"
@@ -18,10 +18,10 @@ def python_blocks() -> list[str]:
 
 
 @pytest.fixture
-def server(monkeypatch):
+def server():
     scripted = ScriptedOllama("qwen3:8b", installed=["qwen3:8b", "llama3.2:3b", "llama3.1:8b"])
-    monkeypatch.setattr(transport_module, "DEFAULT_TRANSPORTS", [scripted.transport])
-    return scripted
+    with override_transport(scripted.transport):
+        yield scripted
 
 
 def test_write_an_agent_block_runs(server, capsys):

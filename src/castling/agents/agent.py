@@ -218,12 +218,12 @@ class Agent:
     def close(self) -> None:
         """End the session: tools release their resources (sandboxes, HTTP clients)."""
         self.toolbox.close()
-        self.backbone.ollama.close()
+        self.backbone.server.close()
 
     async def aclose(self) -> None:
         """Async `close`."""
         await self.toolbox.aclose()
-        await self.backbone.ollama.aclose()
+        await self.backbone.server.aclose()
 
     def __enter__(self) -> Agent:
         return self

@@ -1,6 +1,7 @@
 """One JSON-schema-constrained model call of the plan strategy, with one retry when the reply is unusable.
 
-The request carries `format` (the pydantic model's JSON Schema) and never `tools` (ollama#10552). A reply cut off
+The call carries the pydantic model's JSON Schema (Ollama `format`, OpenAI `response_format`) and never `tools`
+(ollama#10552). A reply cut off
 by `num_predict` (`done_reason: "length"`) or not matching the schema is retried once with feedback; a second
 failure raises `StructuredOutputError`, which names the cause and the fix.
 """
@@ -20,10 +21,9 @@ from castling.agents.plan_prompts import invalid_reply_note
 from castling.agents.plan_schemas import inline_refs
 from castling.agents.plan_stream import AnswerStream
 from castling.backbones.base import Backbone
-from castling.backbones.ollama import ModelInfo
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
-from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta, WireMessage
+from castling.backbones.wire import ChatTurn, DeltaKind, OnDelta, WireMessage
 from castling.errors import ModelStreamError, OllamaResponseError, StructuredOutputError
 
 T = TypeVar("T", bound=BaseModel)
@@ -38,19 +38,6 @@ class Answer(Generic[T]):
     value: T
     usage: Usage
     content: str
-
-
-def request(
-    backbone: Backbone,
-    info: ModelInfo,
-    messages: list[WireMessage],
-    schema: type[BaseModel],
-    choice: FormatChoice | None = None,
-) -> ChatRequest:
-    """The `/api/chat` request: `format` set to the schema (or `choice.current`), no `tools`."""
-    options, think = backbone.settings(info, with_tools=False)
-    wire = choice.current if choice is not None else json_schema(schema)
-    return ChatRequest(model=backbone.model, messages=messages, format=wire, think=think, options=options)
 
 
 @functools.cache
@@ -122,7 +109,7 @@ def failure(backbone: Backbone, schema: type[BaseModel], turn: ChatTurn, reason:
         fix = "Use a model that follows JSON-schema output (e.g. llama3.1:8b, qwen3:8b) or strategy='tools'."
     return StructuredOutputError(
         f"Model {backbone.model!r} gave no usable {schema.__name__} twice: {reason}. {fix}",
-        host=backbone.ollama.host,
+        host=backbone.server.host,
         model=backbone.model,
         content=turn.content,
         done_reason=turn.done_reason,
@@ -139,26 +126,23 @@ def ask(
     stream: AnswerStream | None = None,
 ) -> Answer[T]:
     """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
-    ollama = backbone.ollama
-    chat = request(backbone, ollama.show(backbone.model), messages, schema, choice)
-    usage = Usage()
+    usage, sent = Usage(), messages
     deltas = reply_deltas(writer, stream)
     for attempt in range(2):
         if stream is not None:
             stream.begin_attempt()
         try:
-            turn = ollama.chat(chat, deltas)
+            turn = backbone.chat(sent, schema=_format(schema, choice), on_delta=deltas).turn
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
-            chat.format = choice.current
-            turn = ollama.chat(chat, deltas)
+            turn = backbone.chat(sent, schema=choice.current, on_delta=deltas).turn
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
             return Answer(value, usage, turn.content)
         if attempt == 0:
-            chat.messages = retry_messages(messages, turn, reason)
+            sent = retry_messages(messages, turn, reason)
     raise failure(backbone, schema, turn, reason)
 
 
@@ -172,27 +156,29 @@ async def aask(
     stream: AnswerStream | None = None,
 ) -> Answer[T]:
     """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
-    ollama = backbone.ollama
-    chat = request(backbone, await ollama.ashow(backbone.model), messages, schema, choice)
-    usage = Usage()
+    usage, sent = Usage(), messages
     deltas = reply_deltas(writer, stream)
     for attempt in range(2):
         if stream is not None:
             stream.begin_attempt()
         try:
-            turn = await ollama.achat(chat, deltas)
+            turn = (await backbone.achat(sent, schema=_format(schema, choice), on_delta=deltas)).turn
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
-            chat.format = choice.current
-            turn = await ollama.achat(chat, deltas)
+            turn = (await backbone.achat(sent, schema=choice.current, on_delta=deltas)).turn
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
             return Answer(value, usage, turn.content)
         if attempt == 0:
-            chat.messages = retry_messages(messages, turn, reason)
+            sent = retry_messages(messages, turn, reason)
     raise failure(backbone, schema, turn, reason)
+
+
+def _format(schema: type[BaseModel], choice: FormatChoice | None) -> dict[str, Any]:
+    """The JSON schema to send: `choice.current` when the caller narrows it, else the reply model's own."""
+    return choice.current if choice is not None else json_schema(schema)
 
 
 def reply_deltas(writer: StreamWriter, stream: AnswerStream | None = None) -> OnDelta:

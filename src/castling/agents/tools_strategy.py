@@ -27,10 +27,9 @@ from castling.agents.nodes import dual_node
 from castling.agents.result import STOP_KEY
 from castling.agents.state import AgentState
 from castling.agents.toolbox import Toolbox, ToolOutcome
-from castling.backbones.base import Backbone, ToolGuide
-from castling.backbones.ollama import ModelInfo
-from castling.backbones.wire import ChatRequest, ChatTurn, DeltaKind, OnDelta
-from castling.errors import ModelStreamError, OllamaResponseError, StepLimitExceeded
+from castling.backbones.base import Backbone, Reply, ToolGuide
+from castling.backbones.wire import DeltaKind, OnDelta, WireMessage
+from castling.errors import StepLimitExceeded
 
 OnMaxSteps = Literal["answer", "error"]
 
@@ -69,44 +68,24 @@ class ToolsStrategy:
 
     # -- model -----------------------------------------------------------------------------------------------
     def model(self, state: AgentState) -> dict[str, Any]:
-        ollama = self.backbone.ollama
-        request = self._request(state, ollama.show(self.backbone.model))
         writer = get_stream_writer()
-        try:
-            turn = ollama.chat(request, _deltas(writer))
-        except (ModelStreamError, OllamaResponseError) as exc:
-            turn = _unparsable_call(exc)
-        return self._record(state, turn, writer)
+        reply = self.backbone.chat(self._messages(state), tools=self.toolbox.wire, on_delta=_deltas(writer))
+        return self._record(state, reply, writer)
 
     async def amodel(self, state: AgentState) -> dict[str, Any]:
-        ollama = self.backbone.ollama
-        request = self._request(state, await ollama.ashow(self.backbone.model))
         writer = get_stream_writer()
-        try:
-            turn = await ollama.achat(request, _deltas(writer))
-        except (ModelStreamError, OllamaResponseError) as exc:
-            turn = _unparsable_call(exc)
-        return self._record(state, turn, writer)
+        reply = await self.backbone.achat(self._messages(state), tools=self.toolbox.wire, on_delta=_deltas(writer))
+        return self._record(state, reply, writer)
 
-    def _request(self, state: AgentState, info: ModelInfo) -> ChatRequest:
-        options, think = self.backbone.settings(info, with_tools=bool(self.toolbox))
-        return ChatRequest(
-            model=self.backbone.model,
-            messages=self.wire_cache.to_wire(state["messages"], self.prompt),
-            tools=self.toolbox.wire or None,
-            think=think,
-            options=options,
-        )
+    def _messages(self, state: AgentState) -> list[WireMessage]:
+        return self.wire_cache.to_wire(state["messages"], self.prompt)
 
-    def _record(self, state: AgentState, turn: ChatTurn, writer: StreamWriter) -> dict[str, Any]:
-        reply = self.backbone.read_reply(turn, with_tools=bool(self.toolbox), tool_names=self.toolbox.names)
-        if turn.done_reason == _UNPARSABLE:
-            reply.parse_errors.append(turn.metrics["error"])
+    def _record(self, state: AgentState, reply: Reply, writer: StreamWriter) -> dict[str, Any]:
         base = len(state["messages"])
         ids = [f"call_{base}_{i}" for i in range(len(reply.calls))]
         arguments = [self.toolbox.coerce(call.name, call.arguments) for call in reply.calls]
-        writer(UsageEvent(turn.usage))
-        message = reply_message(reply, turn, ids, arguments)
+        writer(UsageEvent(reply.turn.usage))
+        message = reply_message(reply, reply.turn, ids, arguments)
         return {"messages": [message], "steps": state.get("steps", 0) + 1}
 
     def after_model(self, state: AgentState) -> str:
@@ -196,18 +175,6 @@ class ToolsStrategy:
         if self.on_max_steps == "error":
             raise StepLimitExceeded(text, max_steps=self.max_steps)
         return {"messages": [AIMessage(text, response_metadata={STOP_KEY: "max_steps"})]}
-
-
-_UNPARSABLE = "castling:unparsable-tool-call"
-
-
-def _unparsable_call(exc: ModelStreamError | OllamaResponseError) -> ChatTurn:
-    """Ollama's own parser rejected a malformed tool call: let the model try again instead of failing the run."""
-    if "failed to parse" not in str(exc):
-        raise exc
-    partial = exc.partial_text if isinstance(exc, ModelStreamError) else ""
-    detail = str(exc).split(": ", 1)[-1]
-    return ChatTurn(content=partial, done_reason=_UNPARSABLE, metrics={"error": f"Ollama could not parse it: {detail}"})
 
 
 _EMPTY_REPLY_NOTE = (

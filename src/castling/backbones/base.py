@@ -1,7 +1,9 @@
-"""The backbone protocol and the Ollama-backed base that Qwen and Llama specialise.
+"""The backbone protocol and the base that Qwen and Llama specialise.
 
-A backbone carries one model family's wire quirks: the options and `think` setting it sends, how it reads a
-reply (native tool calls, or calls left in the text), and its profile (default strategy, context size).
+A backbone is a model family on a model server. It owns the one model call the strategies make
+(`chat` / `achat`): the settings it sends (options, `think`), the capability checks, the call itself through
+its `ModelServer`, and the reading of the reply (native tool calls, or calls left in the text, recovered the
+same way whichever server answered). Family and server are independent.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from castling.backbones.ollama import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, OllamaTransport
 from castling.backbones.parsing.qwen import ContentParse, parse_qwen_content, split_think
 from castling.backbones.profiles import Profile
-from castling.backbones.wire import ChatTurn, RawToolCall, WireTool
-from castling.errors import CapabilityMissing, ThinkingBudgetExhausted
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, ModelServer
+from castling.backbones.servers import make_server
+from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireMessage, WireTool
+from castling.errors import CapabilityMissing, ModelStreamError, OllamaResponseError, ThinkingBudgetExhausted
 
 
 @dataclass
@@ -27,18 +30,42 @@ class Reply:
     recovered: bool = False
     """True when the calls were recovered from the text rather than sent as structured tool calls."""
     parse_errors: list[str] = field(default_factory=list)
+    turn: ChatTurn = field(default_factory=ChatTurn)
+    """The server-neutral reply it was read from: raw content, `done_reason`, usage."""
 
 
 @runtime_checkable
 class Backbone(Protocol):
-    """What the agent runtime needs from a model family."""
+    """What the agent runtime needs from a model family on a model server."""
 
     model: str
     profile: ClassVar[Profile]
-    ollama: OllamaTransport
+    server: ModelServer
+
+    def chat(
+        self,
+        messages: list[WireMessage],
+        *,
+        tools: Sequence[WireTool] = (),
+        schema: dict[str, Any] | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> Reply:
+        """One model call: `tools` offered (calls recovered from the text too) or a JSON `schema` to follow."""
+        ...
+
+    async def achat(
+        self,
+        messages: list[WireMessage],
+        *,
+        tools: Sequence[WireTool] = (),
+        schema: dict[str, Any] | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> Reply:
+        """One model call (async)."""
+        ...
 
     def settings(self, info: ModelInfo, *, with_tools: bool) -> tuple[dict[str, Any], bool | str | None]:
-        """The Ollama `options` and `think` value to send, after checking the model can do what is asked."""
+        """The `options` and `think` value a call sends, after checking the model can do what is asked."""
         ...
 
     def read_reply(self, turn: ChatTurn, *, with_tools: bool, tool_names: Collection[str] = ()) -> Reply:
@@ -61,8 +88,8 @@ class ToolGuide(Protocol):
         ...
 
 
-class OllamaBackbone:
-    """Shared behaviour of the Ollama-served families; subclasses set `profile` and their text-call parser."""
+class BaseBackbone:
+    """Shared behaviour of the families; subclasses set `profile` and their text-call parser."""
 
     profile: ClassVar[Profile]
 
@@ -70,37 +97,109 @@ class OllamaBackbone:
         self,
         model: str,
         *,
-        host: str | None = None,
+        host: str | Sequence[str] | None = None,
+        server: str | ModelServer = "ollama",
+        api_key: str | None = None,
         think: bool | str | None = None,
         num_ctx: int | None = None,
         options: dict[str, Any] | None = None,
         keep_alive: str | float | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         transport: AnyTransport | None = None,
-        ollama: OllamaTransport | None = None,
+        ollama: ModelServer | None = None,
     ) -> None:
         """Configure the backbone.
 
         Args:
-            model: Ollama model name, e.g. `qwen3:8b`.
-            host: Ollama server; defaults to `OLLAMA_HOST`, then `http://127.0.0.1:11434`.
+            model: model name as the server knows it, e.g. `qwen3:8b` (Ollama) or `Qwen/Qwen3-8B` (vLLM).
+            host: the server's URL, or a list of URLs for a pool; Ollama defaults to `OLLAMA_HOST`, then
+                `http://127.0.0.1:11434`.
+            server: the API the host speaks, `ollama` (default) or `openai` (vLLM, SGLang, llama.cpp's server,
+                LM Studio), or a `ModelServer` instance to share between backbones.
+            api_key: bearer token for an OpenAI-compatible server that asks for one.
             think: `True`/`False` (or a level) to turn thinking on/off; `None` lets thinking models think.
             num_ctx: context window to request; defaults to the profile's, capped by the model's own.
             options: other Ollama options (`temperature`, `num_predict`, `seed`, ...).
             keep_alive: how long Ollama keeps the model loaded.
             timeout: seconds to wait for the server before `ModelTimeout`.
             transport: an httpx transport to send requests through (tests, recording, replay).
-            ollama: an existing transport to share between backbones.
+            ollama: an existing server to share between backbones (the name before `server=` took instances).
         """
         self.model = model
         self.think = think
         self.num_ctx = num_ctx
         self.options = dict(options or {})
         self.keep_alive = keep_alive
-        self.ollama = ollama or OllamaTransport(host, timeout=timeout, transport=transport)
+        if ollama is not None:
+            server = ollama
+        self.server: ModelServer = (
+            server
+            if not isinstance(server, str)
+            else make_server(server, host, api_key=api_key, timeout=timeout, transport=transport)
+        )
+
+    @property
+    def ollama(self) -> ModelServer:
+        """The model server (its name from when every server was Ollama)."""
+        return self.server
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model!r}, host={self.ollama.host!r})"
+        return f"{type(self).__name__}({self.model!r}, host={self.server.host!r}, server={self.server.api!r})"
+
+    # -- the one model call ----------------------------------------------------------------------------------
+    def chat(
+        self,
+        messages: list[WireMessage],
+        *,
+        tools: Sequence[WireTool] = (),
+        schema: dict[str, Any] | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> Reply:
+        request = self.request(self.server.show(self.model), messages, tools, schema)
+        try:
+            turn = self.server.chat(request, on_delta)
+        except (ModelStreamError, OllamaResponseError) as exc:
+            turn = _unparsable_call(exc, offered=bool(tools))
+        return self._read(turn, tools, schema)
+
+    async def achat(
+        self,
+        messages: list[WireMessage],
+        *,
+        tools: Sequence[WireTool] = (),
+        schema: dict[str, Any] | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> Reply:
+        request = self.request(await self.server.ashow(self.model), messages, tools, schema)
+        try:
+            turn = await self.server.achat(request, on_delta)
+        except (ModelStreamError, OllamaResponseError) as exc:
+            turn = _unparsable_call(exc, offered=bool(tools))
+        return self._read(turn, tools, schema)
+
+    def request(
+        self, info: ModelInfo, messages: list[WireMessage], tools: Sequence[WireTool], schema: dict[str, Any] | None
+    ) -> ChatRequest:
+        """The server-neutral request for one call, after checking the model can do what it asks."""
+        options, think = self.settings(info, with_tools=bool(tools))
+        return ChatRequest(
+            model=self.model,
+            messages=messages,
+            tools=list(tools) or None,
+            think=think,
+            format=schema,
+            options=options,
+            keep_alive=self.keep_alive,
+        )
+
+    def _read(self, turn: ChatTurn, tools: Sequence[WireTool], schema: dict[str, Any] | None) -> Reply:
+        if schema is not None:  # the caller validates structured output and says what went wrong itself
+            return Reply(turn.content, turn.thinking, turn=turn)
+        names = [tool["function"]["name"] for tool in tools]
+        reply = self.read_reply(turn, with_tools=bool(tools), tool_names=names)
+        if turn.done_reason == UNPARSABLE:
+            reply.parse_errors.append(turn.metrics["error"])
+        return reply
 
     def settings(self, info: ModelInfo, *, with_tools: bool) -> tuple[dict[str, Any], bool | str | None]:
         if with_tools and not info.supports_tools:
@@ -109,7 +208,7 @@ class OllamaBackbone:
                 f"Model {self.model!r} does not support tools (its capabilities: {have})."
                 " Use a tool-capable model such as qwen3:8b or llama3.1:8b, or Agent(..., strategy='plan'),"
                 " which does not need the tools capability.",
-                host=self.ollama.host,
+                host=self.server.host,
                 model=self.model,
                 capability="tools",
             )
@@ -125,6 +224,7 @@ class OllamaBackbone:
             reply.parse_errors = parsed.errors
         if turn.done_reason == "length" and not reply.text and not reply.calls and reply.thinking:
             raise self._budget_spent(reply.thinking)
+        reply.turn = turn
         return reply
 
     def tool_guide(self, tools: Sequence[WireTool]) -> str | None:
@@ -148,7 +248,7 @@ class OllamaBackbone:
             raise CapabilityMissing(
                 f"Model {self.model!r} does not support thinking: create the backbone with think=False "
                 "(or leave think unset), or use a thinking model such as qwen3:8b.",
-                host=self.ollama.host,
+                host=self.server.host,
                 model=self.model,
                 capability="thinking",
             )
@@ -159,10 +259,27 @@ class OllamaBackbone:
         return ThinkingBudgetExhausted(
             f"Model {self.model!r} spent its whole output budget (num_predict={limit}) thinking and gave no answer."
             " Raise num_predict (options={'num_predict': ...}) or turn thinking off (think=False).",
-            host=self.ollama.host,
+            host=self.server.host,
             model=self.model,
             thinking=thinking,
         )
+
+
+OllamaBackbone = BaseBackbone
+"""The base's name from when every backbone was served by Ollama; kept for users' subclasses."""
+
+UNPARSABLE = "castling:unparsable-tool-call"
+"""`done_reason` of a reply whose tool call the server's own parser rejected."""
+
+
+def _unparsable_call(exc: ModelStreamError | OllamaResponseError, *, offered: bool) -> ChatTurn:
+    """The server's parser rejected a malformed tool call: let the model try again instead of failing the run."""
+    if not offered or "failed to parse" not in str(exc):
+        raise exc
+    partial = exc.partial_text if isinstance(exc, ModelStreamError) else ""
+    detail = str(exc).split(": ", 1)[-1]
+    error = f"the server could not parse it: {detail}"
+    return ChatTurn(content=partial, done_reason=UNPARSABLE, metrics={"error": error})
 
 
 def _join(first: str, second: str) -> str:

@@ -6,14 +6,14 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
-from castling.backbones.base import OllamaBackbone
+from castling.backbones.base import BaseBackbone
 from castling.backbones.parsing.llama import parse_llama_content
 from castling.backbones.parsing.qwen import ContentParse
 from castling.backbones.profiles import LLAMA, Profile
 from castling.backbones.wire import WireTool
 
 
-class Llama(OllamaBackbone):
+class Llama(BaseBackbone):
     """Llama models (llama3.1, llama3.2, llama3.3, llama4); plans by default (`Agent(..., strategy="plan")`).
 
     Under the tools strategy, calls Ollama's llama3.x template leaves in the text are recovered: JSON with

@@ -1,51 +1,25 @@
-"""The Ollama transport: the official `ollama` client, with castling's errors and model discovery.
+"""Ollama as a `ModelServer`: the official `ollama` client, with castling's errors and model discovery.
 
-The httpx transport underneath is injectable (`transport=`): tests answer from recorded traffic through it,
-and the scenario recorder and replayer plug in at the same place.
+The httpx transport underneath is injectable (`transport=`, or scoped with `server.override_transport`): tests
+answer from recorded traffic through it, and the scenario recorder and replayer plug in at the same place.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import ollama
 
 from castling.backbones.errors import translate_error
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall
 from castling.errors import OllamaError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_TIMEOUT = 300.0
-AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
-DEFAULT_TRANSPORTS: list[AnyTransport] = []
-"""Pushed by `castling.scenarios` while a scenario is active: transports built without one use the last."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What `/api/show` tells about a model."""
-
-    model: str
-    capabilities: frozenset[str]
-    context_length: int | None
-    family: str = ""
-
-    @property
-    def supports_tools(self) -> bool:
-        return "tools" in self.capabilities
-
-    @property
-    def supports_thinking(self) -> bool:
-        return "thinking" in self.capabilities
-
-    @property
-    def supports_vision(self) -> bool:
-        return "vision" in self.capabilities
 
 
 def resolve_host(host: str | None) -> str:
@@ -56,39 +30,44 @@ def resolve_host(host: str | None) -> str:
     return raw.rstrip("/")
 
 
-class OllamaTransport:
-    """Talks to one Ollama server; caches what `/api/show` says per model."""
+class OllamaServer:
+    """Talks to one Ollama server over `/api/chat`; caches what `/api/show` says per model."""
+
+    api = "ollama"
 
     def __init__(
         self, host: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, transport: AnyTransport | None = None
     ) -> None:
         self.host = resolve_host(host)
         self.timeout = timeout
-        self._transport = (
-            transport if transport is not None else (DEFAULT_TRANSPORTS[-1] if DEFAULT_TRANSPORTS else None)
-        )
-        self._client: ollama.Client | None = None
-        self._aclient: ollama.AsyncClient | None = None
+        self._transport = transport
+        # Keyed by id(transport); the transport is kept in the value so that its id cannot be reused.
+        self._clients: dict[int, tuple[AnyTransport | None, ollama.Client]] = {}
+        self._aclients: dict[int, tuple[AnyTransport | None, ollama.AsyncClient]] = {}
         self._info: dict[str, ModelInfo] = {}
 
     # -- clients ---------------------------------------------------------------------------------------------
     @property
     def client(self) -> ollama.Client:
-        if self._client is None:
-            extra: dict[str, Any] = {}
-            if isinstance(self._transport, httpx.BaseTransport):
-                extra["transport"] = self._transport
-            self._client = ollama.Client(self.host, timeout=self.timeout, trust_env=False, **extra)
-        return self._client
+        """The sync client for the transport in use now (one per transport: a scoped override gets its own)."""
+        transport = transport_in_use(self._transport)
+        entry = self._clients.get(id(transport))
+        if entry is None:
+            extra = {"transport": transport} if isinstance(transport, httpx.BaseTransport) else {}
+            entry = transport, ollama.Client(self.host, timeout=self.timeout, trust_env=False, **extra)
+            self._clients[id(transport)] = entry
+        return entry[1]
 
     @property
     def aclient(self) -> ollama.AsyncClient:
-        if self._aclient is None:
-            extra: dict[str, Any] = {}
-            if isinstance(self._transport, httpx.AsyncBaseTransport):
-                extra["transport"] = self._transport
-            self._aclient = ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
-        return self._aclient
+        """The async client for the transport in use now."""
+        transport = transport_in_use(self._transport)
+        entry = self._aclients.get(id(transport))
+        if entry is None:
+            extra = {"transport": transport} if isinstance(transport, httpx.AsyncBaseTransport) else {}
+            entry = transport, ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
+            self._aclients[id(transport)] = entry
+        return entry[1]
 
     # -- discovery -------------------------------------------------------------------------------------------
     def show(self, model: str) -> ModelInfo:
@@ -181,14 +160,14 @@ class OllamaTransport:
 
     def close(self) -> None:
         """Close the underlying HTTP clients."""
-        if self._client is not None:
-            self._client._client.close()
+        for _, client in self._clients.values():
+            client._client.close()
 
     async def aclose(self) -> None:
         """Close the underlying HTTP clients."""
         self.close()
-        if self._aclient is not None:
-            await self._aclient._client.aclose()
+        for _, aclient in self._aclients.values():
+            await aclient._client.aclose()
 
     # -- errors ----------------------------------------------------------------------------------------------
     def _installed_if_404(self, exc: BaseException) -> list[str]:
@@ -261,3 +240,7 @@ def _model_info(model: str, response: ollama.ShowResponse) -> ModelInfo:
 
 def _model_names(response: ollama.ListResponse) -> list[str]:
     return sorted(m.model for m in response.models if m.model)
+
+
+OllamaTransport = OllamaServer
+"""The name `OllamaServer` had before the model-server seam; kept for users' code."""

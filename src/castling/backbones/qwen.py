@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from castling.backbones.base import OllamaBackbone
+from castling.backbones.base import BaseBackbone
 from castling.backbones.profiles import QWEN, Profile
 
 
-class Qwen(OllamaBackbone):
+class Qwen(BaseBackbone):
     """Qwen models (qwen3, qwen3.5, qwen2.5, qwq) with native tool calls and thinking.
 
     Parallel calls in one reply are run together; calls the model leaves in its text (`<tool_call>` blocks,

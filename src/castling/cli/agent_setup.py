@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from castling.backbones.base import Backbone
-from castling.backbones.ollama import AnyTransport, OllamaTransport
+from castling.backbones.ollama import OllamaServer
 from castling.backbones.registry import backbone_class, family_for_model
+from castling.backbones.server import AnyTransport, ModelServer
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
 
@@ -30,9 +31,9 @@ BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch":
 
 @dataclass
 class AgentFactory:
-    """Makes backbones and agents that share one Ollama client, one checkpointer and one set of tool instances."""
+    """Makes backbones and agents that share one model server, one checkpointer and one set of tool instances."""
 
-    ollama: OllamaTransport
+    server: ModelServer
     checkpointer: BaseCheckpointSaver[Any] | None
     """None until the chat has opened it (after the prompt first shows); agents are built only then."""
     extra_tools: Mapping[str, ToolFactory] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class AgentFactory:
         extra_tools: Mapping[str, ToolFactory] | None = None,
     ) -> AgentFactory:
         """A factory talking to `host` (through `transport` when given, as tests do)."""
-        return cls(OllamaTransport(host, transport=transport), checkpointer, dict(extra_tools or {}))
+        return cls(OllamaServer(host, transport=transport), checkpointer, dict(extra_tools or {}))
 
     def available_tools(self) -> list[str]:
         """Every tool name the chat knows, whether or not it is installed."""
@@ -95,7 +96,7 @@ class AgentFactory:
         else:
             cls = backbone_class(family)
         backbone: Backbone = cls(
-            settings.model, think=settings.think, options=dict(settings.options), ollama=self.ollama
+            settings.model, think=settings.think, options=dict(settings.options), server=self.server
         )
         return backbone, note
 
@@ -137,4 +138,4 @@ class AgentFactory:
                 await closer()
             elif callable(getattr(tool, "close", None)):
                 tool.close()  # type: ignore[attr-defined]
-        await self.ollama.aclose()
+        await self.server.aclose()

@@ -311,7 +311,7 @@ class ChatApp:
             return
         num_ctx = None
         with contextlib.suppress(CastlingError):
-            info = await self.agent.backbone.ollama.ashow(self.settings.model)
+            info = await self.agent.backbone.server.ashow(self.settings.model)
             num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)

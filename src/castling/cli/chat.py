@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from castling.backbones.ollama import AnyTransport
+from castling.backbones.server import AnyTransport
 from castling.cli.agent_setup import BUILTIN_TOOLS, RUNTIME_IMPORT, AgentFactory, ToolFactory
 from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
@@ -83,7 +83,7 @@ async def start_chat(
         app = ChatApp(settings, factory, index, screen, prompter or _prompter(folder), clock=clock)
         app.handle_signals = handle_signals
         app.recorder = recorder
-        app.installed = await factory.ollama.alist_models()
+        app.installed = await factory.server.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
         return await _run(app, options.resume, stack, folder / "checkpoints.db")
@@ -171,9 +171,9 @@ async def _load_runtime(
 
 
 async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionIndex) -> ChatSettings:
-    installed = await factory.ollama.alist_models()  # raises OllamaUnreachable with what to do
+    installed = await factory.server.alist_models()  # raises OllamaUnreachable with what to do
     if not installed:
-        raise ConfigError(f"No models are installed on {factory.ollama.host}: run `{PULL_HINT}`, then try again.")
+        raise ConfigError(f"No models are installed on {factory.server.host}: run `{PULL_HINT}`, then try again.")
     model = options.model
     if model is None and options.resume is not None:
         session = index.recent(1)[0] if not options.resume and index.recent(1) else index.get(options.resume)
@@ -181,7 +181,7 @@ async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionI
     if model is None:
         model = await choose_model(installed, lambda name: _supports_tools(factory, name))
     else:
-        await factory.ollama.ashow(model)  # raises ModelNotFound with the pull command and installed models
+        await factory.server.ashow(model)  # raises ModelNotFound with the pull command and installed models
     assert model is not None
     settings = ChatSettings(
         model=model,
@@ -210,7 +210,7 @@ def _usable_default_tools(names: list[str], factory: AgentFactory, screen: Scree
 
 async def _supports_tools(factory: AgentFactory, name: str) -> bool:
     try:
-        return (await factory.ollama.ashow(name)).supports_tools
+        return (await factory.server.ashow(name)).supports_tools
     except CastlingError:
         return False
 
@@ -238,7 +238,7 @@ async def _greet(app: ChatApp) -> None:
     tools = ", ".join(f"{t} ({settings.approval_for(t)})" for t in settings.tools) or "none"
     strategy = app.factory.check(settings)[1]
     app.screen.info(f"castling chat · {settings.model} · strategy {strategy} · tools: {tools} · /help for commands")
-    info = await app.factory.ollama.ashow(settings.model)
+    info = await app.factory.server.ashow(settings.model)
     if settings.tools and not info.supports_tools and strategy == "tools":
         app.screen.warn(
             f"{settings.model} does not support tools: use /strategy plan, /tools disable NAME, or a tool-capable "

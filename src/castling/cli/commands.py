@@ -133,7 +133,7 @@ async def _model(app: ChatApp, arg: str) -> None:
         app.screen.info(f"model: {app.settings.model} (installed: {', '.join(app.installed) or 'unknown'})")
         return
     try:
-        await app.factory.ollama.ashow(arg)
+        await app.factory.server.ashow(arg)
     except CastlingError as exc:
         app.screen.error(str(exc))
         return

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from castling.backbones.ollama import AnyTransport
+from castling.backbones.server import AnyTransport
 from castling.scenarios.format import REPLAY_HEADER, Source
 from castling.scenarios.recorder import Capture, RecordingTransport
 

@@ -1,8 +1,9 @@
 """`with scenario(path) as s:` — a scenario driven from test code (the pytest `scenario` fixture).
 
-Inside the block, every Ollama transport built without an explicit `transport=` talks to the scenario
-(`castling.backbones.ollama.DEFAULT_TRANSPORTS`), so `my_agent().run(s.task)` replays without changes to the
-agent code. Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_transport)`).
+Inside the block, every model server without an explicit `transport=` talks to the scenario
+(`castling.backbones.server.override_transport`, a scoped override), so `my_agent().run(s.task)` replays without
+changes to the agent code, whether the agent was built before the block or inside it.
+Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_transport)`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from castling.backbones.ollama import DEFAULT_TRANSPORTS, AnyTransport
+from castling.backbones.server import AnyTransport, override_transport
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import Mode, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
@@ -44,6 +45,7 @@ class ScenarioSession:
         self.guard: OfflineGuard | None = None
         """Replay mode, inside the block: the network guard (its `blocked` lists refused connections)."""
         self._offline: AbstractContextManager[OfflineGuard]
+        self._override: AbstractContextManager[AnyTransport]
         self._setup()
 
     @property
@@ -69,7 +71,8 @@ class ScenarioSession:
         self.source = live.source
 
     def __enter__(self) -> ScenarioSession:
-        DEFAULT_TRANSPORTS.append(self.model_transport)
+        self._override = override_transport(self.model_transport)
+        self._override.__enter__()
         if self.mode == "replay":  # replay is offline: a tool's own HTTP client fails the block
             self._offline = offline(self.scenario.id, str(self.path))
             self.guard = self._offline.__enter__()
@@ -78,7 +81,7 @@ class ScenarioSession:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        DEFAULT_TRANSPORTS.remove(self.model_transport)
+        self._override.__exit__(None, None, None)
         if self.guard is not None:
             self._offline.__exit__(None, None, None)
         if isinstance(self.model_transport, ModelReplay) and isinstance(self.http_transport, HttpReplay):
