@@ -27,7 +27,7 @@ from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
 from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
 from castling.cli.models import choose_model
-from castling.cli.paths import data_dir
+from castling.cli.paths import data_dir, private_file
 from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, open_checkpointer
@@ -70,8 +70,12 @@ async def start_chat(
 ) -> int:
     """Check the server and model, then run the chat; returns the exit status."""
     screen = screen or Screen(styled=False if options.plain else None)
-    folder = data_dir()
-    index = SessionIndex(folder / "sessions.db")
+    try:
+        folder = data_dir()
+    except CastlingError as exc:
+        screen.error(str(exc))
+        return 1
+    index = SessionIndex(private_file(folder / "sessions.db"))
     async with contextlib.AsyncExitStack() as stack:
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
         factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
@@ -86,7 +90,7 @@ async def start_chat(
         app.installed = await factory.server.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
-        return await _run(app, options.resume, stack, folder / "checkpoints.db")
+        return await _run(app, options.resume, stack, private_file(folder / "checkpoints.db"))
 
 
 async def _startup_settings(
@@ -248,5 +252,5 @@ async def _greet(app: ChatApp) -> None:
 
 def _prompter(folder: Any) -> Prompter:
     if sys.stdin.isatty():
-        return ToolkitPrompter(history=folder / "history")
+        return ToolkitPrompter(history=private_file(folder / "history"))
     return LinePrompter()

@@ -1,4 +1,9 @@
-"""What the chat prints: answers, thinking, tool calls, footers, errors; styled on a terminal, plain otherwise."""
+"""What the chat prints: answers, thinking, tool calls, footers, errors; styled on a terminal, plain otherwise.
+
+Every text that reaches the terminal through `Screen` passes `safe_text.visible` first (model answers and thinking,
+tool calls and results, errors quoting them, code at the approval question): control characters and bidi overrides
+are shown as marks, never obeyed. Only the styles `Screen` adds itself are escape sequences.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,13 @@ from typing import Any, TextIO
 
 from castling.backbones.usage import Usage
 from castling.cli.markdown_stream import MarkdownStream
+from castling.cli.safe_text import hidden_characters, mark_positions, visible
 
 DIM, BOLD, RED, YELLOW, CYAN, RESET = "\x1b[2m", "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[36m", "\x1b[0m"
+MARK_STYLE = "bold white on red"
+"""How a hidden character's mark stands out in code at the approval question."""
 ONE_LINE = 100
+TAB_SIZE = 4
 
 
 def wants_style(out: TextIO, plain: bool = False) -> bool:
@@ -41,6 +50,7 @@ class Screen:
             self.end_block()
             self._block = "thinking"
             self._write(self._style(DIM, "Thinking…\n") if self.styled else "Thinking...\n")
+        piece = visible(piece)
         self._write(self._style(DIM, piece))
         self._line_open = not piece.endswith("\n")
 
@@ -51,6 +61,7 @@ class Screen:
             self._block = "text"
             self._text = ""
             self._stream = MarkdownStream(self.out, self.width) if self.styled else None
+        piece = visible(piece)
         self._text += piece
         if self._stream is not None:
             self._stream.update(self._text)
@@ -81,7 +92,7 @@ class Screen:
         lines = result.strip().splitlines() or [""]
         if verbose:
             self.line(f"  ↳ {name}:", RED if error else DIM)
-            self._write("".join(f"    {line}\n" for line in lines))
+            self._write("".join(f"    {visible(line)}\n" for line in lines))
             return
         headline = _headline(lines)
         more = f"  (+{len(lines) - 1} lines, /verbose shows all)" if len(lines) > 1 else ""
@@ -113,17 +124,27 @@ class Screen:
         return False
 
     def code(self, code: str, language: str = "python") -> None:
-        """Code to approve, highlighted on a terminal."""
+        """Code to approve, highlighted on a terminal; hidden characters are shown as marks that stand out."""
         self.end_block()
+        hidden = hidden_characters(code)
+        if hidden:
+            shown = ", ".join(dict.fromkeys(hidden))
+            self.warn(
+                f"this code holds {len(hidden)} hidden character(s) that a terminal would obey or not show, marked "
+                f"here as {shown}: read it carefully (or answer n)"
+            )
         if not self.styled:
-            self._write("".join(f"    {line}\n" for line in code.splitlines()))
+            self._write("".join(f"    {line}\n" for line in visible(code).splitlines()))
             return
         from rich.console import Console
         from rich.syntax import Syntax
 
-        Console(file=self.out, force_terminal=True, width=self.width).print(
-            Syntax(code, language, theme="monokai", line_numbers=True, background_color="default")
-        )
+        # Tabs expanded here so the marks' columns are known; wrapped so nothing hides past the right edge.
+        shown = visible(code).expandtabs(TAB_SIZE)
+        syntax = Syntax(shown, language, theme="monokai", line_numbers=True, word_wrap=True, background_color="default")
+        for start, end in mark_positions(code, TAB_SIZE):
+            syntax.stylize_range(MARK_STYLE, start, end)
+        Console(file=self.out, force_terminal=True, width=self.width).print(syntax)
 
     def footer(self, usage: Usage, num_ctx: int | None, context_used: int) -> None:
         """A dim line: tokens in and out, speed, context fill (of the last model call) against `num_ctx`."""
@@ -131,9 +152,9 @@ class Screen:
         self.line(footer_text(usage, num_ctx, context_used), DIM)
 
     def line(self, text: str, style: str = "") -> None:
-        """One line of text (styled on a terminal)."""
+        """One line of text (styled on a terminal), hidden characters shown as marks."""
         self.end_block()
-        self._write(self._style(style, text) + "\n")
+        self._write(self._style(style, visible(text)) + "\n")
 
     def info(self, text: str) -> None:
         """A notice from the chat itself."""
@@ -148,8 +169,9 @@ class Screen:
         self.line(f"error: {' '.join(text.split())}", RED)
 
     def raw(self, text: str) -> None:
-        """Text exactly as given."""
+        """Text as given, but for hidden characters (shown as marks)."""
         self.end_block()
+        text = visible(text)
         self._write(text if text.endswith("\n") else text + "\n")
 
     # -- plumbing --------------------------------------------------------------------------------------------

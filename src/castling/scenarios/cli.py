@@ -51,6 +51,11 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("path", help="the scenario file")
     serve.add_argument("--port", type=int, default=11434)
     serve.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --bind address other machines can reach (they could read the recorded conversation)",
+    )
     serve.add_argument("--loose", action="store_true", help="serve the replies in order without matching requests")
     serve.add_argument("--delay", type=float, default=0.0, help="seconds between streamed chunks")
     serve.set_defaults(handler=_serve)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,13 +106,36 @@ def serve_command(args: argparse.Namespace) -> int:
     """Serve one scenario until interrupted."""
     from castling.scenarios.serve import ReplayServer, describe
 
-    server = ReplayServer(args.path, host=args.bind, port=args.port, loose=args.loose, delay=args.delay)
+    try:
+        server = ReplayServer(
+            args.path,
+            host=args.bind,
+            port=args.port,
+            loose=args.loose,
+            delay=args.delay,
+            allow_remote=args.allow_remote,
+        )
+    except CastlingError as exc:
+        print(f"castling serve: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"castling serve: {bind_problem(args.bind, args.port, exc)}", file=sys.stderr)
+        return 1
     print(describe(server), flush=True)
     try:
         server.serve_forever()
     finally:
         server.httpd.server_close()
     return 0
+
+
+def bind_problem(host: str, port: int, exc: OSError) -> str:
+    """Why the server could not listen, in one line with what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (Ollama, or another castling serve?): pick another with --port"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: this machine has no such address ({exc.strerror or exc}); check --bind"
+    return f"cannot listen on {host} port {port}: {exc.strerror or exc}"
 
 
 def compare_command(args: argparse.Namespace) -> int:

@@ -4,47 +4,73 @@
 and any Ollama client can be tested offline against a real process. By default requests must match the
 recording (a divergence is answered with HTTP 400 and its message); `loose=True` serves the replies in
 order whatever is asked.
+
+Every request passes `serve_guard.RequestGuard` first (Host and Origin of this machine only, bodies up to 8 MiB),
+and at most 32 connections are served at once (see `serve_guard`). It listens on loopback unless told
+`allow_remote=True` (`--allow-remote`): a recording can hold anything the conversation saw.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
 
+from castling.errors import ConfigError
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import REPLAY_HEADER
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.replayer import ModelReplay
+from castling.scenarios.serve_guard import (
+    IDLE_TIMEOUT,
+    MAX_BODY,
+    MAX_CONNECTIONS,
+    GuardedHTTPServer,
+    Refusal,
+    RequestGuard,
+    bind_address,
+    end_early,
+    is_loopback,
+)
 from castling.scenarios.store import load
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class TransportServer:
     """Any httpx transport served over HTTP on loopback (tests use it to put `ScriptedOllama` behind a port)."""
 
     def __init__(
-        self, transport: httpx.BaseTransport, *, host: str = "127.0.0.1", port: int = 11434, delay: float = 0.0
+        self,
+        transport: httpx.BaseTransport,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 11434,
+        delay: float = 0.0,
+        allow_remote: bool = False,
+        max_connections: int = MAX_CONNECTIONS,
+        max_body: int = MAX_BODY,
     ) -> None:
-        if host not in LOOPBACK:
-            raise ValueError(f"castling serve listens on loopback only, not {host!r}")
+        check_bind(host, allow_remote)
         self.delay = delay
         self.transport = transport
         self.replaying: str | None = None
         """The scenario file served, announced in a header; None for a server that stands in for Ollama."""
-        self.httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self.guard = RequestGuard(host, allow_remote=allow_remote, max_body=max_body)
+        self.httpd = GuardedHTTPServer(
+            (bind_address(host), port), self._handler_class(), max_connections=max_connections
+        )
         self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}" if not isinstance(host, bytes) else f"http://{host.decode()}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
 
     def start(self) -> Self:
         self.thread = threading.Thread(
@@ -65,22 +91,39 @@ class TransportServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"  # the end of the body is the end of the connection: simple streaming
+            timeout = IDLE_TIMEOUT  # a client that stays silent does not hold a connection slot for ever
 
-            def do_GET(self) -> None:
-                server.answer(self, b"")
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
+            def dispatch(self) -> None:
+                """Every method and route: the guard first, then the body (within its limit), then the answer."""
+                refusal = server.guard.check(self.headers)
+                if refusal is not None:
+                    server.refuse(self, refusal)
+                    return
+                length = server.guard.body_length(self.headers)
+                if self.command == "HEAD":
+                    self.send_response(200)
+                    self.end_headers()
+                    return
                 server.answer(self, self.rfile.read(length) if length else b"")
 
-            def do_HEAD(self) -> None:
-                self.send_response(200)
-                self.end_headers()
+            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = dispatch
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # quiet: the command prints divergences itself
 
         return Handler
+
+    def refuse(self, handler: BaseHTTPRequestHandler, refusal: Refusal) -> None:
+        """Answer `refusal` as Ollama words errors (`{"error": ...}`) without reading the request's body."""
+        body = json.dumps({"error": refusal.message}).encode()
+        handler.send_response(refusal.status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        handler.wfile.flush()
+        handler.close_connection = True
+        end_early(handler.connection, wait=2.0)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         request = httpx.Request(handler.command, f"http://replay{handler.path}", content=body)
@@ -109,6 +152,15 @@ class TransportServer:
                 time.sleep(self.delay)
 
 
+def check_bind(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless remote clients are explicitly allowed."""
+    if not allow_remote and not is_loopback(host):
+        raise ConfigError(
+            f"will not listen on {host!r}, which other machines may reach: they could read the recorded conversation. "
+            "Serve loopback only with --bind 127.0.0.1 (the default), or add --allow-remote if you mean it."
+        )
+
+
 def brief(exc: ScenarioDivergence) -> str:
     """The divergence in one line for the client; the full diff goes to the server's console.
 
@@ -124,14 +176,20 @@ class ReplayServer(TransportServer):
     """One scenario's recorded model turns, served strictly (or in order with `loose=True`)."""
 
     def __init__(
-        self, path: str | Path, *, host: str = "127.0.0.1", port: int = 11434, loose: bool = False, delay: float = 0.0
+        self,
+        path: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 11434,
+        loose: bool = False,
+        delay: float = 0.0,
+        allow_remote: bool = False,
     ) -> None:
-        if host not in LOOPBACK:  # before loading anything
-            raise ValueError(f"castling serve listens on loopback only, not {host!r}")
+        check_bind(host, allow_remote)  # before loading anything
         scenario = load(path)
         self.path = Path(path)
         handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
-        super().__init__(handler, host=host, port=port, delay=delay)
+        super().__init__(handler, host=host, port=port, delay=delay, allow_remote=allow_remote)
         self.replaying = self.path.name
 
 
