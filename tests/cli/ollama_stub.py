@@ -57,7 +57,7 @@ class OllamaStub:
     def __init__(self, models: list[str], capabilities: tuple[str, ...] = ("completion", "tools")) -> None:
         self.models = models
         self.capabilities = list(capabilities)
-        self.replies: list[tuple[list[str], float]] = []
+        self.replies: list[tuple[list[str], float, bool]] = []
         self.requests: list[dict] = []
         self.hung_up = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -68,8 +68,9 @@ class OllamaStub:
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, lines: list[str], delay: float = 0.0) -> None:
-        self.replies.append((lines, delay))
+    def add(self, lines: list[str], delay: float = 0.0, *, hang_up: bool = False) -> None:
+        """Queue a reply; `hang_up` closes the connection after the lines, without ending the chunked body."""
+        self.replies.append((lines, delay, hang_up))
 
     def __enter__(self) -> OllamaStub:
         self.thread.start()
@@ -113,7 +114,7 @@ class OllamaStub:
                 stub.requests.append(body)
                 if not stub.replies:
                     return self._json(500, {"error": "the stub has no reply left"})
-                lines, delay = stub.replies.pop(0)
+                lines, delay, hang_up = stub.replies.pop(0)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -124,6 +125,9 @@ class OllamaStub:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                         self.wfile.flush()
                         time.sleep(delay)
+                    if hang_up:
+                        self.close_connection = True
+                        return None
                     self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     stub.hung_up.set()

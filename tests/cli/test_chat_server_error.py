@@ -45,3 +45,13 @@ async def test_a_session_with_a_cut_reply_is_saved_for_wire_replay(chat, server,
     assert scenario.agent.runner == "wire"
     assert [t.summary.content for t in scenario.model_turns] == ["Half an answer", "Whole answer."]
     assert run_file(target).status == "passed"
+
+
+async def test_a_reply_cut_before_the_final_chunk_is_shown_as_an_error_and_kept_as_cut(chat, server):
+    server.add_lines([chunk("Half an "), chunk("answer")])  # the stream ends with no `done` chunk
+    server.add_reply("Whole answer.")
+    await chat.run("explain\r", "go on\r", "/exit\r")
+    assert "ended before the reply" in chat.text
+    assert "the partial answer is kept in the conversation" in chat.text
+    said = [m["content"] for m in server.requests[1]["messages"] if m["role"] == "assistant"][0]
+    assert said.startswith("Half an answer") and "[reply cut off by an error:" in said

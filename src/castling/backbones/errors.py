@@ -32,6 +32,8 @@ def translate_error(
             host=host,
             model=model,
         )
+    if turn is not None and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return cut_short(turn, host=host, model=model, detail=str(exc) or type(exc).__name__)
     if isinstance(exc, httpx.TimeoutException):
         return ModelTimeout(
             f"Ollama at {host} did not answer in time for model {model!r} ({type(exc).__name__}); the model may "
@@ -97,3 +99,17 @@ def _capability_missing(text: str, *, host: str, model: str) -> CapabilityMissin
             capability="thinking",
         )
     return None
+
+
+def cut_short(turn: ChatTurn, *, host: str, model: str, detail: str = "") -> ModelStreamError:
+    """The error for a stream that ended before the server's final chunk (server killed, proxy timeout)."""
+    why = f" ({detail})" if detail else ""
+    return ModelStreamError(
+        f"The connection to {host} ended before the reply from {model!r} was complete{why}: the server may have "
+        f"stopped or restarted. The {len(turn.content)} characters received are kept on this error (partial_text); "
+        "retry once the server is up.",
+        host=host,
+        model=model,
+        partial_text=turn.content,
+        partial_thinking=turn.thinking,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import ollama
 
-from castling.backbones.errors import translate_error
+from castling.backbones.errors import cut_short, translate_error
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall
@@ -113,6 +113,8 @@ class OllamaServer:
             stream = self.client.chat(**_chat_kwargs(request), stream=True)
             for chunk in stream:
                 _accumulate(turn, chunk, on_delta)
+            if not turn.complete:
+                raise cut_short(turn, host=self.host, model=request.model)
         except Exception as exc:
             raise self._translate(exc, request.model, turn=turn, installed=self._installed_if_404(exc)) from exc
         finally:
@@ -128,6 +130,8 @@ class OllamaServer:
             stream = await self.aclient.chat(**_chat_kwargs(request), stream=True)
             async for chunk in stream:
                 _accumulate(turn, chunk, on_delta)
+            if not turn.complete:
+                raise cut_short(turn, host=self.host, model=request.model)
         except Exception as exc:
             installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
             raise self._translate(exc, request.model, turn=turn, installed=installed) from exc
@@ -221,6 +225,7 @@ def _accumulate(turn: ChatTurn, chunk: ollama.ChatResponse, on_delta: OnDelta | 
     for call in message.tool_calls or ():
         turn.tool_calls.append(RawToolCall(call.function.name, dict(call.function.arguments)))
     if chunk.done:
+        turn.complete = True
         turn.done_reason = chunk.done_reason or ""
         metrics = chunk.model_dump(
             include={"total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count"}

@@ -48,6 +48,8 @@ class ChatTurn:
     done_reason: str = ""
     usage: Usage = field(default_factory=Usage)
     metrics: dict[str, Any] = field(default_factory=dict)
+    complete: bool = False
+    """True once the server's final chunk arrived: a stream that ends without it was cut short."""
 
 
 def merge_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
