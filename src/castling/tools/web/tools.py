@@ -23,6 +23,7 @@ from castling.tools.web._reader import BodyRefused
 from castling.tools.web._render import Page, PageCache, render
 from castling.tools.web._resolver import Resolver
 from castling.tools.web._robots import Robots, RobotsDisallowed
+from castling.tools.web._sanitize import one_line
 from castling.tools.web._settings import WebSettings
 from castling.tools.web._transport import PinnedTransport
 
@@ -121,12 +122,12 @@ class _Web:
             try:
                 page, fetched = await self.load(method, url, kw.get("body"), kw.get("headers"))
             except (AddressRefused, BodyRefused, Unsupported, RobotsDisallowed) as exc:
-                return f"{tool} refused: {exc}"
+                return f"{tool} refused: {one_line(str(exc))}"  # messages may quote server-controlled text
             except (FetchFailed, ExtractionFailed) as exc:
-                return f"{tool} failed: {exc}"
+                return f"{tool} failed: {one_line(str(exc))}"
             except Exception as exc:  # the model gets a line of text, never a traceback; the log gets the rest
                 logger.exception("%s of %s failed unexpectedly", tool, url)
-                return f"{tool} failed: {type(exc).__name__}: {exc}"[:300]
+                return f"{tool} failed: {one_line(f'{type(exc).__name__}: {exc}', 300)}"
             redirected_from = fetched.redirects[0] if fetched.redirects else ""
             if method == "GET":
                 self.cache.put(key, page)
