@@ -91,7 +91,7 @@ class _Web:
             fetched.content_type,
             converted.title,
             converted.text,
-            converted.note,
+            "; ".join(note for note in (*fetched.notes, converted.note) if note),
         )
         return page, fetched
 
@@ -272,6 +272,9 @@ def http_request(
     """Create the `http_request` tool: GET/POST JSON APIs under the same rules as `fetch` (same arguments).
 
     robots.txt is not consulted unless `respect_robots_txt=True` (it addresses crawlers, not API clients).
+    On a redirect to another origin (scheme, host or port) only Accept, Accept-Language, Content-Type and
+    User-Agent go on, and a 307/308 that would resend the body stops at the redirect with a note to the model
+    unless the tool was built with `resend_body_cross_origin=True`.
     """
     settings.setdefault("respect_robots_txt", False)
     result: HttpRequestTool = _build(HttpRequestTool, transport, resolver, network_backend, extractor, settings)
