@@ -15,7 +15,8 @@ import pytest
 
 import castling.tools.web._confine as confine_module
 from castling.tools.web import ProcessExtractor
-from castling.tools.web._extractor import INHERITED_ENV, ExtractionFailed
+from castling.tools.web._extractor import ExtractionFailed
+from castling.tools.web._spawn import INHERITED_ENV
 
 from .server import static
 
