@@ -16,6 +16,22 @@ from castling.tools.web._settings import WebSettings
 TransportOption = httpx.AsyncBaseTransport | Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None
 HopCheck = Callable[[str], Awaitable[None]]
 """Called with each URL (the first and every redirect target) before it is requested; raises to refuse it."""
+# Headers that still go to another origin after a redirect; anything else the caller set (API keys, tokens,
+# session ids under any name) stays with the origin it was meant for.
+CROSS_ORIGIN_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "user-agent",
+        "accept",
+        "accept-language",
+        "accept-encoding",
+        "content-type",
+        "content-length",
+        "transfer-encoding",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FetchFailed(Exception):
@@ -32,6 +48,8 @@ class Fetched:
     content_type: str
     body: bytes
     redirects: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the model should know about the exchange (headers kept back, a redirect not followed)."""
 
 
 class WebClient:
@@ -117,28 +135,69 @@ class WebClient:
         self, client: httpx.AsyncClient, request: httpx.Request, max_bytes: int, check_hop: HopCheck | None
     ) -> Fetched:
         redirects: list[str] = []
+        notes: list[str] = []
         while True:
             self._policy.check_url(request.url)
             if check_hop is not None:
                 await check_hop(str(request.url))
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
-                if response.next_request is None:
-                    body = await read_capped(response, max_bytes)
+                next_request = response.next_request
+                if next_request is not None and _origin(next_request.url) != _origin(request.url):
+                    next_request = self._to_other_origin(request, next_request, response.status_code, notes)
+                if next_request is None:
                     return Fetched(
                         url=str(request.url),
                         status=response.status_code,
                         reason=response.reason_phrase,
                         content_type=response.headers.get("content-type", ""),
-                        body=body,
+                        body=await read_capped(response, max_bytes),
                         redirects=redirects,
+                        notes=notes,
                     )
                 if len(redirects) >= self._settings.max_redirects:
                     raise FetchFailed(f"more than {self._settings.max_redirects} redirects; stopped at {request.url}")
                 redirects.append(str(request.url))
-                request = response.next_request
+                request = next_request
             finally:
                 await response.aclose()
+
+    def _to_other_origin(
+        self, request: httpx.Request, next_request: httpx.Request, status: int, notes: list[str]
+    ) -> httpx.Request | None:
+        """The redirect to another origin without the caller's other headers, or None to stop at the redirect.
+
+        A body (307/308 keep it) is sent on only when the tool was built with `resend_body_cross_origin=True`;
+        otherwise the redirect itself is the answer, with a note, rather than a silent switch to GET.
+        """
+        target = next_request.url
+        if _has_body(next_request) and not self._settings.resend_body_cross_origin:
+            notes.append(
+                f"the server redirected this {request.method} ({status}) to another origin, {target}; the request "
+                f"body was not sent there. To send it there, call again with that URL."
+            )
+            return None
+        kept_back = sorted({name.lower() for name in request.headers} - CROSS_ORIGIN_HEADERS)
+        for name in list(next_request.headers):
+            if name.lower() not in CROSS_ORIGIN_HEADERS:
+                del next_request.headers[name]
+        if kept_back:
+            notes.append(f"headers not sent to the other origin {_origin_text(target)}: {', '.join(kept_back)}")
+        return next_request
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _origin_text(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+
+
+def _has_body(request: httpx.Request) -> bool:
+    # httpx drops the body (and these headers) when a redirect changes the method to GET.
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
 
 
 def _refuse_confusing(url: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from castling.tools.web._extractor import Extractor
 from castling.tools.web._reader import format_size
+from castling.tools.web._sanitize import clean_body
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
@@ -32,7 +33,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x00asm", "application/wasm"),
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]{1,40})""", re.I)
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/x-yaml", "application/yaml")
 
 
@@ -119,24 +119,19 @@ def _known_codec(name: str) -> bool:
     return bool(getattr(info, "_is_text_encoding", True))
 
 
-def clean_text(text: str) -> str:
-    """Drop NULs, terminal escapes and other control characters that would confuse a model or terminal."""
-    return _CONTROL.sub("", text)
-
-
 async def convert(body: bytes, content_type: str, url: str, extractor: Extractor, timeout: float) -> Converted:
     """Turn a response body into text, or raise `Unsupported` / `ExtractionFailed`."""
     kind = sniff(body, media_type(content_type))
     if kind in ("text/html", "application/xhtml+xml"):
         result = await extractor.html(decode(body, content_type, html=True), url, timeout)
-        return Converted(clean_text(result.text), result.title, "html", "" if result.text else "no readable text")
+        return Converted(clean_body(result.text), result.title, "html", "" if result.text else "no readable text")
     if kind == "application/json" or kind.endswith("+json"):
         return _json(decode(body, content_type))
     if kind == "application/pdf":
         result = await extractor.pdf(body, timeout)
-        return Converted(clean_text(result.text), result.title, "pdf", "" if result.text else "no extractable text")
+        return Converted(clean_body(result.text), result.title, "pdf", "" if result.text else "no extractable text")
     if kind.startswith(_TEXT_TYPES) or kind.endswith("+xml"):
-        return Converted(clean_text(decode(body, content_type)), "", "text")
+        return Converted(clean_body(decode(body, content_type)), "", "text")
     raise Unsupported(f"binary content ({kind}, {format_size(len(body))}) is not shown")
 
 
@@ -144,5 +139,6 @@ def _json(text: str) -> Converted:
     try:
         data = json.loads(text)
     except ValueError:
-        return Converted(clean_text(text), "", "text", "declared JSON but did not parse")
-    return Converted(json.dumps(data, indent=2, ensure_ascii=False), "", "json")
+        return Converted(clean_body(text), "", "text", "declared JSON but did not parse")
+    # json.dumps escapes C0 controls but not C1 controls or bidi overrides.
+    return Converted(clean_body(json.dumps(data, indent=2, ensure_ascii=False)), "", "json")

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 # Text inside these elements is never content; markdownify's `strip=` option would *unwrap* them and leak it.
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "canvas", "head")
-_HIDDEN_XPATH = (
-    "//body//*[@hidden or @aria-hidden='true' or contains(translate(@style, ' ', ''), 'display:none')"
-    " or contains(translate(@style, ' ', ''), 'visibility:hidden')]"
-)
+_CANDIDATES_XPATH = "//body//*[@hidden or @aria-hidden or @style]"
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
+_WHITESPACE = re.compile(r"\s+")
+_ZERO = re.compile(r"[+-]?(?:0*\.?0+|0+\.?)(?:[a-z]+|%)?")
+_RELATIVE_SIZE = re.compile(r"(?:em|ex|ch|%)$|^(?:larger|smaller|inherit)$")
+# Declarations that hide an element with everything in it (its children cannot show themselves again).
+_HIDES_SUBTREE = {("display", "none"), ("content-visibility", "hidden")}
 MIN_MAIN_CONTENT = 200
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -66,11 +70,60 @@ def extract_html(html: str, url: str = "") -> Extracted:
 
 
 def _drop_invisible(tree: Any) -> None:
-    """Remove elements a reader never sees: their text is not content, and hidden text is an injection vector."""
+    """Remove what a reader never sees: its text is not content, and hidden text is an injection vector."""
     for element in list(tree.iter(*_DROP_TAGS)):  # collect first: dropping while iterating skips nodes
         element.drop_tree()
-    for element in list(tree.xpath(_HIDDEN_XPATH)):
-        element.drop_tree()
+    for element in list(tree.xpath(_CANDIDATES_XPATH)):
+        style = _declarations(element.get("style") or "")
+        if _hides_subtree(element, style):
+            element.drop_tree()
+            continue
+        # font-size and visibility are inherited, but a descendant may set them back (`font-size:0` on a row
+        # of inline blocks is a common layout trick): drop the text that inherits them, keep what resets them.
+        if _is_zero(style.get("font-size", "1")):
+            _drop_inherited_text(element, "font-size", _shows_font_again)
+        if style.get("visibility") in ("hidden", "collapse"):
+            _drop_inherited_text(element, "visibility", lambda value: value == "visible")
+
+
+def _declarations(style: str) -> dict[str, str]:
+    """`DISPLAY:/*x*/ None !important` -> {"display": "none"}: case, whitespace and comments do not matter."""
+    text = _WHITESPACE.sub("", _CSS_COMMENT.sub("", style)).lower()
+    result = {}
+    for declaration in text.split(";"):
+        name, _, value = declaration.partition(":")
+        result[name] = value.removesuffix("!important")
+    return result
+
+
+def _is_zero(value: str) -> bool:
+    return _ZERO.fullmatch(value) is not None
+
+
+def _shows_font_again(value: str) -> bool:
+    # Relative sizes (2em, 150%, larger) of zero are still zero; rem and absolute sizes are not.
+    relative = _RELATIVE_SIZE.search(value) is not None and not value.endswith("rem")
+    return bool(value) and not _is_zero(value) and not relative
+
+
+def _hides_subtree(element: Any, style: dict[str, str]) -> bool:
+    if element.get("hidden") is not None or (element.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    return any(style.get(name) == value for name, value in _HIDES_SUBTREE) or _is_zero(style.get("opacity", "1"))
+
+
+def _drop_inherited_text(root: Any, prop: str, resets: Callable[[str], bool]) -> None:
+    """Clear the text of `root` and of every descendant that does not set `prop` back (iterative: deep pages)."""
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        element.text = None
+        for child in element:
+            child.tail = None
+            if not isinstance(child.tag, str):  # comments, processing instructions
+                continue
+            if not resets(_declarations(child.get("style") or "").get(prop, "")):
+                stack.append(child)
 
 
 def _full_page_markdown(tree: Any) -> str:

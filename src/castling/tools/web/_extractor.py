@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
+import logging
 import os
 import queue
 import selectors
@@ -21,9 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from castling.tools.web._confine import deny_program
 from castling.tools.web._extract import Extracted, extract_html, extract_pdf
+from castling.tools.web._spawn import StderrTail, confinement, worker_environment
 from castling.tools.web._worker import _HEAD, encode_frame
 
+logger = logging.getLogger(__name__)
 STARTUP_TIMEOUT = 60.0
 
 
@@ -53,8 +58,11 @@ class ProcessExtractor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr = StderrTail(None)
         self.starts = 0
         """How many worker processes were started (more than one means one was killed or died)."""
+        self.confined: list[str] = []
+        """What the running worker applied to itself: "rlimits", "seccomp"."""
 
     async def html(self, html: str, url: str, timeout: float) -> Extracted:
         return await asyncio.to_thread(self.call, {"op": "html", "url": url}, html.encode("utf-8", "replace"), timeout)
@@ -88,8 +96,9 @@ class ProcessExtractor:
                 self._kill()
                 raise ExtractionFailed(f"extraction took longer than the {left:.1f} s left and was stopped") from exc
             except (OSError, ValueError, EOFError) as exc:
-                self._kill()
-                raise ExtractionFailed(f"the extraction worker failed ({exc!r}); it will be restarted") from exc
+                reason = self._stopped_reason(exc)
+                logger.error("the extraction worker failed: %s; its stderr ends with:\n%s", reason, self._stderr)
+                raise ExtractionFailed(f"the extraction worker failed ({reason}); it will be restarted") from exc
         finally:
             self._lock.release()
         if not answer.get("ok"):
@@ -100,25 +109,39 @@ class ProcessExtractor:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("_worker.py"))],
+            [sys.executable, str(Path(__file__).with_name("_worker.py")), json.dumps(confinement())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C in the REPL must not hit the worker mid-frame
-            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+            env=worker_environment(),
+            cwd="/",
         )
         self._proc = proc
+        self._stderr = StderrTail(proc)
         self.starts += 1
         try:
-            self._read_answer(proc, time.monotonic() + STARTUP_TIMEOUT)
+            ready = self._read_answer(proc, time.monotonic() + STARTUP_TIMEOUT)
         except (TimeoutError, OSError, ValueError, EOFError) as exc:
-            self._kill()
-            raise ExtractionFailed(f"the extraction worker did not start: {exc}") from exc
+            reason = self._stopped_reason(exc)
+            logger.error("the extraction worker did not start: %s; its stderr ends with:\n%s", reason, self._stderr)
+            raise ExtractionFailed(f"the extraction worker did not start: {reason}") from exc
+        self.confined = list(ready.get("confined", []))
+        if "seccomp" not in self.confined and deny_program() is not None:
+            logger.warning("the extraction worker runs without its seccomp filter (no_new_privs or seccomp refused)")
         return proc
 
-    def _read_answer(self, proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
-        import json
+    def _stopped_reason(self, exc: BaseException) -> str:
+        """Kill the worker and say why it stopped: the end of its stderr (an import error...), else `exc`."""
+        self._kill()
+        return self._stderr.last_error() or str(exc) or type(exc).__name__
 
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs (for diagnostics)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def _read_answer(self, proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         head = _read_exact(fd, _HEAD.size, deadline)
@@ -132,6 +155,7 @@ class ProcessExtractor:
             return
         self._proc.kill()
         self._proc.wait()
+        self._stderr.finish()
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
                 stream.close()

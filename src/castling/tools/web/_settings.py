@@ -38,6 +38,11 @@ class WebSettings(BaseModel):
     """Verify TLS certificates (keep on)."""
     respect_robots_txt: bool = True
     """Honour the site's robots.txt (default for `fetch`; `http_request` turns it off, robots.txt is for crawlers)."""
+    resend_body_cross_origin: bool = False
+    """Send a request body on when a 307/308 redirect leads to another origin (scheme, host or port). Off: the
+    call stops at the redirect and tells the model where it pointed, so a body meant for one service (card
+    numbers, tokens) never reaches another unasked. Headers other than Accept, Accept-Language, Content-Type and
+    User-Agent are never sent to another origin."""
     cache_size: int = Field(default=32, ge=0)
     """Converted pages kept per tool so paging does not download again."""
 

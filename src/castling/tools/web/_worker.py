@@ -35,18 +35,26 @@ def encode_frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
     return _HEAD.pack(len(raw), len(payload)) + raw + payload
 
 
-def _extract_module() -> Any:
-    # Run as a script (the default), this file's folder is on sys.path and `_extract` imports on its own, without
-    # importing castling (and langchain-core, httpx...): that saves most of a second at every worker start.
+def _sibling(name: str) -> Any:
+    # Run as a script (the default), this file's folder is on sys.path and `_extract` / `_confine` import on their
+    # own, without importing castling (and langchain-core, httpx...): that saves most of a second at every start.
     import importlib
 
     if __package__:
-        return importlib.import_module("castling.tools.web._extract")
+        return importlib.import_module(f"castling.tools.web.{name}")
+    return importlib.import_module(name)
+
+
+def _extract_module() -> Any:
+    return _sibling("_extract")
+
+
+def _load_siblings() -> tuple[Any, Any]:
+    confine, extract = _sibling("_confine"), _sibling("_extract")
     here = os.path.dirname(os.path.abspath(__file__))
-    module = importlib.import_module("_extract")
     if here in sys.path:  # our sibling modules (e.g. tools.py) must not shadow anything the libraries import
         sys.path.remove(here)
-    return module
+    return confine, extract
 
 
 def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
@@ -63,25 +71,18 @@ def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
     return {"ok": True, **result.to_dict()}
 
 
-def _limit_memory() -> None:
-    try:
-        import resource
-
-        limit = 2 << 30
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):  # not on every platform; the deadline still applies
-        pass
-
-
 def main() -> None:
     """Serve requests until stdin closes."""
     # Libraries may print; keep the protocol channel private and point fd 1 at stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     stdin = sys.stdin.buffer
-    _limit_memory()
-    _extract_module().warm_up()
-    out.write(encode_frame({"ok": True, "ready": True}))
+    spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    # Confined before the warm-up, so a confinement that breaks extraction shows at start, not on a real page.
+    confine, extract = _load_siblings()
+    confined = confine.confine(spec)
+    extract.warm_up()
+    out.write(encode_frame({"ok": True, "ready": True, "confined": confined}))
     out.flush()
     while (frame := read_frame(stdin)) is not None:
         out.write(encode_frame(_handle(*frame)))

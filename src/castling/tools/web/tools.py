@@ -23,6 +23,7 @@ from castling.tools.web._reader import BodyRefused
 from castling.tools.web._render import Page, PageCache, render
 from castling.tools.web._resolver import Resolver
 from castling.tools.web._robots import Robots, RobotsDisallowed
+from castling.tools.web._sanitize import one_line
 from castling.tools.web._settings import WebSettings
 from castling.tools.web._transport import PinnedTransport
 
@@ -90,7 +91,7 @@ class _Web:
             fetched.content_type,
             converted.title,
             converted.text,
-            converted.note,
+            "; ".join(note for note in (*fetched.notes, converted.note) if note),
         )
         return page, fetched
 
@@ -121,12 +122,12 @@ class _Web:
             try:
                 page, fetched = await self.load(method, url, kw.get("body"), kw.get("headers"))
             except (AddressRefused, BodyRefused, Unsupported, RobotsDisallowed) as exc:
-                return f"{tool} refused: {exc}"
+                return f"{tool} refused: {one_line(str(exc))}"  # messages may quote server-controlled text
             except (FetchFailed, ExtractionFailed) as exc:
-                return f"{tool} failed: {exc}"
+                return f"{tool} failed: {one_line(str(exc))}"
             except Exception as exc:  # the model gets a line of text, never a traceback; the log gets the rest
                 logger.exception("%s of %s failed unexpectedly", tool, url)
-                return f"{tool} failed: {type(exc).__name__}: {exc}"[:300]
+                return f"{tool} failed: {one_line(f'{type(exc).__name__}: {exc}', 300)}"
             redirected_from = fetched.redirects[0] if fetched.redirects else ""
             if method == "GET":
                 self.cache.put(key, page)
@@ -271,6 +272,9 @@ def http_request(
     """Create the `http_request` tool: GET/POST JSON APIs under the same rules as `fetch` (same arguments).
 
     robots.txt is not consulted unless `respect_robots_txt=True` (it addresses crawlers, not API clients).
+    On a redirect to another origin (scheme, host or port) only Accept, Accept-Language, Content-Type and
+    User-Agent go on, and a 307/308 that would resend the body stops at the redirect with a note to the model
+    unless the tool was built with `resend_body_cross_origin=True`.
     """
     settings.setdefault("respect_robots_txt", False)
     result: HttpRequestTool = _build(HttpRequestTool, transport, resolver, network_backend, extractor, settings)
