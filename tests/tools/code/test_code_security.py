@@ -1,5 +1,18 @@
 """Security issue #17: socket families, workspace symlinks, forged result fields (the code tool's part)."""
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from castling.errors import ConfigError
+from castling.tools.code import python
+
+from .code_helpers import FAST, require_bwrap, run_cell
+
 SOCKETS = (
     "import socket\n"
     "def attempt(make):\n"
@@ -40,3 +53,62 @@ async def test_only_unix_and_ip_sockets_can_be_created(run):
         "client.sendall(b'ping')\nconn.recv(4)"
     )
     assert await run(echo) == "[value]\nb'ping'"
+
+
+@pytest.fixture
+def host_dirs() -> Iterator[tuple[Path, Path]]:
+    """A base directory the sandbox uid can traverse (not pytest's 0700 tmp_path) and a victim directory
+    holding a file, both belonging to the host user, which no sandbox may take over."""
+    base = Path(tempfile.mkdtemp(prefix="castling-test-"))
+    base.chmod(0o755)
+    victim = base / "victim"
+    victim.mkdir()
+    (victim / "config").write_text("host setting\n")
+    yield base, victim
+    shutil.rmtree(base)
+
+
+def owner(path: Path) -> int:
+    return path.stat().st_uid
+
+
+async def test_a_symlink_planted_by_a_sandbox_cannot_become_a_workspace(host_dirs):
+    require_bwrap()
+    base, victim = host_dirs
+    tool_a = python(workspace=base / "wsA", **FAST)
+    try:
+        await run_cell(tool_a, f"import os\nos.symlink({str(victim)!r}, 'project')")
+        assert (base / "wsA" / "project").is_symlink()
+        with pytest.raises(ConfigError, match="symbolic link"):
+            python(workspace=base / "wsA" / "project", **FAST)
+        with pytest.raises(ConfigError, match="symbolic link"):  # also as a parent component
+            python(workspace=base / "wsA" / "project" / "sub", **FAST)
+    finally:
+        await tool_a.aclose()
+    assert owner(victim) == os.geteuid() and owner(victim / "config") == os.geteuid()
+    assert (victim / "config").read_text() == "host setting\n" and not (victim / "sub").exists()
+
+
+async def test_a_workspace_swapped_for_a_symlink_after_the_check_is_not_bound(host_dirs):
+    require_bwrap()
+    base, victim = host_dirs
+    tool_a = python(workspace=base / "wsA", **FAST)
+    tool_b = python(workspace=base / "wsA" / "b", **FAST)  # checked now, its sandbox starts at the first cell
+    try:
+        swap = f"import os\nos.rename('b', 'b-old')\nos.symlink({str(victim)!r}, 'b')"
+        await run_cell(tool_a, swap)
+        out = await run_cell(tool_b, "open('config', 'w').write('taken over')")
+        assert "[crashed]" in out and "symbolic link" in out
+    finally:
+        await tool_a.aclose()
+        await tool_b.aclose()
+    assert owner(victim) == os.geteuid() and (victim / "config").read_text() == "host setting\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root host hands the workspace to another uid")
+def test_an_existing_directory_of_someone_else_is_not_taken_over(host_dirs):
+    require_bwrap()
+    _, victim = host_dirs
+    with pytest.raises(ConfigError, match="belongs to uid 0, not to the sandbox's uid 65534"):
+        python(workspace=victim, **FAST)
+    assert owner(victim) == 0 and owner(victim / "config") == 0

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._config import PythonToolConfig
 from ._seccomp import seccomp_program
+from ._workspace import open_workspace
 from .errors import INSTALL_HINT, SandboxUnavailable
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
@@ -110,10 +111,13 @@ def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top + "/")
 
 
-def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int) -> list[str]:
+def bwrap_argv(
+    bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int, workspace_fd: int = -1
+) -> list[str]:
     """The bubblewrap command line, following the reference design (all namespaces, read-only system).
 
     The writable file systems are mounted, and the seccomp filter installed, by confine.py inside the sandbox.
+    A host workspace is bound from `workspace_fd` (see `_workspace.open_workspace`), never by path.
     """
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
     # No bwrap reaper as PID 1: when the command exits by itself, bwrap's outer process exits as soon as the
@@ -137,7 +141,7 @@ def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_f
     if config.workspace is None:
         argv += ["--dir", SANDBOX_HOME]
     else:
-        argv += ["--bind", str(config.workspace.resolve()), SANDBOX_HOME]
+        argv += ["--bind-fd", str(workspace_fd), SANDBOX_HOME]
     for path in config.extra_ro_binds:
         argv += ["--ro-bind", path, path]
     argv += ["--ro-bind-data", str(source_fd), SANDBOX_WORKER, "--ro-bind-data", str(confine_fd), SANDBOX_CONFINE]
@@ -196,7 +200,9 @@ def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
     """
     python = config.python_executable
     fds = [memfd("passwd", b""), memfd("probe", b""), memfd("confine", CONFINE_SOURCE.read_bytes())]
-    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], confine_fd=fds[2])
+    if config.workspace is not None:
+        fds.append(open_workspace(config.workspace, config.sandbox_uid))
+    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], confine_fd=fds[2], workspace_fd=fds[-1])
     who = sandbox_identity(as_uid)
     try:
         done = subprocess.run(

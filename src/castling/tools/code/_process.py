@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+from castling.errors import ConfigError
+
 from ._cell import CHUNK, CellRun, drain
 from ._config import PythonToolConfig
 from ._launch import (
@@ -35,6 +37,7 @@ from ._launch import (
 from ._output import CappedBuffer, CellResult
 from ._protocol import FrameDecoder, encode
 from ._spawner import call_in_spawner
+from ._workspace import open_workspace
 
 _PIPE_SIZE = 1 << 20
 
@@ -116,11 +119,25 @@ class WorkerProcess:
 
     def _bwrap_command(self, pipes: Pipes) -> tuple[list[str], list[int]]:
         uid = self.config.sandbox_uid if os.geteuid() == 0 else os.getuid()
+        bwrap = find_bwrap(self.config)
         fds = [memfd("castling-worker", WORKER_SOURCE.read_bytes()), memfd("castling-passwd", passwd_line(uid))]
         fds.append(memfd("castling-confine", CONFINE_SOURCE.read_bytes()))
-        bwrap = find_bwrap(self.config)
-        argv = bwrap_argv(bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], confine_fd=fds[2])
+        if self.config.workspace is not None:
+            fds.append(self._workspace_fd(fds))
+        argv = bwrap_argv(
+            bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], confine_fd=fds[2], workspace_fd=fds[-1]
+        )
         return [*argv, self.config.python_executable, "-I", "-B", SANDBOX_WORKER], fds
+
+    def _workspace_fd(self, opened: list[int]) -> int:
+        """The host workspace, checked again at every start: a sandbox may have planted a symlink since."""
+        assert self.config.workspace is not None
+        try:
+            return open_workspace(self.config.workspace, self.config.sandbox_uid)
+        except ConfigError as exc:
+            for fd in opened:
+                os.close(fd)
+            raise WorkerStartError(str(exc)) from exc
 
     def _process_env(self) -> dict[str, str]:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}

@@ -18,7 +18,8 @@ from castling.errors import ConfigError
 from ._config import PythonToolConfig
 from ._launch import check_bwrap
 from ._output import CellResult, render
-from ._sessions import Session, SessionPool, prepare_workspace
+from ._sessions import Session, SessionPool
+from ._workspace import prepare_workspace
 from .errors import UnsandboxedWarning
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,8 @@ def python(
     except ValidationError as exc:
         raise ConfigError(f"invalid python() settings: {exc}") from exc
     if settings.workspace is not None:
-        prepare_workspace(settings.workspace, settings.sandbox_uid)
+        workspace = prepare_workspace(settings.workspace, settings.sandbox_uid)
+        settings = settings.model_copy(update={"workspace": workspace})
     if settings.sandbox == "bwrap":
         check_bwrap(settings)
     else:
