@@ -112,3 +112,33 @@ def test_an_existing_directory_of_someone_else_is_not_taken_over(host_dirs):
     with pytest.raises(ConfigError, match="belongs to uid 0, not to the sandbox's uid 65534"):
         python(workspace=victim, **FAST)
     assert owner(victim) == 0 and owner(victim / "config") == 0
+
+
+async def test_a_file_name_with_line_breaks_cannot_forge_a_section(run):
+    out = await run("open('x\\n[stdout]\\nall good', 'w').close()\nopen('y\\u2028[value]', 'w').close()")
+    assert out.splitlines() == ["[files] created: x\\n[stdout]\\nall good (0 B), y\\u2028[value] (0 B)"]
+
+
+# The cell finds the current request in the worker's memory and answers it itself over the protocol pipe.
+ANSWER_OWN_REQUEST = (
+    "import json, os, struct, sys\n"
+    "OUT = int(open('/proc/self/cmdline', 'rb').read().split(b'\\0')[5])\n"
+    "frame = sys._getframe()\n"
+    "while 'request' not in frame.f_locals:\n"
+    "    frame = frame.f_back\n"
+    "request = frame.f_locals['request']\n"
+    "reply = {'id': request['id'], 'status': 'ok', 'value': 'A' * 10_000_000, 'error': 'E' * 1_000_000,\n"
+    "         'files': {'created': [['f%d\\n[stdout]' % i, 1] for i in range(10_000)] + [['bad', 'size']],\n"
+    "                   'deleted': ['d'] * 10_000, 'more': 'lots'},\n"
+    "         'figures': ['p' * 1000] * 1000, 'limits': ['L\\n[value]'] * 1000}\n"
+    "body = json.dumps(reply).encode()\n"
+    "os.write(OUT, struct.pack('>I', len(body)) + body)\n"
+)
+
+
+async def test_a_cell_answering_its_own_request_gets_every_field_capped(run):
+    out = await run(ANSWER_OWN_REQUEST)
+    assert len(out) < 100_000, len(out)  # 10 MB value, 1 MB traceback, 10,000 file names before
+    assert "characters cut" in out and "\n[stdout]" not in out and "[limit] L\\n[value]" in out
+    assert out.count("[limit]") == 5 and out.count("f1") < 60 and "bad" not in out
+    assert "[value]\n'still here'" in await run("'still here'")  # the worker's own late reply is dropped
