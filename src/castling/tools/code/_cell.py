@@ -87,6 +87,8 @@ class CellRun:
             return self._finish(CellResult("crashed", detail=f"protocol violation: {exc}"))
         for frame in frames:
             if frame.get("id") == self.id:  # forged frames (wrong id) are dropped
+                if not self.worker.config.background:
+                    self.worker.stop_stragglers()
                 return self._finish(from_reply(frame, self.reason if self.kill_at else ""))
         return None
 

@@ -77,6 +77,9 @@ class PythonToolConfig(BaseModel):
     """Bytes kept from the end of stdout and of stderr."""
     max_frame: int = Field(16 * 1024**2, ge=1024)
     """Largest protocol frame the host accepts from the worker; a bigger length prefix kills the worker."""
+    background: bool = False
+    """Let processes and threads a cell started keep running between cells. By default the worker's other
+    threads are paused (they resume during the next cell) and every other process is killed when a cell ends."""
     start_timeout: float = Field(10.0, gt=0)
     """Seconds a new worker has to report ready."""
 

@@ -154,7 +154,7 @@ def bwrap_argv(
 
 def worker_args(config: PythonToolConfig, pipes: Pipes, *, sandboxed: bool) -> list[str]:
     """The worker's own arguments: protocol fds and settings."""
-    settings: dict[str, Any] = {"rlimits": rlimits(config), "sandboxed": sandboxed}
+    settings: dict[str, Any] = {"rlimits": rlimits(config), "sandboxed": sandboxed, "background": config.background}
     if sandboxed:
         settings["confine"] = confine_spec(config)
     return [str(pipes.worker_in), str(pipes.worker_out), json.dumps(settings)]

@@ -35,6 +35,7 @@ from ._launch import (
     worker_args,
 )
 from ._output import CappedBuffer, CellResult
+from ._procfs import children, kill_descendants
 from ._protocol import FrameDecoder, encode
 from ._spawner import call_in_spawner
 from ._workspace import open_workspace
@@ -51,14 +52,6 @@ def _pipe() -> tuple[int, int]:
     with contextlib.suppress(OSError):  # a bigger pipe means fewer wake-ups during an output flood
         fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
     return r, w
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
 
 
 class WorkerProcess:
@@ -158,8 +151,8 @@ class WorkerProcess:
         if self.config.sandbox != "bwrap":
             return self.proc.pid
         # bwrap --as-pid-1 -> worker: the worker is bwrap's only child (and the PID namespace's init).
-        children = _children(self.proc.pid)
-        return children[0] if children else 0
+        found = children(self.proc.pid)
+        return found[0] if found else 0
 
     @property
     def alive(self) -> bool:
@@ -180,7 +173,7 @@ class WorkerProcess:
         # else. bwrap then reaps the init and exits by itself; killing bwrap at the same time would leave the
         # init to the host's pid 1 as a zombie.
         if self.config.sandbox == "bwrap" and self.proc.poll() is None:
-            for pid in _children(self.proc.pid):
+            for pid in children(self.proc.pid):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -189,6 +182,14 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+
+    def stop_stragglers(self) -> None:
+        """Kill every process of the sandbox but the worker, once the worker waits for the next cell.
+
+        The worker then holds the GIL (see worker.gil_holding_read), so a thread of the cell cannot fork again.
+        """
+        if self.worker_pid and self.pipes is not None:
+            kill_descendants(self.worker_pid, self.pipes.worker_in)
 
     def close(self) -> None:
         """Kill the worker and release every fd."""
