@@ -37,6 +37,7 @@ class CellRun:
         self.reason = f"the cell ran longer than the {timeout:g} s timeout"
         self.grace = config.grace
         self.cancel = cancel
+        self.oom_kills = worker.oom_kills()
 
     def wait(self) -> CellResult:
         with selectors.DefaultSelector() as selector:
@@ -112,6 +113,11 @@ class CellRun:
         drain(self.pipes.stdout, self.out)
         drain(self.pipes.stderr, self.err)
         result.stdout, result.stderr = self.out.text(), self.err.text()
+        if (killed := self.worker.oom_kills() - self.oom_kills) > 0:
+            result.limits.append(
+                f"the sandbox reached its memory budget ({self.worker.config.memory // 1024**2} MiB for all its "
+                f"processes together): the kernel killed {killed} process{'es' if killed > 1 else ''} to stay within it"
+            )
         return result
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._cgroup import CgroupParents, find_parents, rlimit_budget
 from ._config import PythonToolConfig
 from ._seccomp import seccomp_program
 from ._workspace import open_workspace
@@ -79,11 +80,22 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0
 
 
+def cgroup_parents(config: PythonToolConfig) -> CgroupParents | None:
+    """Where this tool's sandbox cgroups go, or None when the budget is enforced with rlimits."""
+    return None if config.memory_limit == "rlimit" else find_parents()
+
+
 def rlimits(config: PythonToolConfig) -> dict[str, int]:
-    """The limits the worker sets on itself (inside the user namespace, so NPROC counts only sandbox processes)."""
+    """The limits the worker sets on itself (inside the user namespace, so NPROC counts only sandbox processes).
+
+    Without a cgroup, processes x address space must stay within the memory budget.
+    """
+    processes, memory = config.max_processes, config.memory
+    if cgroup_parents(config) is None:
+        processes, memory = rlimit_budget(config.memory, config.max_processes)
     return {
-        "AS": config.memory,
-        "NPROC": config.max_processes,
+        "AS": memory,
+        "NPROC": processes,
         "FSIZE": config.max_file_size,
         "NOFILE": config.max_open_files,
         "CORE": 0,
@@ -227,6 +239,11 @@ def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
 def check_bwrap(config: PythonToolConfig) -> None:
     """Raise SandboxUnavailable unless bwrap can really start a sandbox here (user namespaces may be blocked)."""
     bwrap = find_bwrap(config)
+    if config.memory_limit == "cgroup" and find_parents() is None:
+        raise SandboxUnavailable(
+            "memory_limit='cgroup' but no cgroup can be made here (needs a writable cgroup v2 with the memory "
+            "and pids controllers, or cgroup v1 memory and pids, usually root); use memory_limit='auto'"
+        )
     if not os.access(config.python_executable, os.X_OK):
         raise SandboxUnavailable(f"the sandbox interpreter {config.python_executable} does not exist")
     problem = _probe(bwrap, config, spawn_uid(config))

@@ -19,6 +19,7 @@ from typing import Any
 from castling.errors import ConfigError
 
 from ._cell import CHUNK, CellRun, drain
+from ._cgroup import SandboxCgroup
 from ._config import PythonToolConfig
 from ._launch import (
     CONFINE_SOURCE,
@@ -27,6 +28,7 @@ from ._launch import (
     WORKER_SOURCE,
     Pipes,
     bwrap_argv,
+    cgroup_parents,
     find_bwrap,
     memfd,
     passwd_line,
@@ -65,6 +67,8 @@ class WorkerProcess:
         self.worker_pid = 0
         self.wake_fd, self._wake_w = os.pipe()
         self._dead = False
+        self._cgroup: SandboxCgroup | None = None
+        self._final_oom_kills = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,6 +104,27 @@ class WorkerProcess:
             for fd in [*pipes.child_fds, pipes.stdout_w, pipes.stderr_w, *data_fds]:
                 os.close(fd)
         self._await_ready()
+        self._enter_cgroup()
+
+    def _enter_cgroup(self) -> None:
+        """Move bwrap and the worker into a fresh cgroup: one memory and pids budget for the whole sandbox.
+
+        Done after `ready` (no user code has run yet); if it fails the worker is killed, as its rlimits assumed it.
+        """
+        parents = cgroup_parents(self.config)
+        if parents is None or self.proc is None:
+            return
+        try:
+            self._cgroup = SandboxCgroup(parents, self.config.memory, self.config.max_processes + 1)
+            for pid in dict.fromkeys([self.proc.pid, self.worker_pid]):
+                self._cgroup.add(pid)
+        except OSError as exc:
+            self.kill()
+            raise WorkerStartError(f"could not put the sandbox in its own cgroup: {exc}") from exc
+
+    def oom_kills(self) -> int:
+        """Processes of this sandbox the kernel killed for going over the memory budget (0 without a cgroup)."""
+        return self._cgroup.oom_kills() if self._cgroup is not None else self._final_oom_kills
 
     def _make_pipes(self) -> Pipes:
         worker_in, to_worker = os.pipe()
@@ -182,6 +207,10 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        if self._cgroup is not None:
+            self._final_oom_kills = self._cgroup.oom_kills()  # still reported for a worker the kernel killed
+            self._cgroup.remove()
+            self._cgroup = None
 
     def stop_stragglers(self) -> None:
         """Kill every process of the sandbox but the worker, once the worker waits for the next cell.

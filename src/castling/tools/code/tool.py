@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from castling.errors import ConfigError
 
+from ._cgroup import describe
 from ._config import PythonToolConfig
 from ._launch import check_bwrap
 from ._output import CellResult, render
@@ -30,7 +31,8 @@ _DESCRIPTION = (
     "defined between calls. The value of the last expression is shown, as are stdout, stderr (long output is cut "
     "in the middle) and a traceback on errors. The current directory is /workspace: files you create there are "
     "listed in the result; matplotlib figures left open are saved there as PNG files. There is no network access "
-    "and only the standard library is guaranteed. Each call may run for {timeout:g} s, then it is interrupted."
+    "and only the standard library is guaranteed. Each call may run for {timeout:g} s, then it is interrupted. "
+    "Memory: {limits}."
 )
 _UNSANDBOXED = " WARNING: this interpreter is NOT sandboxed (only resource limits apply)."
 
@@ -54,9 +56,15 @@ class PythonTool(BaseTool):
     def model_post_init(self, context: Any, /) -> None:
         self._pool = SessionPool(self.settings)
         if not self.description:
-            self.description = _DESCRIPTION.format(timeout=self.settings.timeout)
+            self.description = _DESCRIPTION.format(timeout=self.settings.timeout, limits=self.limits)
             if self.settings.sandbox == "process":
                 self.description += _UNSANDBOXED
+
+    @property
+    def limits(self) -> str:
+        """How the memory budget is enforced on this host (a cgroup for the whole sandbox, or split rlimits)."""
+        s = self.settings
+        return describe(s.memory, s.max_processes, use_cgroup=s.memory_limit != "rlimit")
 
     def _session(self, config: RunnableConfig | None) -> Session:
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
