@@ -31,9 +31,10 @@ _DESCRIPTION = (
     "defined between calls. The value of the last expression is shown, as are stdout, stderr (long output is cut "
     "in the middle) and a traceback on errors. The current directory is /workspace: files you create there are "
     "listed in the result; matplotlib figures left open are saved there as PNG files. There is no network access "
-    "and only the standard library is guaranteed. Each call may run for {timeout:g} s, then it is interrupted. "
-    "Memory: {limits}."
+    "and only the standard library is guaranteed. Each call may run for {timeout:g} s, then it is interrupted."
 )
+# The memory budget is not in the description: its wording depends on the host (cgroup or rlimits), and the
+# description is part of every recorded model request (scenario replays must match on any host).
 _UNSANDBOXED = " WARNING: this interpreter is NOT sandboxed (only resource limits apply)."
 
 
@@ -56,7 +57,7 @@ class PythonTool(BaseTool):
     def model_post_init(self, context: Any, /) -> None:
         self._pool = SessionPool(self.settings)
         if not self.description:
-            self.description = _DESCRIPTION.format(timeout=self.settings.timeout, limits=self.limits)
+            self.description = _DESCRIPTION.format(timeout=self.settings.timeout)
             if self.settings.sandbox == "process":
                 self.description += _UNSANDBOXED
 
