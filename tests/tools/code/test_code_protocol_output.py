@@ -6,7 +6,7 @@ import pytest
 from castling.tools.code._config import PythonToolConfig, parse_size
 from castling.tools.code._output import CappedBuffer, CellResult, render
 from castling.tools.code._protocol import FrameDecoder, FrameTooLarge, encode
-from castling.tools.code._seccomp import blocked_syscalls, seccomp_program
+from castling.tools.code._seccomp import SOCKET_FAMILIES, blocked_syscalls, seccomp_program
 
 
 def test_decoder_reassembles_frames_split_across_reads():
@@ -86,6 +86,8 @@ def test_seccomp_program_shape_per_architecture():
     for machine, extra in (("x86_64", 1), ("aarch64", 0)):
         program = seccomp_program(machine)
         assert program is not None
-        # 4 header instructions, one check per blocked call (+ the x32 check), allow, deny; 8 bytes each.
-        assert len(program) == 8 * (4 + len(blocked_syscalls()) + extra + 2)
+        # 4 header instructions, one check per blocked call (+ the x32 check) and per socket call, allow, deny,
+        # then the family check: load, one test per allowed family, refuse, allow; 8 bytes each.
+        families = 1 + len(SOCKET_FAMILIES) + 2
+        assert len(program) == 8 * (4 + len(blocked_syscalls()) + extra + 2 + 2 + families)
     assert {"ptrace", "bpf", "io_uring_setup", "userfaultfd", "keyctl"} <= set(blocked_syscalls())

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._output import CappedBuffer, CellResult, Status
+from ._output import CappedBuffer, CellResult
 from ._protocol import FrameDecoder, FrameTooLarge
+from ._reply import from_reply
 
 if TYPE_CHECKING:
     from ._process import WorkerProcess
@@ -36,6 +37,7 @@ class CellRun:
         self.reason = f"the cell ran longer than the {timeout:g} s timeout"
         self.grace = config.grace
         self.cancel = cancel
+        self.oom_kills = worker.oom_kills()
 
     def wait(self) -> CellResult:
         with selectors.DefaultSelector() as selector:
@@ -86,7 +88,9 @@ class CellRun:
             return self._finish(CellResult("crashed", detail=f"protocol violation: {exc}"))
         for frame in frames:
             if frame.get("id") == self.id:  # forged frames (wrong id) are dropped
-                return self._finish(_from_reply(frame, self.reason if self.kill_at else ""))
+                if not self.worker.config.background:
+                    self.worker.stop_stragglers()
+                return self._finish(from_reply(frame, self.reason if self.kill_at else ""))
         return None
 
     def _signal(self, signum: int) -> None:
@@ -109,6 +113,11 @@ class CellRun:
         drain(self.pipes.stdout, self.out)
         drain(self.pipes.stderr, self.err)
         result.stdout, result.stderr = self.out.text(), self.err.text()
+        if (killed := self.worker.oom_kills() - self.oom_kills) > 0:
+            result.limits.append(
+                f"the sandbox reached its memory budget ({self.worker.config.memory // 1024**2} MiB for all its "
+                f"processes together): the kernel killed {killed} process{'es' if killed > 1 else ''} to stay within it"
+            )
         return result
 
 
@@ -130,27 +139,3 @@ def _exit_detail(code: int | None) -> str:
         with contextlib.suppress(ValueError):
             return f"the worker was killed by {signal.Signals(signum).name}"
     return f"the worker exited with status {code}"
-
-
-def _from_reply(frame: dict[str, Any], reason: str) -> CellResult:
-    """Turn the worker's reply into a result, trusting nothing about its shape."""
-    status: Status = "error"
-    for known in ("ok", "interrupted", "exit"):
-        if frame.get("status") == known:
-            status = known
-    value, error = frame.get("value"), frame.get("error")
-    error = error if isinstance(error, str) else None
-    if isinstance(figure_error := frame.get("figure_error"), str):
-        error = f"{error or ''}\nsaving the open matplotlib figures failed: {figure_error}".lstrip("\n")
-    files = frame.get("files")
-    figures = frame.get("figures")
-    limits = frame.get("limits")
-    return CellResult(
-        status,
-        value=value if isinstance(value, str) else None,
-        error=error,
-        files=files if isinstance(files, dict) else {},
-        figures=[str(f) for f in figures][:50] if isinstance(figures, list) else [],
-        limits=[str(n)[:300] for n in limits][:5] if isinstance(limits, list) else [],
-        detail=(reason or "the cell was interrupted") if status == "interrupted" else "",
-    )

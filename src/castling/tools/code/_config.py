@@ -36,7 +36,11 @@ class PythonToolConfig(BaseModel):
     grace: float = Field(2.0, gt=0)
     """Seconds after the interrupt before the whole sandbox is killed (state lost)."""
     memory: int = 1024**3
-    """Address-space limit of every sandbox process (RLIMIT_AS)."""
+    """Memory budget of the whole sandbox: a cgroup's memory.max where one can be made (each process also gets
+    RLIMIT_AS = memory), else split into rlimits (see `memory_limit`)."""
+    memory_limit: Literal["auto", "cgroup", "rlimit"] = "auto"
+    """How `memory` is enforced: ``auto`` = a cgroup when the host allows one, else rlimits; ``cgroup`` = refuse to
+    start without one; ``rlimit`` = at most memory // 128 MiB processes and threads of memory / N each."""
     workspace: Path | None = None
     """Host directory mounted read-write at /workspace; None = a private size-capped tmpfs."""
     workspace_size: int = 256 * 1024**2
@@ -77,6 +81,9 @@ class PythonToolConfig(BaseModel):
     """Bytes kept from the end of stdout and of stderr."""
     max_frame: int = Field(16 * 1024**2, ge=1024)
     """Largest protocol frame the host accepts from the worker; a bigger length prefix kills the worker."""
+    background: bool = False
+    """Let processes and threads a cell started keep running between cells. By default the worker's other
+    threads are paused (they resume during the next cell) and every other process is killed when a cell ends."""
     start_timeout: float = Field(10.0, gt=0)
     """Seconds a new worker has to report ready."""
 

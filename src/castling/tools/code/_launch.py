@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._cgroup import CgroupParents, find_parents, rlimit_budget
 from ._config import PythonToolConfig
 from ._seccomp import seccomp_program
+from ._workspace import open_workspace
 from .errors import INSTALL_HINT, SandboxUnavailable
 
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
@@ -78,11 +80,22 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0
 
 
+def cgroup_parents(config: PythonToolConfig) -> CgroupParents | None:
+    """Where this tool's sandbox cgroups go, or None when the budget is enforced with rlimits."""
+    return None if config.memory_limit == "rlimit" else find_parents()
+
+
 def rlimits(config: PythonToolConfig) -> dict[str, int]:
-    """The limits the worker sets on itself (inside the user namespace, so NPROC counts only sandbox processes)."""
+    """The limits the worker sets on itself (inside the user namespace, so NPROC counts only sandbox processes).
+
+    Without a cgroup, processes x address space must stay within the memory budget.
+    """
+    processes, memory = config.max_processes, config.memory
+    if cgroup_parents(config) is None:
+        processes, memory = rlimit_budget(config.memory, config.max_processes)
     return {
-        "AS": config.memory,
-        "NPROC": config.max_processes,
+        "AS": memory,
+        "NPROC": processes,
         "FSIZE": config.max_file_size,
         "NOFILE": config.max_open_files,
         "CORE": 0,
@@ -110,10 +123,13 @@ def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top + "/")
 
 
-def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int) -> list[str]:
+def bwrap_argv(
+    bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_fd: int, confine_fd: int, workspace_fd: int = -1
+) -> list[str]:
     """The bubblewrap command line, following the reference design (all namespaces, read-only system).
 
     The writable file systems are mounted, and the seccomp filter installed, by confine.py inside the sandbox.
+    A host workspace is bound from `workspace_fd` (see `_workspace.open_workspace`), never by path.
     """
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
     # No bwrap reaper as PID 1: when the command exits by itself, bwrap's outer process exits as soon as the
@@ -137,7 +153,7 @@ def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_f
     if config.workspace is None:
         argv += ["--dir", SANDBOX_HOME]
     else:
-        argv += ["--bind", str(config.workspace.resolve()), SANDBOX_HOME]
+        argv += ["--bind-fd", str(workspace_fd), SANDBOX_HOME]
     for path in config.extra_ro_binds:
         argv += ["--ro-bind", path, path]
     argv += ["--ro-bind-data", str(source_fd), SANDBOX_WORKER, "--ro-bind-data", str(confine_fd), SANDBOX_CONFINE]
@@ -150,7 +166,7 @@ def bwrap_argv(bwrap: str, config: PythonToolConfig, *, source_fd: int, passwd_f
 
 def worker_args(config: PythonToolConfig, pipes: Pipes, *, sandboxed: bool) -> list[str]:
     """The worker's own arguments: protocol fds and settings."""
-    settings: dict[str, Any] = {"rlimits": rlimits(config), "sandboxed": sandboxed}
+    settings: dict[str, Any] = {"rlimits": rlimits(config), "sandboxed": sandboxed, "background": config.background}
     if sandboxed:
         settings["confine"] = confine_spec(config)
     return [str(pipes.worker_in), str(pipes.worker_out), json.dumps(settings)]
@@ -196,7 +212,9 @@ def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
     """
     python = config.python_executable
     fds = [memfd("passwd", b""), memfd("probe", b""), memfd("confine", CONFINE_SOURCE.read_bytes())]
-    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], confine_fd=fds[2])
+    if config.workspace is not None:
+        fds.append(open_workspace(config.workspace, config.sandbox_uid))
+    argv = bwrap_argv(bwrap, config, source_fd=fds[1], passwd_fd=fds[0], confine_fd=fds[2], workspace_fd=fds[-1])
     who = sandbox_identity(as_uid)
     try:
         done = subprocess.run(
@@ -221,6 +239,11 @@ def _probe(bwrap: str, config: PythonToolConfig, as_uid: int | None) -> str:
 def check_bwrap(config: PythonToolConfig) -> None:
     """Raise SandboxUnavailable unless bwrap can really start a sandbox here (user namespaces may be blocked)."""
     bwrap = find_bwrap(config)
+    if config.memory_limit == "cgroup" and find_parents() is None:
+        raise SandboxUnavailable(
+            "memory_limit='cgroup' but no cgroup can be made here (needs a writable cgroup v2 with the memory "
+            "and pids controllers, or cgroup v1 memory and pids, usually root); use memory_limit='auto'"
+        )
     if not os.access(config.python_executable, os.X_OK):
         raise SandboxUnavailable(f"the sandbox interpreter {config.python_executable} does not exist")
     problem = _probe(bwrap, config, spawn_uid(config))

@@ -16,7 +16,10 @@ import threading
 import time
 from typing import Any
 
+from castling.errors import ConfigError
+
 from ._cell import CHUNK, CellRun, drain
+from ._cgroup import SandboxCgroup
 from ._config import PythonToolConfig
 from ._launch import (
     CONFINE_SOURCE,
@@ -25,6 +28,7 @@ from ._launch import (
     WORKER_SOURCE,
     Pipes,
     bwrap_argv,
+    cgroup_parents,
     find_bwrap,
     memfd,
     passwd_line,
@@ -33,8 +37,10 @@ from ._launch import (
     worker_args,
 )
 from ._output import CappedBuffer, CellResult
+from ._procfs import children, kill_descendants
 from ._protocol import FrameDecoder, encode
 from ._spawner import call_in_spawner
+from ._workspace import open_workspace
 
 _PIPE_SIZE = 1 << 20
 
@@ -50,14 +56,6 @@ def _pipe() -> tuple[int, int]:
     return r, w
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 class WorkerProcess:
     """A persistent interpreter in a sandbox (or, opted in, a plain process)."""
 
@@ -69,6 +67,8 @@ class WorkerProcess:
         self.worker_pid = 0
         self.wake_fd, self._wake_w = os.pipe()
         self._dead = False
+        self._cgroup: SandboxCgroup | None = None
+        self._final_oom_kills = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -104,6 +104,27 @@ class WorkerProcess:
             for fd in [*pipes.child_fds, pipes.stdout_w, pipes.stderr_w, *data_fds]:
                 os.close(fd)
         self._await_ready()
+        self._enter_cgroup()
+
+    def _enter_cgroup(self) -> None:
+        """Move bwrap and the worker into a fresh cgroup: one memory and pids budget for the whole sandbox.
+
+        Done after `ready` (no user code has run yet); if it fails the worker is killed, as its rlimits assumed it.
+        """
+        parents = cgroup_parents(self.config)
+        if parents is None or self.proc is None:
+            return
+        try:
+            self._cgroup = SandboxCgroup(parents, self.config.memory, self.config.max_processes + 1)
+            for pid in dict.fromkeys([self.proc.pid, self.worker_pid]):
+                self._cgroup.add(pid)
+        except OSError as exc:
+            self.kill()
+            raise WorkerStartError(f"could not put the sandbox in its own cgroup: {exc}") from exc
+
+    def oom_kills(self) -> int:
+        """Processes of this sandbox the kernel killed for going over the memory budget (0 without a cgroup)."""
+        return self._cgroup.oom_kills() if self._cgroup is not None else self._final_oom_kills
 
     def _make_pipes(self) -> Pipes:
         worker_in, to_worker = os.pipe()
@@ -116,11 +137,25 @@ class WorkerProcess:
 
     def _bwrap_command(self, pipes: Pipes) -> tuple[list[str], list[int]]:
         uid = self.config.sandbox_uid if os.geteuid() == 0 else os.getuid()
+        bwrap = find_bwrap(self.config)
         fds = [memfd("castling-worker", WORKER_SOURCE.read_bytes()), memfd("castling-passwd", passwd_line(uid))]
         fds.append(memfd("castling-confine", CONFINE_SOURCE.read_bytes()))
-        bwrap = find_bwrap(self.config)
-        argv = bwrap_argv(bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], confine_fd=fds[2])
+        if self.config.workspace is not None:
+            fds.append(self._workspace_fd(fds))
+        argv = bwrap_argv(
+            bwrap, self.config, source_fd=fds[0], passwd_fd=fds[1], confine_fd=fds[2], workspace_fd=fds[-1]
+        )
         return [*argv, self.config.python_executable, "-I", "-B", SANDBOX_WORKER], fds
+
+    def _workspace_fd(self, opened: list[int]) -> int:
+        """The host workspace, checked again at every start: a sandbox may have planted a symlink since."""
+        assert self.config.workspace is not None
+        try:
+            return open_workspace(self.config.workspace, self.config.sandbox_uid)
+        except ConfigError as exc:
+            for fd in opened:
+                os.close(fd)
+            raise WorkerStartError(str(exc)) from exc
 
     def _process_env(self) -> dict[str, str]:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
@@ -141,8 +176,8 @@ class WorkerProcess:
         if self.config.sandbox != "bwrap":
             return self.proc.pid
         # bwrap --as-pid-1 -> worker: the worker is bwrap's only child (and the PID namespace's init).
-        children = _children(self.proc.pid)
-        return children[0] if children else 0
+        found = children(self.proc.pid)
+        return found[0] if found else 0
 
     @property
     def alive(self) -> bool:
@@ -163,7 +198,7 @@ class WorkerProcess:
         # else. bwrap then reaps the init and exits by itself; killing bwrap at the same time would leave the
         # init to the host's pid 1 as a zombie.
         if self.config.sandbox == "bwrap" and self.proc.poll() is None:
-            for pid in _children(self.proc.pid):
+            for pid in children(self.proc.pid):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -172,6 +207,18 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        if self._cgroup is not None:
+            self._final_oom_kills = self._cgroup.oom_kills()  # still reported for a worker the kernel killed
+            self._cgroup.remove()
+            self._cgroup = None
+
+    def stop_stragglers(self) -> None:
+        """Kill every process of the sandbox but the worker, once the worker waits for the next cell.
+
+        The worker then holds the GIL (see worker.gil_holding_read), so a thread of the cell cannot fork again.
+        """
+        if self.worker_pid and self.pipes is not None:
+            kill_descendants(self.worker_pid, self.pipes.worker_in)
 
     def close(self) -> None:
         """Kill the worker and release every fd."""

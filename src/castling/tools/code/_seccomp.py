@@ -2,8 +2,11 @@
 
 Blocks kernel attack surface a Python cell never needs: ptrace and cross-process memory access, keyrings,
 bpf, perf events, userfaultfd, io_uring, mounts, module and kexec loading, handle-based opens. A blocked call
-fails with EPERM; a foreign syscall ABI (i386 on x86_64, x32) is refused. Numbers checked against the kernel
-headers (``asm/unistd_64.h`` for x86_64, ``asm-generic/unistd.h`` for aarch64).
+fails with EPERM; a foreign syscall ABI (i386 on x86_64, x32) is refused. ``socket`` and ``socketpair`` work only
+for AF_UNIX, AF_INET and AF_INET6 (inside the sandbox's empty network namespace); any other family fails with
+EAFNOSUPPORT: AF_VSOCK is not separated by network namespaces (a sandbox on a VM could reach the hypervisor side),
+and AF_PACKET, AF_NETLINK, AF_ALG... are kernel attack surface a cell never needs. Numbers checked against the
+kernel headers (``asm/unistd_64.h`` for x86_64, ``asm-generic/unistd.h`` for aarch64).
 """
 
 from __future__ import annotations
@@ -52,11 +55,14 @@ _BLOCKED = {  # name: (x86_64, aarch64)
     "fspick": (433, 433),
     "mount_setattr": (442, 442),
 }
+_SOCKET_CALLS = {"socket": (41, 198), "socketpair": (53, 199)}  # first argument: the address family
+SOCKET_FAMILIES = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10}
 _ARCH = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}  # column in _BLOCKED, AUDIT_ARCH_*
 
 _LD_ABS_W, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
 _ALLOW, _KILL_PROCESS, _ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _X32_BIT = 0x40000000
+_ARG0_LOW = 16  # offsetof(struct seccomp_data, args[0]); the family is an int (low word, little-endian)
 _FILTER = struct.Struct("=HBBI")
 
 
@@ -71,17 +77,30 @@ def seccomp_program(machine: str | None = None) -> bytes | None:
     if arch is None:
         return None
     column, audit_arch = arch
-    numbers = sorted({numbers[column] for numbers in _BLOCKED.values()})
-    checks = [(_JGE, _X32_BIT)] if column == 0 else []
-    checks += [(_JEQ, nr) for nr in numbers]
-    deny = 4 + len(checks) + 1  # index of the final "return EPERM"
+    blocked = sorted({numbers[column] for numbers in _BLOCKED.values()})
+    sockets = sorted(numbers[column] for numbers in _SOCKET_CALLS.values())
+    # (opcode, jump-if-true label, value); labels are resolved to relative offsets below.
+    code: list[tuple[int, str, int]] = [(_JGE, "deny", _X32_BIT)] if column == 0 else []
+    code += [(_JEQ, "family", nr) for nr in sockets] + [(_JEQ, "deny", nr) for nr in blocked]
+    code += [(_RET, "", _ALLOW), (_RET, "deny", _ERRNO | errno.EPERM)]
+    code += [(_LD_ABS_W, "family", _ARG0_LOW)]
+    code += [(_JEQ, "allow", family) for family in sorted(SOCKET_FAMILIES.values())]
+    code += [(_RET, "", _ERRNO | errno.EAFNOSUPPORT), (_RET, "allow", _ALLOW)]
     program = [
         (_LD_ABS_W, 0, 0, 4),  # seccomp_data.arch
         (_JEQ, 1, 0, audit_arch),
         (_RET, 0, 0, _KILL_PROCESS),
         (_LD_ABS_W, 0, 0, 0),  # seccomp_data.nr
     ]
-    for index, (op, value) in enumerate(checks, start=4):
-        program.append((op, deny - index - 1, 0, value))
-    program += [(_RET, 0, 0, _ALLOW), (_RET, 0, 0, _ERRNO | errno.EPERM)]
+    program += _resolve(code)
     return b"".join(_FILTER.pack(*instruction) for instruction in program)
+
+
+def _resolve(code: list[tuple[int, str, int]]) -> list[tuple[int, int, int, int]]:
+    """Turn labelled jumps into BPF's relative offsets. A RET or LD names the label it defines."""
+    jumps = (_JEQ, _JGE)
+    labels = {label: index for index, (op, label, _) in enumerate(code) if op not in jumps and label}
+    return [
+        (op, labels[label] - index - 1, 0, value) if op in jumps else (op, 0, 0, value)
+        for index, (op, label, value) in enumerate(code)
+    ]

@@ -6,36 +6,16 @@ import contextlib
 import logging
 import os
 import shutil
-import stat
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-from castling.errors import ConfigError
 
 from ._config import PythonToolConfig
 from ._output import CellResult
 from ._process import WorkerProcess, WorkerStartError
 
 log = logging.getLogger(__name__)
-
-
-def prepare_workspace(path: Path, uid: int) -> None:
-    """Create a host workspace and, on a root host, hand it to the sandbox uid so cells can write there."""
-    path = path.resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        return
-    os.chown(path, uid, uid)
-    for parent in path.parents:
-        st = parent.stat()
-        if st.st_uid != uid and not st.st_mode & stat.S_IXOTH:
-            raise ConfigError(
-                f"the workspace {path} is not reachable by the sandbox uid {uid}: {parent} is not searchable by "
-                f"others (mode {stat.S_IMODE(st.st_mode):o}). Choose a workspace outside it or `chmod o+x {parent}`."
-            )
 
 
 class Session:
@@ -128,7 +108,7 @@ class Session:
         if self._config.sandbox == "bwrap":
             return None
         if self._config.workspace is not None:
-            return str(self._config.workspace.resolve())
+            return str(self._config.workspace)
         if self._workdir is None:
             self._workdir = tempfile.mkdtemp(prefix="castling-python-")
             if os.geteuid() == 0:

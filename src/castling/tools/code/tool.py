@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from castling.errors import ConfigError
 
+from ._cgroup import describe
 from ._config import PythonToolConfig
 from ._launch import check_bwrap
 from ._output import CellResult, render
-from ._sessions import Session, SessionPool, prepare_workspace
+from ._sessions import Session, SessionPool
+from ._workspace import prepare_workspace
 from .errors import UnsandboxedWarning
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ _DESCRIPTION = (
     "listed in the result; matplotlib figures left open are saved there as PNG files. There is no network access "
     "and only the standard library is guaranteed. Each call may run for {timeout:g} s, then it is interrupted."
 )
+# The memory budget is not in the description: its wording depends on the host (cgroup or rlimits), and the
+# description is part of every recorded model request (scenario replays must match on any host).
 _UNSANDBOXED = " WARNING: this interpreter is NOT sandboxed (only resource limits apply)."
 
 
@@ -56,6 +60,12 @@ class PythonTool(BaseTool):
             self.description = _DESCRIPTION.format(timeout=self.settings.timeout)
             if self.settings.sandbox == "process":
                 self.description += _UNSANDBOXED
+
+    @property
+    def limits(self) -> str:
+        """How the memory budget is enforced on this host (a cgroup for the whole sandbox, or split rlimits)."""
+        s = self.settings
+        return describe(s.memory, s.max_processes, use_cgroup=s.memory_limit != "rlimit")
 
     def _session(self, config: RunnableConfig | None) -> Session:
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
@@ -138,7 +148,8 @@ def python(
     except ValidationError as exc:
         raise ConfigError(f"invalid python() settings: {exc}") from exc
     if settings.workspace is not None:
-        prepare_workspace(settings.workspace, settings.sandbox_uid)
+        workspace = prepare_workspace(settings.workspace, settings.sandbox_uid)
+        settings = settings.model_copy(update={"workspace": workspace})
     if settings.sandbox == "bwrap":
         check_bwrap(settings)
     else:

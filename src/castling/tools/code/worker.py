@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _ast
 import builtins
+import errno
 import json
 import os
 import resource
@@ -31,11 +32,11 @@ MAX_FILES = 50
 MAX_SCAN = 5_000
 
 
-def read_exact(fd: int, size: int) -> bytes | None:
+def read_exact(fd: int, size: int, read: Any = os.read) -> bytes | None:
     """Read exactly `size` bytes, or None at end of file."""
     chunks: list[bytes] = []
     while size:
-        chunk = os.read(fd, size)
+        chunk = read(fd, size)
         if not chunk:
             return None
         chunks.append(chunk)
@@ -43,13 +44,36 @@ def read_exact(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def recv(fd: int) -> dict[str, Any] | None:
+def recv(fd: int, read: Any = os.read) -> dict[str, Any] | None:
     """Read one request frame (the host is trusted, so no size cap here)."""
-    header = read_exact(fd, HEADER.size)
+    header = read_exact(fd, HEADER.size, read)
     if header is None:
         return None
-    body = read_exact(fd, HEADER.unpack(header)[0])
+    body = read_exact(fd, HEADER.unpack(header)[0], read)
     return None if body is None else dict(json.loads(body))
+
+
+def gil_holding_read() -> Any:
+    """A read() that keeps the GIL while it blocks, so no thread a cell started runs between cells.
+
+    ctypes.PyDLL does not release the GIL around the call (CDLL and os.read do). Threads of the cell wait for
+    the GIL until the next request arrives, and the host can kill the cell's processes knowing nothing in the
+    worker forks new ones meanwhile. (A thread of pure machine code that never takes the GIL is not stopped.)
+    """
+    import ctypes
+
+    libc = ctypes.PyDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(1 << 16)
+
+    def read(fd: int, size: int) -> bytes:
+        while True:
+            n = libc.read(fd, buffer, min(size, len(buffer)))
+            if n >= 0:
+                return buffer.raw[:n]
+            if ctypes.get_errno() != errno.EINTR:
+                raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    return read
 
 
 def send(fd: int, message: dict[str, Any]) -> None:
@@ -202,6 +226,7 @@ class Repl:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.pid = os.getpid()
         self.sandboxed = bool(settings.get("sandboxed", True))
+        self.background = bool(settings.get("background", False))
         self.root = os.getcwd()
         self.cells = 0
         main = types.ModuleType("__main__")
@@ -235,10 +260,13 @@ class Repl:
                 stream.flush()  # type: ignore[union-attr]
             except Exception:
                 pass
-        try:
-            reap_leftovers(self.sandboxed)
-        except Exception:  # the host kills the whole sandbox on timeouts anyway
-            pass
+        if not self.background:
+            # Children that die from now on are reaped by the kernel: the host kills the rest while we wait.
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+            try:
+                reap_leftovers(self.sandboxed)
+            except Exception:  # the host kills the whole sandbox on timeouts anyway
+                pass
         try:
             reply["figures"] = save_figures(self.cells)
         except Exception as exc:
@@ -248,6 +276,7 @@ class Repl:
     def run(self, code: str) -> dict[str, Any]:
         name = f"<cell {self.cells}>"
         CELL_SOURCES[name] = code
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # subprocess and os.wait work as usual in a cell
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return self.execute(code, name)
@@ -318,8 +347,9 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     repl = Repl(settings)
+    read = os.read if repl.background else gil_holding_read()
     send(out_fd, {"id": "ready", "status": "ready", "python": sys.version.split()[0]})
-    while (request := recv(in_fd)) is not None:
+    while (request := recv(in_fd, read)) is not None:
         try:
             reply = repl.handle(request)
         except KeyboardInterrupt:  # an interrupt that landed just after the cell ended
