@@ -14,6 +14,7 @@ from castling.errors import (
     CapabilityMissing,
     CastlingError,
     ConfigError,
+    ContextOverflow,
     ModelNotFound,
     ModelStreamError,
     ModelTimeout,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from castling.agents.approval import Decision, Resume
     from castling.agents.events import (
         ApprovalEvent,
+        CompactionEvent,
         Event,
         FinalEvent,
         PlanCreatedEvent,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     )
     from castling.agents.result import PlanRecord, RunResult, StepRecord, ToolCallRecord
     from castling.backbones.base import Backbone
+    from castling.backbones.context import ContextPolicy
     from castling.backbones.llama import Llama
     from castling.backbones.qwen import Qwen
     from castling.backbones.usage import Usage
@@ -55,6 +58,8 @@ _LAZY: dict[str, str] = {
     "Agent": "castling.agents.agent",
     "ApprovalEvent": "castling.agents.events",
     "Backbone": "castling.backbones.base",
+    "CompactionEvent": "castling.agents.events",
+    "ContextPolicy": "castling.backbones.context",
     "Decision": "castling.agents.approval",
     "Event": "castling.agents.events",
     "FinalEvent": "castling.agents.events",
@@ -84,7 +89,10 @@ __all__ = [
     "Backbone",
     "CapabilityMissing",
     "CastlingError",
+    "CompactionEvent",
     "ConfigError",
+    "ContextOverflow",
+    "ContextPolicy",
     "Decision",
     "Event",
     "FinalEvent",

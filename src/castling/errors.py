@@ -13,6 +13,7 @@ Each message says what happened and what to do next::
     │   ├── ThinkingBudgetExhausted num_predict was spent thinking, nothing was answered
     │   ├── OllamaResponseError     any other error status from the server
     │   └── StructuredOutputError   a JSON-schema reply was cut off or invalid, even after one retry
+    ├── ContextOverflow             a request cannot fit the context window (sent ≈N tokens, window M)
     ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
     ├── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
     └── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
@@ -92,6 +93,19 @@ class OllamaResponseError(OllamaError):
     def __init__(self, message: str, *, host: str = "", model: str = "", status_code: int = 0) -> None:
         super().__init__(message, host=host, model=model)
         self.status_code = status_code
+
+
+class ContextOverflow(CastlingError):
+    """A request does not fit the model's context window, or the server evidently cut it.
+
+    `tokens` is castling's estimate of the prompt, `window` the context length the request used.
+    """
+
+    def __init__(self, message: str, *, model: str = "", tokens: int = 0, window: int = 0) -> None:
+        super().__init__(message)
+        self.model = model
+        self.tokens = tokens
+        self.window = window
 
 
 class StepLimitExceeded(CastlingError):

@@ -22,6 +22,8 @@ from castling.agents.result import RunResult, build_result, run_start_index
 from castling.agents.toolbox import Toolbox
 from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
 from castling.backbones.base import Backbone
+from castling.backbones.context import ContextPolicy
+from castling.backbones.context import Mode as ContextMode
 from castling.backbones.registry import backbone_for_model
 from castling.errors import ConfigError
 
@@ -52,6 +54,7 @@ class Agent:
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         host: str | None = None,
         approve: Approve = None,
+        context: ContextMode | ContextPolicy = "compact",
     ) -> None:
         """Build the agent.
 
@@ -75,11 +78,15 @@ class Agent:
             host: the Ollama server when `backbone` is a model name.
             approve: tool names (or a policy function) whose calls wait for approval: the stream ends with an
                 `ApprovalEvent` and `astream(Resume(Decision(...)), thread_id=...)` continues.
+            context: what to do when a request would not fit the model's context window: `"compact"` (shrink
+                old tool results; a `compaction` event says what), `"error"` (raise `ContextOverflow`), `"off"`
+                (send as is), or a `ContextPolicy` with its own thresholds. The checkpoint keeps everything.
         """
         if max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}.")
         self.backbone = backbone_for_model(backbone, host=host) if isinstance(backbone, str) else backbone
         self.toolbox = Toolbox(tools, default_timeout=tool_timeout)
+        self.backbone.context_guard.policy = context if isinstance(context, ContextPolicy) else ContextPolicy(context)
         self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
         self.max_replans = max_replans

@@ -2,9 +2,10 @@
 
 `agent.stream(...)` yields these in order: model output as it arrives (`TextDelta`, `ThinkingDelta`), each tool
 call before it runs (`ToolCallEvent`) and after (`ToolResultEvent`), the tokens of each model call
-(`UsageEvent`), and finally the whole result (`FinalEvent`), or an `ApprovalEvent` when the run paused for
-the user's approval of a tool call. The plan strategy adds `PlanCreatedEvent`, `PlanRevisedEvent`,
-`StepStartedEvent` and `StepFinishedEvent` around its steps.
+(`UsageEvent`), a `CompactionEvent` when a request was shrunk to fit the context window, and finally the whole
+result (`FinalEvent`), or an `ApprovalEvent` when the run paused for the user's approval of a tool call.
+The plan strategy adds `PlanCreatedEvent`, `PlanRevisedEvent`, `StepStartedEvent` and `StepFinishedEvent`
+around its steps.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from castling.backbones.context import Compaction
 from castling.backbones.usage import Usage
 
 if TYPE_CHECKING:
@@ -63,6 +65,31 @@ class UsageEvent:
 
     usage: Usage
     kind: Literal["usage"] = "usage"
+
+
+@dataclass(frozen=True)
+class CompactionEvent:
+    """The request was compacted to fit the context window (the checkpoint keeps the full history)."""
+
+    tokens_before: int
+    tokens_after: int
+    window: int
+    elided: tuple[str, ...]
+    """One line per shrunk tool result."""
+    summarised: int = 0
+    """Messages of older turns replaced by a summary the model wrote (one extra model call)."""
+    summary: str = ""
+    kind: Literal["compaction"] = "compaction"
+
+    @property
+    def text(self) -> str:
+        """One line for the user."""
+        did = [f"{len(self.elided)} old tool result(s) shortened"] if self.elided else []
+        did += [f"{self.summarised} older message(s) summarised"] if self.summarised else []
+        return (
+            f"context compacted to fit the {self.window:,}-token window: ~{self.tokens_before:,} → "
+            f"~{self.tokens_after:,} tokens ({', '.join(did)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,7 @@ Event = (
     | ToolCallEvent
     | ToolResultEvent
     | UsageEvent
+    | CompactionEvent
     | PlanCreatedEvent
     | PlanRevisedEvent
     | StepStartedEvent
@@ -136,3 +164,9 @@ Event = (
     | FinalEvent
 )
 """Every event an agent streams; match on `kind` or the class."""
+
+
+def compaction_event(compaction: Compaction) -> CompactionEvent:
+    """The event for what the backbone's context guard did to one request."""
+    c = compaction
+    return CompactionEvent(c.tokens_before, c.tokens_after, c.window, c.elided, c.summarised, c.summary)

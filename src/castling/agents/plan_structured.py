@@ -16,11 +16,11 @@ from typing import Any, Generic, TypeVar
 from langgraph.types import StreamWriter
 from pydantic import BaseModel, ValidationError
 
-from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent
+from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent, compaction_event
 from castling.agents.plan_prompts import invalid_reply_note
 from castling.agents.plan_schemas import inline_refs
 from castling.agents.plan_stream import AnswerStream
-from castling.backbones.base import Backbone
+from castling.backbones.base import Backbone, Reply
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn, DeltaKind, OnDelta, WireMessage
@@ -132,11 +132,11 @@ def ask(
         if stream is not None:
             stream.begin_attempt()
         try:
-            turn = backbone.chat(sent, schema=_format(schema, choice), on_delta=deltas).turn
+            turn = _seen(backbone.chat(sent, schema=_format(schema, choice), on_delta=deltas), writer)
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
-            turn = backbone.chat(sent, schema=choice.current, on_delta=deltas).turn
+            turn = _seen(backbone.chat(sent, schema=choice.current, on_delta=deltas), writer)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -162,11 +162,11 @@ async def aask(
         if stream is not None:
             stream.begin_attempt()
         try:
-            turn = (await backbone.achat(sent, schema=_format(schema, choice), on_delta=deltas)).turn
+            turn = _seen(await backbone.achat(sent, schema=_format(schema, choice), on_delta=deltas), writer)
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
-            turn = (await backbone.achat(sent, schema=choice.current, on_delta=deltas)).turn
+            turn = _seen(await backbone.achat(sent, schema=choice.current, on_delta=deltas), writer)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
@@ -174,6 +174,13 @@ async def aask(
         if attempt == 0:
             sent = retry_messages(messages, turn, reason)
     raise failure(backbone, schema, turn, reason)
+
+
+def _seen(reply: Reply, writer: StreamWriter) -> ChatTurn:
+    """The reply's turn, after telling the stream what compaction did to the request, if anything."""
+    if reply.compaction is not None:
+        writer(compaction_event(reply.compaction))
+    return reply.turn
 
 
 def _format(schema: type[BaseModel], choice: FormatChoice | None) -> dict[str, Any]:

@@ -21,7 +21,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamWriter
 
 from castling.agents.approval import Approve, ask, needs_approval, rejected
-from castling.agents.events import TextDelta, ThinkingDelta, ToolCallEvent, ToolResultEvent, UsageEvent
+from castling.agents.events import (
+    TextDelta,
+    ThinkingDelta,
+    ToolCallEvent,
+    ToolResultEvent,
+    UsageEvent,
+    compaction_event,
+)
 from castling.agents.messages import WireCache, reply_message
 from castling.agents.nodes import dual_node
 from castling.agents.result import STOP_KEY
@@ -84,6 +91,8 @@ class ToolsStrategy:
         base = len(state["messages"])
         ids = [f"call_{base}_{i}" for i in range(len(reply.calls))]
         arguments = [self.toolbox.coerce(call.name, call.arguments) for call in reply.calls]
+        if reply.compaction is not None:
+            writer(compaction_event(reply.compaction))
         writer(UsageEvent(reply.turn.usage))
         message = reply_message(reply, reply.turn, ids, arguments)
         return {"messages": [message], "steps": state.get("steps", 0) + 1}

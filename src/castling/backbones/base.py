@@ -9,13 +9,15 @@ same way whichever server answered). Family and server are independent.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from castling.backbones.context import Compaction, ContextGuard, ContextPolicy, Fit
 from castling.backbones.parsing.qwen import ContentParse, parse_qwen_content, split_think
 from castling.backbones.profiles import Profile
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, ModelServer
 from castling.backbones.servers import make_server
+from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireMessage, WireTool
 from castling.errors import CapabilityMissing, ModelStreamError, OllamaResponseError, ThinkingBudgetExhausted
 
@@ -32,6 +34,8 @@ class Reply:
     parse_errors: list[str] = field(default_factory=list)
     turn: ChatTurn = field(default_factory=ChatTurn)
     """The server-neutral reply it was read from: raw content, `done_reason`, usage."""
+    compaction: Compaction | None = None
+    """What was shrunk to make the request fit the context window, if anything."""
 
 
 @runtime_checkable
@@ -41,6 +45,7 @@ class Backbone(Protocol):
     model: str
     profile: ClassVar[Profile]
     server: ModelServer
+    context_guard: ContextGuard
 
     def chat(
         self,
@@ -132,6 +137,8 @@ class BaseBackbone:
         self.keep_alive = keep_alive
         if ollama is not None:
             server = ollama
+        self.context_guard = ContextGuard()
+        """Estimates, compacts and checks each request against the context window (see `context.py`)."""
         self.server: ModelServer = (
             server
             if not isinstance(server, str)
@@ -154,13 +161,20 @@ class BaseBackbone:
         tools: Sequence[WireTool] = (),
         schema: dict[str, Any] | None = None,
         on_delta: OnDelta | None = None,
+        context: ContextPolicy | None = None,
     ) -> Reply:
-        request = self.request(self.server.show(self.model), messages, tools, schema)
-        try:
-            turn = self.server.chat(request, on_delta)
-        except (ModelStreamError, OllamaResponseError) as exc:
-            turn = _unparsable_call(exc, offered=bool(tools))
-        return self._read(turn, tools, schema)
+        info = self.server.show(self.model)
+        call = _Call(self, self.request(info, messages, tools, schema), info, context)
+        for _ in range(2):
+            fit = call.fit()
+            summary = self.server.chat(fit.summarise) if fit.summarise is not None else None
+            try:
+                turn = self.server.chat(call.send(fit, summary), on_delta)
+            except (ModelStreamError, OllamaResponseError) as exc:
+                turn = _unparsable_call(exc, offered=bool(tools))
+            if not call.cut(turn):
+                break
+        return call.reply(self._read(turn, tools, schema))
 
     async def achat(
         self,
@@ -169,13 +183,20 @@ class BaseBackbone:
         tools: Sequence[WireTool] = (),
         schema: dict[str, Any] | None = None,
         on_delta: OnDelta | None = None,
+        context: ContextPolicy | None = None,
     ) -> Reply:
-        request = self.request(await self.server.ashow(self.model), messages, tools, schema)
-        try:
-            turn = await self.server.achat(request, on_delta)
-        except (ModelStreamError, OllamaResponseError) as exc:
-            turn = _unparsable_call(exc, offered=bool(tools))
-        return self._read(turn, tools, schema)
+        info = await self.server.ashow(self.model)
+        call = _Call(self, self.request(info, messages, tools, schema), info, context)
+        for _ in range(2):
+            fit = call.fit()
+            summary = await self.server.achat(fit.summarise) if fit.summarise is not None else None
+            try:
+                turn = await self.server.achat(call.send(fit, summary), on_delta)
+            except (ModelStreamError, OllamaResponseError) as exc:
+                turn = _unparsable_call(exc, offered=bool(tools))
+            if not call.cut(turn):
+                break
+        return call.reply(self._read(turn, tools, schema))
 
     def request(
         self, info: ModelInfo, messages: list[WireMessage], tools: Sequence[WireTool], schema: dict[str, Any] | None
@@ -263,6 +284,55 @@ class BaseBackbone:
             model=self.model,
             thinking=thinking,
         )
+
+
+@dataclass
+class _Call:
+    """One model call's trip through the context guard: fit before sending, check the server's count after."""
+
+    backbone: BaseBackbone
+    request: ChatRequest
+    info: ModelInfo
+    policy: ContextPolicy | None
+    compaction: Compaction | None = None
+    summary_usage: Usage = field(default_factory=Usage)
+    retried: bool = False
+
+    def __post_init__(self) -> None:
+        self.guard = self.backbone.context_guard
+        if self.policy is not None:
+            self.guard.policy = self.policy
+        self.window = self.guard.window(self.request, self.info.context_length)
+        self.sent: ChatRequest = self.request
+
+    def fit(self) -> Fit:
+        """Fit the request into the window; the caller makes `fit.summarise`'s call when there is one."""
+        return self.guard.fit(self.request, self.window)
+
+    def send(self, fit: Fit, summary: ChatTurn | None = None) -> ChatRequest:
+        """The request to send now, with the summary of the older turns when one was asked for."""
+        if summary is not None and self.window is not None:
+            self.summary_usage = self.summary_usage + summary.usage
+            fit = self.guard.summarised(fit, split_think(summary.content)[0], self.window)
+        self.sent = fit.request
+        self.compaction = fit.compaction or self.compaction
+        return self.sent
+
+    def cut(self, turn: ChatTurn) -> bool:
+        """True when the server cut the prompt and one compacted retry is left; raises when none is."""
+        if self.window is None or self.guard.policy.mode == "off" or not self.guard.learn(self.sent, turn, self.window):
+            return False
+        if self.retried or self.guard.policy.mode == "error":
+            raise self.guard.overflow(self.sent, self.window, f"the server evaluated only {turn.usage.prompt_tokens}")
+        self.retried = True
+        return True
+
+    def reply(self, reply: Reply) -> Reply:
+        """`reply` with the compaction, the summary call's usage and the window in its usage."""
+        reply.compaction = self.compaction
+        usage = reply.turn.usage + self.summary_usage if self.summary_usage.calls else reply.turn.usage
+        reply.turn.usage = replace(usage, context_window=self.window or 0)
+        return reply
 
 
 OllamaBackbone = BaseBackbone

@@ -27,6 +27,10 @@ class Usage:
     """Time spent generating (`eval_duration`)."""
     calls: int = 0
     """Number of model calls summed here."""
+    peak_prompt_tokens: int = 0
+    """The largest prompt of the calls summed here: how close the run came to the window."""
+    context_window: int = 0
+    """The largest context window the calls used (`num_ctx` sent, or the model's length); 0 when unknown."""
 
     @classmethod
     def from_metrics(cls, metrics: Mapping[str, Any]) -> Usage:
@@ -39,6 +43,7 @@ class Usage:
             prompt_seconds=(metrics.get("prompt_eval_duration") or 0) * _NS,
             completion_seconds=(metrics.get("eval_duration") or 0) * _NS,
             calls=1,
+            peak_prompt_tokens=int(metrics.get("prompt_eval_count") or 0),
         )
 
     @property
@@ -60,4 +65,6 @@ class Usage:
             self.prompt_seconds + other.prompt_seconds,
             self.completion_seconds + other.completion_seconds,
             self.calls + other.calls,
+            max(self.peak_prompt_tokens, other.peak_prompt_tokens),
+            max(self.context_window, other.context_window),
         )

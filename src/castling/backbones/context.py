@@ -1,0 +1,315 @@
+"""Keep every request inside the model's context window: count, budget, compact, and catch silent truncation.
+
+Ollama truncates an over-long prompt silently: it answers 200 with `prompt_eval_count` at the window, and cuts
+the front first (system prompt, tools, the task). Its runner sets `prompt_eval_count` to the prompt's token count
+*after* that truncation and *before* the KV-cache prefix is reused, so a reused prefix still counts in full: the
+figure is comparable from turn to turn, and a figure at the window means the prompt was cut. vLLM's
+`usage.prompt_tokens` is likewise the whole prompt (cached tokens are reported apart), and vLLM refuses an
+over-long prompt with a 400 instead of cutting it.
+
+So, before each request: estimate its tokens (script-aware: CJK is near one token per character, so the estimate
+never assumes English), calibrated by the server's own counts for earlier turns of the same conversation; if it
+would not fit the window minus room for the reply, shrink old tool results (head and tail kept, with a note of what
+was elided and how to get it again). After the reply: if the server evidently evaluated less than was sent, never
+return that answer silently. The checkpoint keeps the full history: compaction changes only what is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from castling.backbones.wire import ChatRequest, ChatTurn, WireMessage
+from castling.errors import ContextOverflow
+
+Mode = Literal["compact", "error", "off"]
+_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef]")
+_OTHER = re.compile(r"[^\x00-\x7f]")
+_MESSAGE_OVERHEAD = 6
+"""Template tokens around each message (role markers, separators)."""
+_REQUEST_OVERHEAD = 16
+
+
+@dataclass(frozen=True)
+class ContextPolicy:
+    """What to do when a request would not fit: `compact` (default), `error`, or `off` (send as is)."""
+
+    mode: Mode = "compact"
+    reply_tokens: int | None = None
+    """Room kept for the reply; default: `num_predict` when set, else a quarter of the window (at most 4096)."""
+    keep_chars: int = 1500
+    """Characters of a shrunk tool result kept (two thirds from its head, one third from its tail)."""
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What compaction did to one request."""
+
+    tokens_before: int
+    tokens_after: int
+    window: int
+    elided: tuple[str, ...]
+    """One line per shrunk item: which tool result and how many characters."""
+    summarised: int = 0
+    """Messages of older turns replaced by a summary (0: none)."""
+    summary: str = ""
+
+
+@dataclass
+class Fit:
+    """The request to send, and the summary call to make first when shrinking was not enough."""
+
+    request: ChatRequest
+    compaction: Compaction | None = None
+    summarise: ChatRequest | None = None
+    """A model call that summarises the older turns; its answer goes to `ContextGuard.summarised`."""
+    span: tuple[int, int] = (0, 0)
+    """The messages the summary replaces."""
+
+
+SUMMARY_PROMPT = (
+    "You compress conversations. Summarise the conversation below for the assistant who will continue it: the "
+    "user's goals and requests, the facts learned from tools (keep names and figures), decisions made, and what is "
+    "still open. Plain text, at most 150 words. Do not answer the user and do not call tools."
+)
+SUMMARY_HEADER = "[Summary of the earlier conversation, written by castling to fit the context window]"
+
+
+def estimate_text(text: str) -> int:
+    """Tokens in `text`: ~4 ASCII characters a token, ~1 a token for CJK, ~2 for other scripts."""
+    if not text:
+        return 0
+    wide = len(_WIDE.findall(text))
+    other = len(_OTHER.findall(text)) - wide
+    ascii_chars = len(text) - wide - other
+    return wide + (other + 1) // 2 + (ascii_chars + 3) // 4
+
+
+def estimate_request(request: ChatRequest) -> int:
+    """Tokens the prompt of `request` takes: messages, tool schemas, structured-output schema, template."""
+    total = _REQUEST_OVERHEAD + sum(_message_tokens(m) for m in request.messages)
+    if request.tools:
+        total += estimate_text(json.dumps(request.tools, ensure_ascii=False, separators=(",", ":")))
+    if isinstance(request.format, dict):
+        total += estimate_text(json.dumps(request.format, separators=(",", ":")))
+    return total
+
+
+def _message_tokens(message: WireMessage) -> int:
+    tokens = _MESSAGE_OVERHEAD + estimate_text(str(message.get("content") or ""))
+    for call in message.get("tool_calls") or ():
+        tokens += estimate_text(json.dumps(call.get("function", call), ensure_ascii=False, default=str))
+    return tokens
+
+
+@dataclass
+class ContextGuard:
+    """The budget of one backbone's requests, calibrated per conversation from the server's own counts."""
+
+    policy: ContextPolicy = field(default_factory=ContextPolicy)
+    _ratio: dict[str, float] = field(default_factory=dict)
+
+    def window(self, request: ChatRequest, model_length: int | None) -> int | None:
+        """Tokens the server will hold for this request: `num_ctx` sent, else the model's own length."""
+        sent = request.options.get("num_ctx")
+        return int(sent) if sent else model_length
+
+    def budget(self, request: ChatRequest, window: int) -> int:
+        """The window minus room for the reply."""
+        room = self.policy.reply_tokens
+        if room is None:
+            predict = request.options.get("num_predict") or request.options.get("max_tokens")
+            room = int(predict) if predict and int(predict) > 0 else min(4096, window // 4)
+        return max(window - room, window // 2)
+
+    def estimate(self, request: ChatRequest) -> int:
+        """The calibrated estimate of the request's prompt tokens."""
+        return round(estimate_request(request) * self._ratio.get(_conversation(request), 1.0))
+
+    def fit(self, request: ChatRequest, window: int | None) -> Fit:
+        """The request to send: as is when it fits, else compacted; raises `ContextOverflow` when it cannot fit.
+
+        First old tool results are shrunk; when that is not enough and there are older turns, the `Fit` asks for
+        a summary call (the caller makes it, sync or async, and passes the text to `summarised`).
+        """
+        if window is None or self.policy.mode == "off":
+            return Fit(request)
+        budget, before = self.budget(request, window), self.estimate(request)
+        if before <= budget:
+            return Fit(request)
+        if self.policy.mode == "error":
+            raise _overflow(request, before, window, "compaction is off (context='error')")
+        messages, elided = shrink_tool_results(request.messages, self.policy.keep_chars, self._over(request, budget))
+        compacted = replace(request, messages=messages)
+        after = self.estimate(compacted)
+        compaction = Compaction(before, after, window, tuple(elided))
+        if after <= budget:
+            return Fit(compacted, compaction)
+        span = older_turns(messages)
+        if span is None:
+            raise _overflow(request, after, window, "even with old tool results shrunk it does not fit")
+        return Fit(compacted, compaction, summary_request(compacted, span), span)
+
+    def summarised(self, fit: Fit, summary: str, window: int) -> Fit:
+        """The fit with the older turns replaced by `summary`; raises `ContextOverflow` if it still does not fit."""
+        start, end = fit.span
+        messages = fit.request.messages
+        note = f"{SUMMARY_HEADER}\n{summary.strip()}"
+        system = messages[0] if messages and messages[0].get("role") == "system" else None
+        head = [{**system, "content": f"{system.get('content') or ''}\n\n{note}"}] if system else []
+        request = replace(fit.request, messages=[*head, *([] if system else [{"role": "system", "content": note}])])
+        request.messages.extend(messages[end:])
+        after = self.estimate(request)
+        if after > self.budget(request, window):
+            raise _overflow(request, after, window, "even the summary of the older turns does not fit")
+        base = fit.compaction or Compaction(after, after, window, ())
+        compaction = replace(base, tokens_after=after, summarised=end - start, summary=summary.strip())
+        return Fit(request, compaction)
+
+    def learn(self, request: ChatRequest, turn: ChatTurn, window: int | None) -> bool:
+        """Calibrate from the server's count of this prompt; True if the server evidently cut it.
+
+        Ollama cuts to the window (`prompt_eval_count` at the window), or, newer, to `num_ctx/2 + 2` tokens
+        (ollama#17427). A cut teaches the estimate that it undercounts this conversation.
+        """
+        counted = turn.usage.prompt_tokens
+        raw = estimate_request(request)
+        if not counted or window is None or not raw:
+            return False
+        halved = abs(counted - (window // 2 + 2)) <= 2 and raw > counted * 1.2
+        key = _conversation(request)
+        if counted >= window - 8 or halved:
+            self._ratio[key] = max(self._ratio.get(key, 1.0), 1.15 * window / raw)
+            return True
+        seen = counted / raw
+        self._ratio[key] = seen if key not in self._ratio else 0.5 * self._ratio[key] + 0.5 * seen
+        return False
+
+    def overflow(self, request: ChatRequest, window: int, why: str) -> ContextOverflow:
+        """The error for a request that does not fit, with the figures and what to do."""
+        return _overflow(request, self.estimate(request), window, why)
+
+    def _over(self, request: ChatRequest, budget: int) -> int:
+        """Raw-estimate tokens to remove to get under `budget`."""
+        ratio = self._ratio.get(_conversation(request), 1.0)
+        return estimate_request(request) - int(budget / ratio)
+
+
+def shrink_tool_results(
+    messages: list[WireMessage], keep_chars: int, tokens_to_free: int
+) -> tuple[list[WireMessage], list[str]]:
+    """Shrink tool results, oldest first and in passes, until `tokens_to_free` are freed.
+
+    Old results are cut to `keep_chars`, then to a fifth of that, and only then are the results the model is
+    about to read cut (to twice `keep_chars`), and old ones to their note alone. Nothing is dropped or
+    reordered: the system prompt, every user message and every assistant message with its tool calls go as
+    they are, so no call is split from its result.
+    """
+    out = list(messages)
+    latest = _latest_results(out)
+    passes = [(0, latest, keep_chars), (0, latest, keep_chars // 5), (latest, len(out), keep_chars * 2), (0, latest, 0)]
+    shrunk: dict[int, int] = {}
+    freed = 0
+    for start, stop, keep in passes:
+        for index in range(start, stop):
+            if freed >= tokens_to_free:
+                break
+            freed += _shrink(out, index, keep, messages[index], shrunk)
+    elided = [
+        f"{messages[i].get('tool_name') or 'tool'} result #{i}: {chars:,} chars" for i, chars in sorted(shrunk.items())
+    ]
+    return out, elided
+
+
+def _shrink(out: list[WireMessage], index: int, keep: int, original: WireMessage, shrunk: dict[int, int]) -> int:
+    """Cut `out[index]` to `keep` characters of the original if it is a longer tool result; the tokens freed."""
+    content, now = str(original.get("content") or ""), str(out[index].get("content") or "")
+    if original.get("role") != "tool" or len(content) <= keep + 200 or len(now) <= keep + 200:
+        return 0
+    cut = _head_and_tail(content, keep, str(original.get("tool_name") or "the tool"))
+    out[index] = {**original, "content": cut}
+    shrunk[index] = len(content) - keep
+    return estimate_text(now) - estimate_text(cut)
+
+
+def older_turns(messages: list[WireMessage]) -> tuple[int, int] | None:
+    """The span of whole older turns to summarise: after the system prompt, before the latest user message.
+
+    Cutting at a user message never splits an assistant's tool calls from their results. None when there is
+    nothing older than the latest turn.
+    """
+    start = 1 if messages and messages[0].get("role") == "system" else 0
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    return (start, last_user) if last_user - start >= 2 else None
+
+
+def summary_request(request: ChatRequest, span: tuple[int, int]) -> ChatRequest:
+    """The model call that summarises `request.messages[start:end]`: no tools, no thinking, a short reply."""
+    start, end = span
+    transcript = "\n\n".join(_transcript_line(m) for m in request.messages[start:end])
+    options = {**request.options, "num_predict": 400}
+    return replace(
+        request,
+        messages=[{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}],
+        tools=None,
+        format=None,
+        think=False if request.think is not None else None,
+        options=options,
+    )
+
+
+def _transcript_line(message: WireMessage) -> str:
+    role = str(message.get("role"))
+    content = str(message.get("content") or "")
+    if role == "tool":
+        content = content if len(content) <= 600 else content[:400] + " … " + content[-200:]
+        return f"tool result ({message.get('tool_name') or 'tool'}): {content}"
+    calls = "; ".join(
+        f"{c.get('function', {}).get('name')}({json.dumps(c.get('function', {}).get('arguments'), default=str)})"
+        for c in message.get("tool_calls") or ()
+    )
+    return f"{role}: {content}" + (f" [called {calls}]" if calls else "")
+
+
+def _latest_results(messages: list[WireMessage]) -> int:
+    """Index of the first tool result after the last assistant message (len(messages) when there is none)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "assistant":
+            return index + 1
+    return len(messages)
+
+
+def _head_and_tail(text: str, keep: int, tool: str) -> str:
+    head, tail = text[: keep * 2 // 3], text[len(text) - keep // 3 :]
+    note = (
+        f"\n[… {len(text) - len(head) - len(tail):,} characters of this {tool} result elided by castling to fit the "
+        f"context window; call {tool} again if you need them …]\n"
+    )
+    return head + note + tail
+
+
+def _conversation(request: ChatRequest) -> str:
+    """A key for the conversation: its first two messages (system prompt and task), which never change."""
+    first = [(m.get("role"), str(m.get("content"))[:2000]) for m in request.messages[:2]]
+    return hashlib.blake2b(repr((request.model, first)).encode(), digest_size=8).hexdigest()
+
+
+def _overflow(request: ChatRequest, tokens: int, window: int, why: str) -> ContextOverflow:
+    return ContextOverflow(
+        f"The request to {request.model!r} needs about {tokens:,} tokens but its context window is {window:,} "
+        f"({why}). Raise num_ctx (e.g. Qwen(..., num_ctx={_next_power(tokens)})), use a model with a larger window, "
+        "or keep compaction on (Agent(..., context='compact')).",
+        model=request.model,
+        tokens=tokens,
+        window=window,
+    )
+
+
+def _next_power(tokens: int) -> int:
+    size = 4096
+    while size < tokens * 1.3:
+        size *= 2
+    return size
