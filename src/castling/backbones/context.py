@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from castling.backbones.wire import ChatRequest, ChatTurn, WireMessage
 from castling.errors import ContextOverflow
@@ -80,8 +81,8 @@ SUMMARY_HEADER = "[Summary of the earlier conversation, written by castling to f
 
 def estimate_text(text: str) -> int:
     """Tokens in `text`: ~4 ASCII characters a token, ~1 a token for CJK, ~2 for other scripts."""
-    if not text:
-        return 0
+    if text.isascii():
+        return (len(text) + 3) // 4
     wide = len(_WIDE.findall(text))
     other = len(_OTHER.findall(text)) - wide
     ascii_chars = len(text) - wide - other
@@ -90,18 +91,36 @@ def estimate_text(text: str) -> int:
 
 def estimate_request(request: ChatRequest) -> int:
     """Tokens the prompt of `request` takes: messages, tool schemas, structured-output schema, template."""
-    total = _REQUEST_OVERHEAD + sum(_message_tokens(m) for m in request.messages)
-    if request.tools:
-        total += estimate_text(json.dumps(request.tools, ensure_ascii=False, separators=(",", ":")))
+    total = _REQUEST_OVERHEAD + sum(_cached(m, _message_tokens) for m in request.messages)
+    total += sum(_cached(tool, _json_tokens) for tool in request.tools or ())
     if isinstance(request.format, dict):
-        total += estimate_text(json.dumps(request.format, separators=(",", ":")))
+        total += _cached(request.format, _json_tokens)
     return total
 
 
-def _message_tokens(message: WireMessage) -> int:
+_SEEN: dict[int, tuple[object, int]] = {}
+"""Estimates by object identity: the agents resend the same message and tool dicts every step."""
+
+
+def _cached(value: Mapping[str, Any], count: Callable[[Mapping[str, Any]], int]) -> int:
+    hit = _SEEN.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    if len(_SEEN) > 16384:
+        _SEEN.clear()
+    tokens = count(value)
+    _SEEN[id(value)] = (value, tokens)
+    return tokens
+
+
+def _json_tokens(value: Mapping[str, Any]) -> int:
+    return estimate_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def _message_tokens(message: Mapping[str, Any]) -> int:
     tokens = _MESSAGE_OVERHEAD + estimate_text(str(message.get("content") or ""))
     for call in message.get("tool_calls") or ():
-        tokens += estimate_text(json.dumps(call.get("function", call), ensure_ascii=False, default=str))
+        tokens += _json_tokens(call.get("function", call))
     return tokens
 
 
