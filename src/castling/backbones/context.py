@@ -32,6 +32,8 @@ _OTHER = re.compile(r"[^\x00-\x7f]")
 _MESSAGE_OVERHEAD = 6
 """Template tokens around each message (role markers, separators)."""
 _REQUEST_OVERHEAD = 16
+_MIN_RATIO, _MAX_RATIO = 0.5, 4.0
+"""Bounds of the calibration: real tokenizers stay within them of the estimate."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ class ContextGuard:
     """The budget of one backbone's requests, calibrated per conversation from the server's own counts."""
 
     policy: ContextPolicy = field(default_factory=ContextPolicy)
+    force: bool = False
+    """Compact the next request even if it fits (the chat's `/compact`); reset once used."""
     _ratio: dict[str, float] = field(default_factory=dict)
 
     def window(self, request: ChatRequest, model_length: int | None) -> int | None:
@@ -157,20 +161,24 @@ class ContextGuard:
         if window is None or self.policy.mode == "off":
             return Fit(request)
         budget, before = self.budget(request, window), self.estimate(request)
-        if before <= budget:
+        forced, self.force = self.force, False
+        if before <= budget and not forced:
             return Fit(request)
-        if self.policy.mode == "error":
+        if self.policy.mode == "error" and not forced:
             raise _overflow(request, before, window, "compaction is off (context='error')")
-        messages, elided = shrink_tool_results(request.messages, self.policy.keep_chars, self._over(request, budget))
+        target = min(budget, before // 2) if forced else budget  # `/compact` asks for a real cut
+        messages, elided = shrink_tool_results(request.messages, self.policy.keep_chars, self._over(request, target))
         compacted = replace(request, messages=messages)
         after = self.estimate(compacted)
         compaction = Compaction(before, after, window, tuple(elided))
-        if after <= budget:
+        if after <= target:
             return Fit(compacted, compaction)
         span = older_turns(messages)
-        if span is None:
-            raise _overflow(request, after, window, "even with old tool results shrunk it does not fit")
-        return Fit(compacted, compaction, summary_request(compacted, span), span)
+        if span is not None:
+            return Fit(compacted, compaction, summary_request(compacted, span), span)
+        if after <= budget:
+            return Fit(compacted, compaction)
+        raise _overflow(request, after, window, "even with old tool results shrunk it does not fit")
 
     def summarised(self, fit: Fit, summary: str, window: int) -> Fit:
         """The fit with the older turns replaced by `summary`; raises `ContextOverflow` if it still does not fit."""
@@ -203,7 +211,7 @@ class ContextGuard:
         if counted >= window - 8 or halved:
             self._ratio[key] = max(self._ratio.get(key, 1.0), 1.15 * window / raw)
             return True
-        seen = counted / raw
+        seen = min(max(counted / raw, _MIN_RATIO), _MAX_RATIO)  # a server's odd count never disables the guard
         self._ratio[key] = seen if key not in self._ratio else 0.5 * self._ratio[key] + 0.5 * seen
         return False
 

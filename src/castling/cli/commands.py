@@ -253,6 +253,22 @@ async def _usage(app: ChatApp, arg: str) -> None:
     )
 
 
+@command("context", "", "the context window: budget, the next request's size, its biggest items")
+async def _context(app: ChatApp, arg: str) -> None:
+    from castling.cli.context_view import context_report
+
+    app.screen.raw(await context_report(app))
+
+
+@command("compact", "", "compact the next request now (shorten old tool results, summarise older turns)")
+async def _compact(app: ChatApp, arg: str) -> None:
+    if app.agent is None:
+        app.screen.info("nothing to compact yet")
+        return
+    app.agent.backbone.context_guard.force = True
+    app.screen.info("the next request will be compacted (the session keeps the full history)")
+
+
 @command("markdown", "", "print the last answer as raw Markdown")
 async def _markdown(app: ChatApp, arg: str) -> None:
     if not app.last_answer:
