@@ -1,4 +1,4 @@
-"""The command line: `_build_library.py` (everything), `_build_library.py plan`, `_build_library.py tags`."""
+"""The command line: `_build_library.py` (everything), or one part: `plan`, `context`, `tags`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from castling.scenarios.format import json_schema_text
 
 from .common import ROOT
 from .constructed import build_constructed
+from .long_context import build_long_context
 from .real_traffic import build_live
 from .tags import build_tags
 
@@ -15,10 +16,14 @@ def main(argv: list[str]) -> None:
     if argv == ["tags"]:  # only the discovery scenario (keeps the other files' timestamps)
         build_tags()
         return
+    if argv == ["context"]:  # only the long conversations that compact
+        build_long_context()
+        return
     if argv == ["plan"]:  # only llama-plan/: after a change of the plan strategy's wire format
         build_constructed({"llama-plan"})
         return
     (ROOT / "scenario.schema.json").write_text(json_schema_text())
     build_constructed()
+    build_long_context()
     build_live()
     build_tags()

@@ -13,6 +13,8 @@ that silently cycled would hide an agent that loops.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,3 +180,59 @@ def _done(model: str, reason: str, prompt_tokens: int, completion_tokens: int) -
 
 def _tag(name: str) -> dict[str, Any]:
     return {"name": name, "model": name, "modified_at": _CREATED, "size": 1, "digest": "0" * 64, "details": {}}
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _server_tokens(text: str) -> int:
+    cjk = len(_CJK.findall(text))
+    other = sum(1 for ch in text if ord(ch) > 127) - cjk
+    return cjk + math.ceil(other / 1.5) + math.ceil((len(text) - cjk - other) / 3)
+
+
+def prompt_size(body: Mapping[str, Any]) -> int:
+    """The size of an `/api/chat` prompt by `WindowedOllama`'s own rule (deliberately not castling's estimate)."""
+    messages = body.get("messages") or []
+    total = sum(5 + _server_tokens(str(m.get("content") or "")) for m in messages)
+    total += sum(_server_tokens(json.dumps(c)) for m in messages for c in m.get("tool_calls") or [])
+    return total + _server_tokens(json.dumps(body.get("tools") or []))
+
+
+_SUMMARY = "Earlier: the user asked about the logs; the tools answered and the answers were given."
+
+
+class WindowedOllama(ScriptedOllama):
+    """A `ScriptedOllama` that enforces its context window the way Ollama does.
+
+    It counts each prompt with its own rule (~3 ASCII characters a token, one per CJK character, ~1.5 per other
+    character: not castling's estimator, so calibration is exercised), and reports `prompt_eval_count` as Ollama
+    does: the prompt's size, or the window when the prompt was longer and Ollama cut its front (ollama#3839).
+    Requests for castling's compaction summary are answered with `summary` without using the script.
+    """
+
+    def __init__(
+        self, model: str = "qwen3:8b", *, summary: str = "Earlier: the user asked; tools answered.", **kwargs: Any
+    ) -> None:
+        super().__init__(model, **kwargs)
+        self.summary = summary
+        self.sizes: list[int] = []
+        """The size of each prompt received."""
+        self.truncated: list[bool] = []
+        """Per request: whether the prompt was longer than the window (Ollama would have cut its front)."""
+        self.summaries: list[dict[str, Any]] = []
+        """The summary requests received."""
+
+    def _chat(self, body: dict[str, Any]) -> httpx.Response:
+        from castling.backbones.context import SUMMARY_PROMPT
+
+        if (body.get("messages") or [{}])[0].get("content") == SUMMARY_PROMPT:
+            self.summaries.append(body)
+            self.add_reply(self.summary)
+            self.replies.insert(0, self.replies.pop())
+        size, window = prompt_size(body), int((body.get("options") or {}).get("num_ctx") or 2048)
+        self.sizes.append(size)
+        self.truncated.append(size > window)
+        if self.replies and self.replies[0].lines:
+            self.replies[0].lines[-1]["prompt_eval_count"] = min(size, window)
+        return super()._chat(body)

@@ -5,7 +5,7 @@ import pytest
 from castling import Agent, CompactionEvent, ContextOverflow, ContextPolicy, tool
 from castling.backbones.context import SUMMARY_HEADER, estimate_text
 from castling.backbones.qwen import Qwen
-from tests.backbones.window_server import WindowedOllama
+from castling.testing import WindowedOllama
 
 SYSTEM = "You are a careful assistant. Always cite the log line you used."
 

@@ -14,7 +14,8 @@ PLAN = LIBRARY / "llama-plan"
 
 
 def test_every_library_task_has_a_plan_version_with_the_same_task_id():
-    tools = {load(p).group for p in discover([LIBRARY / "qwen"])}
+    # The long conversations that compact (tag `context`) are built for the tools strategy only.
+    tools = {s.group for p in discover([LIBRARY / "qwen"]) if "context" not in (s := load(p)).tags}
     plan = [load(p) for p in discover([PLAN])]
     assert {s.group for s in plan} == tools and len(tools) == 9
     assert {(s.agent.backbone, s.agent.model, s.agent.strategy) for s in plan} == {("llama", "llama3.1:8b", "plan")}

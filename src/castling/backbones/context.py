@@ -327,8 +327,8 @@ def _conversation(request: ChatRequest) -> str:
 def _overflow(request: ChatRequest, tokens: int, window: int, why: str) -> ContextOverflow:
     return ContextOverflow(
         f"The request to {request.model!r} needs about {tokens:,} tokens but its context window is {window:,} "
-        f"({why}). Raise num_ctx (e.g. Qwen(..., num_ctx={_next_power(tokens)})), use a model with a larger window, "
-        "or keep compaction on (Agent(..., context='compact')).",
+        f"({why}). Raise num_ctx (e.g. num_ctx={_next_power(tokens)} on the backbone), use a model with a larger "
+        "window, or keep compaction on (Agent(..., context='compact')).",
         model=request.model,
         tokens=tokens,
         window=window,
