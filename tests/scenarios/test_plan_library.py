@@ -62,11 +62,11 @@ def test_compare_shows_qwen_tools_and_llama_plan_for_the_same_tasks(tmp_path: Pa
     out = capsys.readouterr().out
     qwen, plan = out.split("qwen · qwen3:8b · strategy=tools")[1], out.split("llama · llama3.1:8b · strategy=plan")[1]
     plan = plan.split("qwen · qwen3:8b")[0]
-    assert "TOTAL                9/9" in plan and "TOTAL                9/9" in qwen
+    assert "TOTAL                9/9" in plan and "TOTAL                10/10" in qwen  # + long-conversation
     multi = next(line for line in plan.splitlines() if line.startswith("multi-step"))
     assert multi.split()[1:4] == ["✔", "7", "3"]  # planner + (executor, re-planner) × 3; three tool calls
     html = report.read_text()
-    assert "9 tasks × 2 configurations" in html  # same task ids: one row per task, both columns filled
+    assert "10 tasks × 2 configurations" in html  # one row per task id; long-conversation has no plan version
 
 
 def test_a_changed_plan_prompt_is_absorbed_by_update_mode(library: Path, monkeypatch: pytest.MonkeyPatch):
