@@ -11,7 +11,8 @@ import httpx
 
 from castling.backbones.ollama import resolve_host
 from castling.scenarios.format import Scenario
-from castling.scenarios.replayer import discovery_response, turn_response
+from castling.scenarios.openai_wire import chat_api
+from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
 from castling.scenarios.store import read_blob
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
@@ -106,14 +107,15 @@ class ScriptedFromScenario:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         body: Any = json.loads(request.content) if request.content else {}
-        if request.url.path != "/api/chat":
+        api = chat_api(request.url.path)
+        if api is None:
             return discovery_response(self.scenario, request.url.path, body)
         with self._lock:
             index, self._next = self._next, self._next + 1
         turns = self.scenario.model_turns
         if index >= len(turns):
             return httpx.Response(500, json={"error": f"the constructed script has only {len(turns)} replies"})
-        return turn_response(turns[index].response, streamed=bool(body.get("stream", True)))
+        return turn_response(turns[index].response, streamed=wants_stream(body, api), api=api)
 
     def _http(self, request: httpx.Request) -> httpx.Response:
         for exchange in self.scenario.tool_http:

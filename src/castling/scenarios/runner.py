@@ -152,7 +152,8 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
         if inner_http is not None
         else recording_wrapper(capture)  # real network: tools wrap their own (address-pinning) transport
     )
-    stamp = _stamp(model, live.host, scenario.agent.model)
+    # Ollama's version and digest; an OpenAI-compatible server has neither (its /v1/models is recorded when asked)
+    stamp = _stamp(model, live.host, scenario.agent.model) if scenario.agent.server == "ollama" else {}
     try:
         outcome = execute(scenario, model, http, live.host)
     except ScenarioDivergence as exc:
