@@ -228,3 +228,25 @@ def test_wire_scenario_rerecords_from_a_scripted_server(tmp_path: Path):
     live.host = HOST
     assert run_file(path, "record", live=live).saved
     assert load(path).model_turns[1].response.chunks == ANSWER_CHUNKS
+
+
+def test_castling_replay_records_a_live_openai_scenario_from_the_host_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from castling.cli.main import main
+    from castling.scenarios.serve import TransportServer
+
+    path = tmp_path / "openai-weather.yaml"
+    save(openai_weather_scenario(source="live"), path)
+    assert main(["replay", str(path), "--mode", "record"]) == 1  # no --host: said how to give one, nothing saved
+    assert "pass its URL with the API prefix, e.g. --host http://127.0.0.1:8000/v1" in capsys.readouterr().err
+    server = TransportServer(scripted_vllm([CALLS_CHUNKS, ANSWER_CHUNKS]), port=0).start()
+    try:
+        assert main(["replay", str(path), "--mode", "record", "--host", server.url + "/v1"]) == 0
+    finally:
+        server.stop()
+    recorded = load(path)
+    assert recorded.recording.source == "live" and recorded.recording.recorded_at
+    assert [t.request.path for t in recorded.model_turns] == ["/v1/chat/completions"] * 2
+    assert recorded.model_turns[0].response.chunks == CALLS_CHUNKS  # over a real socket, SSE parsed back
+    assert run_file(path).status == "passed"

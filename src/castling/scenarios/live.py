@@ -1,4 +1,4 @@
-"""Where recording and live runs get their answers: a real Ollama, or a scenario's own constructed traffic."""
+"""Where recording and live runs get their answers: a real model server, or a scenario's own constructed traffic."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 
 from castling.backbones.ollama import resolve_host
+from castling.errors import ConfigError
 from castling.scenarios.format import Scenario
 from castling.scenarios.openai_wire import chat_api
 from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
@@ -63,6 +64,31 @@ class OllamaLive:
 
     def http_transport(self) -> AnyTransport | None:
         return None  # tools keep their own network transport (fetch pins resolved addresses); recording wraps it
+
+
+class OpenAILive:
+    """A real OpenAI-compatible server (vLLM, SGLang, llama.cpp, LM Studio) at `host`, e.g. `http://gpu1:8000/v1`."""
+
+    source = "live"
+
+    def __init__(self, host: str | None) -> None:
+        if not host:
+            raise ConfigError(
+                "an OpenAI-compatible server has no default address: pass its URL with the API prefix, "
+                "e.g. --host http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:8080/v1 (llama.cpp)."
+            )
+        self.host = host.rstrip("/")
+
+    def model_transport(self) -> AnyTransport:
+        return NetworkTransport()
+
+    def http_transport(self) -> AnyTransport | None:
+        return None  # as for Ollama: tools keep their own network transport
+
+
+def live_for(scenario: Scenario, host: str | None = None) -> LiveSource:
+    """The real server a scenario records from: the API its agent speaks, at `host` (Ollama: OLLAMA_HOST)."""
+    return OpenAILive(host) if scenario.agent.server == "openai" else OllamaLive(host)
 
 
 class ServerLive:
