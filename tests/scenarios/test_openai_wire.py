@@ -250,3 +250,16 @@ def test_castling_replay_records_a_live_openai_scenario_from_the_host_given(
     assert [t.request.path for t in recorded.model_turns] == ["/v1/chat/completions"] * 2
     assert recorded.model_turns[0].response.chunks == CALLS_CHUNKS  # over a real socket, SSE parsed back
     assert run_file(path).status == "passed"
+
+
+def test_the_api_key_sent_to_the_server_is_not_written_to_the_file(tmp_path: Path):
+    capture = Capture()
+    transport = RecordingTransport(scripted_vllm([CALLS_CHUNKS]), capture, kind="ollama")
+    headers = {"Authorization": "Bearer sk-live-0123456789"}
+    with httpx.Client(transport=transport, base_url=HOST, headers=headers) as client:
+        client.get("/models").read()
+        client.post("/chat/completions", json=first_request()).read()
+    path = tmp_path / "s.yaml"
+    save(openai_weather_scenario().model_copy(update={"model_turns": capture.turns(), "server": capture.server}), path)
+    assert "sk-live-0123456789" not in path.read_text()
+    assert len(load(path).model_turns) == 1 and load(path).server[0].path == "/v1/models"
