@@ -98,9 +98,8 @@ class ScriptedOpenAI:
 
     def add_error(self, status: int, message: str, *, body: Any = None) -> ScriptedCompletion:
         """Queue an HTTP error: vLLM's `{"error": {"message", "type", "code"}}`, or `body` exactly."""
-        error_body = body if body is not None else {"error": {"message": message, "type": "BadRequestError"}}
-        if body is None:
-            error_body["error"]["code"] = status
+        vllm_body = {"error": {"message": message, "type": "BadRequestError", "code": status}}
+        error_body = body if body is not None else vllm_body
         reply = ScriptedCompletion(status=status, error_body=error_body)
         self.replies.append(reply)
         return reply
