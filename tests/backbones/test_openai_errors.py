@@ -92,6 +92,14 @@ def test_404_on_chat_names_the_served_models():
         Qwen(MODEL, server="openai", transport=scripted.transport).chat([{"role": "user", "content": "hi"}])
 
 
+async def test_404_on_chat_names_the_served_models_async():
+    scripted = ScriptedOpenAI(MODEL, served=[MODEL, "Qwen/Qwen3-32B"])
+    scripted.add_error(404, f"The model `{MODEL}` does not exist.")
+    backbone = Qwen(MODEL, server="openai", transport=scripted.transport)
+    with pytest.raises(ModelNotFound, match="It serves: Qwen/Qwen3-32B, Qwen/Qwen3-8B"):
+        await backbone.achat([{"role": "user", "content": "hi"}])
+
+
 def test_500_before_the_stream_is_a_response_error_with_the_status():
     scripted = ScriptedOpenAI(MODEL)
     scripted.add_error(500, "CUDA out of memory")
