@@ -8,6 +8,9 @@ that silently cycled would hide an agent that loops.
     server.add_reply(tool_calls=[("weather", {"city": "Paris"})])
     server.add_reply("It is sunny in Paris.")
     agent = Agent(Qwen("qwen3:8b", transport=server.transport), tools=[weather])
+
+`ScriptedOpenAI` (in `castling.scripted_openai`, importable from here) does the same for the OpenAI-compatible
+wire (`server="openai"`).
 """
 
 from __future__ import annotations
@@ -178,3 +181,11 @@ def _done(model: str, reason: str, prompt_tokens: int, completion_tokens: int) -
 
 def _tag(name: str) -> dict[str, Any]:
     return {"name": name, "model": name, "modified_at": _CREATED, "size": 1, "digest": "0" * 64, "details": {}}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ScriptedOpenAI":  # imported on first use: it imports this module's ScriptExhausted
+        from castling.scripted_openai import ScriptedOpenAI
+
+        return ScriptedOpenAI
+    raise AttributeError(f"module 'castling.testing' has no attribute {name!r}")
