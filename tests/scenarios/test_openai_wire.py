@@ -231,15 +231,17 @@ def test_wire_scenario_rerecords_from_a_scripted_server(tmp_path: Path):
 
 
 def test_castling_replay_records_a_live_openai_scenario_from_the_host_given(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
     from castling.cli.main import main
     from castling.scenarios.serve import TransportServer
 
     path = tmp_path / "openai-weather.yaml"
     save(openai_weather_scenario(source="live"), path)
-    assert main(["replay", str(path), "--mode", "record"]) == 1  # no --host: said how to give one, nothing saved
-    assert "pass its URL with the API prefix, e.g. --host http://127.0.0.1:8000/v1" in capsys.readouterr().err
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on port 9
+    assert main(["replay", str(path), "--mode", "record"]) == 1  # not OLLAMA_HOST: the OpenAI server's default
+    assert "cannot reach the server at http://127.0.0.1:9" in capsys.readouterr().err
+    assert load(path) == openai_weather_scenario(source="live")  # nothing saved
     server = TransportServer(scripted_vllm([CALLS_CHUNKS, ANSWER_CHUNKS]), port=0).start()
     try:
         assert main(["replay", str(path), "--mode", "record", "--host", server.url + "/v1"]) == 0

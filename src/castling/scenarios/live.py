@@ -10,7 +10,6 @@ from typing import Any, Protocol
 import httpx
 
 from castling.backbones.ollama import resolve_host
-from castling.errors import ConfigError
 from castling.scenarios.format import Scenario
 from castling.scenarios.openai_wire import chat_api
 from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
@@ -67,17 +66,17 @@ class OllamaLive:
 
 
 class OpenAILive:
-    """A real OpenAI-compatible server (vLLM, SGLang, llama.cpp, LM Studio) at `host`, e.g. `http://gpu1:8000/v1`."""
+    """A real OpenAI-compatible server (vLLM, SGLang, llama.cpp, LM Studio) at `host`, e.g. `http://gpu1:8000/v1`.
+
+    Without `host`: `OPENAI_BASE_URL`, else vLLM's local default, as `OpenAIServer` itself resolves it.
+    """
 
     source = "live"
 
-    def __init__(self, host: str | None) -> None:
-        if not host:
-            raise ConfigError(
-                "an OpenAI-compatible server has no default address: pass its URL with the API prefix, "
-                "e.g. --host http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:8080/v1 (llama.cpp)."
-            )
-        self.host = host.rstrip("/")
+    def __init__(self, host: str | None = None) -> None:
+        from castling.backbones.openai import resolve_host as resolve_openai_host
+
+        self.host = resolve_openai_host(host)
 
     def model_transport(self) -> AnyTransport:
         return NetworkTransport()
