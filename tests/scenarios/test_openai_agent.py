@@ -100,3 +100,13 @@ def test_an_agent_talks_to_castling_serve_over_loopback():
         server.stop()
     assert result.answer == load(SINGLE).outcome.final_answer
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("weather", {"city": "Paris"})]
+
+
+@pytest.mark.parametrize("task", ["weather-single", "weather-parallel"])
+def test_both_wires_give_the_same_tool_calls_and_answer(task: str):
+    ollama, openai = run_file(LIBRARY / "qwen" / f"{task}.yaml"), run_file(OPENAI / f"{task}.yaml")
+    assert ollama.outcome is not None and openai.outcome is not None
+    assert openai.outcome.final_answer == ollama.outcome.final_answer
+    assert [(c.name, c.arguments, c.result) for c in openai.outcome.tool_calls] == [
+        (c.name, c.arguments, c.result) for c in ollama.outcome.tool_calls
+    ]
