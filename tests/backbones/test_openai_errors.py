@@ -162,3 +162,13 @@ def test_a_wrong_base_url_is_pointed_out():
     transport = httpx.MockTransport(lambda request: httpx.Response(404, text="404 page not found"))
     with pytest.raises(ServerResponseError, match="API base URL"):
         Agent(Qwen(MODEL, host="http://gpu1:8000/api", server="openai", transport=transport)).run("hi")
+
+
+def test_a_json_answer_that_is_not_a_completion_is_a_clear_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": MODEL}]})
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=b"<html>proxy</html>")
+
+    with pytest.raises(ServerResponseError, match="not a chat completion"):
+        Agent(Qwen(MODEL, server="openai", transport=httpx.MockTransport(handler))).run("hi")

@@ -213,3 +213,9 @@ def test_scoped_transport_override_reaches_a_server_built_before_the_block():
     with override_transport(scripted.transport):
         reply = backbone.chat([{"role": "user", "content": "hi"}])
     assert reply.text == "from the override" and scripted.pending == 0
+
+
+def test_scripted_openai_is_importable_from_castling_testing():
+    from castling.testing import ScriptedOpenAI as FromTesting
+
+    assert FromTesting is ScriptedOpenAI

@@ -9,6 +9,7 @@ import pytest
 from castling.backbones.base import UNPARSABLE
 from castling.backbones.openai import OpenAIServer
 from castling.backbones.wire import ChatRequest
+from castling.errors import ModelStreamError
 from castling.scripted_openai import ScriptedOpenAI
 
 MODEL = "Qwen/Qwen3-8B"
@@ -165,3 +166,22 @@ def test_scripted_server_streams_thinking_under_either_field(field):
     scripted.add_reply("ok", thinking="hmm", reasoning_field=field)
     turn = OpenAIServer(transport=scripted.transport).chat(ChatRequest(MODEL, [{"role": "user", "content": "hi"}]))
     assert (turn.thinking, turn.content) == ("hmm", "ok")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'data: {"choices": [{"index": 0, "delta": {"content": "Par"}}]}\n\n'
+        b'data: {"object": "error", "message": "engine died", "type": "InternalServerError", "code": 500}\n\n',
+        b'data: {"choices": [{"index": 0, "delta": {"content": "Par"}}]}\n\nevent: error\ndata: engine died\n\n',
+    ],
+    ids=["older-vllm-error-object", "sse-error-event"],
+)
+def test_other_mid_stream_error_shapes_keep_the_partial_text(body):
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    with pytest.raises(ModelStreamError, match="engine died") as caught:
+        OpenAIServer(transport=transport).chat(ChatRequest(MODEL, [{"role": "user", "content": "hi"}]))
+    assert caught.value.partial_text == "Par"
+    assert "not JSON" not in str(caught.value)  # an error event is the server's message, not a garbled chunk

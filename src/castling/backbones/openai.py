@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,8 +30,9 @@ import httpx
 
 from castling.backbones.openai_errors import model_not_found, status_error, stream_error, translate_http_error
 from castling.backbones.openai_request import chat_body
-from castling.backbones.openai_stream import StreamFailed, TurnAssembler, error_message
+from castling.backbones.openai_stream import StreamFailed, TurnAssembler
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
+from castling.backbones.sse import asse_events, feed_event, sse_events
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.errors import ServerError, ServerResponseError
 
@@ -171,10 +172,10 @@ class OpenAIServer:
                     response.read()
                     raise self._status_error(response, request.model, self._served_quietly)
                 if _is_whole(response):
-                    assembler.feed_completion(json.loads(response.read()))
+                    assembler.feed_completion(self._whole(response.read()))
                 else:
-                    for event in _sse_events(response.iter_lines()):
-                        if not _feed(assembler, event):
+                    for event in sse_events(response.iter_lines()):
+                        if not feed_event(assembler, event):
                             break
         except StreamFailed as exc:
             raise stream_error(str(exc), host=self.host, model=request.model, turn=exc.turn) from exc
@@ -193,10 +194,10 @@ class OpenAIServer:
                     served = await self._aserved_quietly() if response.status_code == 404 else []
                     raise self._status_error(response, request.model, lambda: served)
                 if _is_whole(response):
-                    assembler.feed_completion(json.loads(await response.aread()))
+                    assembler.feed_completion(self._whole(await response.aread()))
                 else:
-                    async for event in _asse_events(response.aiter_lines()):
-                        if not _feed(assembler, event):
+                    async for event in asse_events(response.aiter_lines()):
+                        if not feed_event(assembler, event):
                             break
         except StreamFailed as exc:
             raise stream_error(str(exc), host=self.host, model=request.model, turn=exc.turn) from exc
@@ -221,6 +222,16 @@ class OpenAIServer:
         names = served() if status == 404 else []
         return status_error(status, response.text, host=self.host, model=model, served=names)
 
+    def _whole(self, body: bytes) -> dict[str, Any]:
+        try:
+            completion = json.loads(body)
+        except ValueError:
+            completion = None
+        if not isinstance(completion, dict):
+            message = f"{self.host} answered with JSON that is not a chat completion: {body[:200]!r}"
+            raise ServerResponseError(message, host=self.host)
+        return completion
+
     def _transport_error(self, exc: httpx.HTTPError, model: str, turn: ChatTurn | None = None) -> ServerError:
         translated = translate_http_error(exc, host=self.host, model=model, turn=turn)
         return translated or ServerResponseError(f"Talking to {self.host} failed: {exc!r}", host=self.host, model=model)
@@ -241,86 +252,3 @@ class OpenAIServer:
 def _is_whole(response: httpx.Response) -> bool:
     """A server that ignored `stream: true` answers with one JSON completion instead of SSE."""
     return str(response.headers.get("content-type", "")).startswith("application/json")
-
-
-DONE = "[DONE]"
-Event = dict[str, Any] | str
-"""One SSE event: a parsed JSON chunk, or `DONE`."""
-
-
-def _feed(assembler: TurnAssembler, event: Event) -> bool:
-    """Feed one SSE event; False at `[DONE]`."""
-    if isinstance(event, str):
-        return False
-    assembler.feed(event)
-    return True
-
-
-class _SseDecoder:
-    """SSE lines → events: `data:` lines of one event are joined; comments and other fields are skipped."""
-
-    def __init__(self) -> None:
-        self.data: list[str] = []
-        self.event = ""
-
-    def line(self, line: str) -> Event | None:
-        """The event this line completes, if it completes one."""
-        if not line:
-            return self.flush()
-        field, _, value = line.partition(":")
-        if field == "data":
-            value = value.removeprefix(" ")
-            if not self.data:  # one-line events (all real servers) need no blank line after them
-                if value == DONE:
-                    return DONE
-                try:
-                    return self._event(json.loads(value))
-                except ValueError:
-                    pass
-            self.data.append(value)
-        elif field == "event":
-            self.event = value.strip()
-        return None
-
-    def flush(self) -> Event | None:
-        """The event buffered so far (at a blank line or the end of the stream)."""
-        if not self.data:
-            self.event = ""
-            return None
-        payload = "\n".join(self.data)
-        self.data = []
-        try:
-            return self._event(json.loads(payload))
-        except ValueError:
-            return self._event(payload)
-
-    def _event(self, value: Any) -> Event:
-        name, self.event = self.event, ""
-        chunk = value if isinstance(value, dict) else {}
-        if name == "error" and error_message(chunk) is None:
-            return {"error": {"message": str(value)}}  # an `event: error` with a bare message
-        if not isinstance(value, dict):
-            return {"error": {"message": f"the server sent a chunk that is not JSON: {str(value)[:200]!r}"}}
-        return chunk
-
-
-def _sse_events(lines: Iterator[str]) -> Iterator[Event]:
-    decoder = _SseDecoder()
-    for line in lines:
-        event = decoder.line(line.rstrip("\r"))
-        if event is not None:
-            yield event
-    last = decoder.flush()
-    if last is not None:
-        yield last
-
-
-async def _asse_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
-    decoder = _SseDecoder()
-    async for line in lines:
-        event = decoder.line(line.rstrip("\r"))
-        if event is not None:
-            yield event
-    last = decoder.flush()
-    if last is not None:
-        yield last
