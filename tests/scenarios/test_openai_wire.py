@@ -265,3 +265,24 @@ def test_the_api_key_sent_to_the_server_is_not_written_to_the_file(tmp_path: Pat
     save(openai_weather_scenario().model_copy(update={"model_turns": capture.turns(), "server": capture.server}), path)
     assert "sk-live-0123456789" not in path.read_text()
     assert len(load(path).model_turns) == 1 and load(path).server[0].path == "/v1/models"
+
+
+def test_sse_without_blank_lines_and_a_bare_error_event_are_recorded_as_a_client_reads_them(tmp_path: Path):
+    body = (
+        "data: " + json.dumps(CALLS_CHUNKS[0]) + "\n"  # one-line events with no blank line between them
+        "data: " + json.dumps(ANSWER_CHUNKS[1]) + "\n"
+        ": keep-alive comment\n"
+        "event: error\ndata: the model runner crashed\n\n"
+        "data: [DONE]\n\n"
+    ).encode()
+    server = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    capture = Capture()
+    with httpx.Client(transport=RecordingTransport(server, capture, kind="ollama"), base_url=HOST) as client:
+        client.post("/chat/completions", json=first_request()).read()
+    assert capture.turns()[0].response.chunks == [
+        CALLS_CHUNKS[0],
+        ANSWER_CHUNKS[1],
+        {"error": {"message": "the model runner crashed"}},
+    ]

@@ -48,21 +48,58 @@ def is_models_path(path: str) -> bool:
 
 # -- reading -----------------------------------------------------------------------------------------------------
 def parse_sse(raw: bytes) -> list[dict[str, Any]]:
-    """The JSON chunks of an SSE body, in order; `[DONE]`, comments and a torn last event are left out."""
-    chunks: list[dict[str, Any]] = []
-    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
-    for event in text.split("\n\n"):
-        data = "\n".join(
-            line[5:].removeprefix(" ") for line in event.split("\n") if line.startswith("data:")
-        )  # several `data:` lines in one event are one value, joined by newlines (the SSE rule)
-        if not data or data.strip() == DONE:
-            continue
+    """The JSON chunks of an SSE body, in order (`[DONE]` and comments left out).
+
+    Read line by line as `backbones/sse.py` reads it, so what a client accepts is what gets recorded: several
+    `data:` lines of one event are joined, a one-line event needs no blank line after it, and an `event: error`
+    whose data is a bare message is kept as `{"error": {"message": ...}}`. A torn last event (a stream cut
+    mid-event, stored `interrupted`) is left out.
+    """
+    events = _Events()
+    for line in raw.decode("utf-8", "replace").split("\n"):
+        events.line(line.rstrip("\r"))
+    events.flush()
+    return events.chunks
+
+
+class _Events:
+    """SSE lines → chunks."""
+
+    def __init__(self) -> None:
+        self.chunks: list[dict[str, Any]] = []
+        self.data: list[str] = []
+        self.name = ""
+
+    def line(self, line: str) -> None:
+        if not line:
+            self.flush()
+            return
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            self.name = value.strip()
+        elif field == "data" and (self.data or not self._take(value)):
+            self.data.append(value)  # more data lines may follow (or the event is torn)
+
+    def flush(self) -> None:
+        if self.data:
+            self._take("\n".join(self.data))
+        self.data, self.name = [], ""
+
+    def _take(self, text: str) -> bool:
+        """Keep the chunk `text` holds if it is a whole one (or `[DONE]`); False if it is not (yet)."""
+        if text.strip() == DONE:
+            self.name = ""
+            return True
         try:
-            value = json.loads(data)
+            value = json.loads(text)
         except ValueError:
-            continue  # only a stream cut mid-event leaves a partial one; it is stored `interrupted`
-        chunks.append(value if isinstance(value, dict) else {"value": value})
-    return chunks
+            if self.name != "error":
+                return False
+            value = {"error": {"message": text}}
+        self.chunks.append(value if isinstance(value, dict) else {"value": value})
+        self.name = ""
+        return True
 
 
 def completion_of(chunks: list[Any]) -> dict[str, Any]:
