@@ -110,3 +110,14 @@ def test_both_wires_give_the_same_tool_calls_and_answer(task: str):
     assert [(c.name, c.arguments, c.result) for c in openai.outcome.tool_calls] == [
         (c.name, c.arguments, c.result) for c in ollama.outcome.tool_calls
     ]
+
+
+async def test_an_async_agent_replays_the_openai_file():
+    from castling import Agent, Qwen
+    from castling.scenarios.library_tools import weather
+    from castling.scenarios.session import ScenarioSession
+
+    with ScenarioSession(OPENAI / "weather-parallel.yaml") as s:
+        result = await Agent(Qwen(MODEL, server="openai"), [weather], max_steps=6).arun(s.task)
+    assert result.answer == s.scenario.outcome.final_answer
+    assert [c.arguments for c in result.tool_calls] == [{"city": "Paris"}, {"city": "Lyon"}]
