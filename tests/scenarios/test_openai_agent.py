@@ -3,6 +3,7 @@
 `scenario` fixture and `castling serve`."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -121,3 +122,23 @@ async def test_an_async_agent_replays_the_openai_file():
         result = await Agent(Qwen(MODEL, server="openai"), [weather], max_steps=6).arun(s.task)
     assert result.answer == s.scenario.outcome.final_answer
     assert [c.arguments for c in result.tool_calls] == [{"city": "Paris"}, {"city": "Lyon"}]
+
+
+def test_castling_record_from_an_openai_server_over_loopback(tmp_path: Path):
+    from castling.scenarios.serve import TransportServer
+    from castling.testing import ScriptedOpenAI
+
+    scripted = ScriptedOpenAI(MODEL)
+    scripted.add_reply(tool_calls=[("weather", {"city": "Paris"})])
+    scripted.add_reply("It is 18 °C and sunny in Paris.")
+    server = TransportServer(scripted.transport, port=0).start()
+    path = tmp_path / "recorded.yaml"
+    try:
+        command = ["record", "Weather in Paris?", "--server", "openai", "--host", server.url + "/v1"]
+        assert main([*command, "--backbone", MODEL, "--tools", "weather", "-o", str(path)]) == 0
+    finally:
+        server.stop()
+    recorded = load(path)
+    assert recorded.agent.server == "openai" and recorded.recording.source == "live"
+    assert [t.request.path for t in recorded.model_turns] == ["/v1/chat/completions"] * 2
+    assert scripted.pending == 0 and run_file(path).status == "passed"  # and it replays offline
