@@ -1,4 +1,4 @@
-"""The command line: `_build_library.py` (everything), or one part: `plan`, `context`, `tags`."""
+"""The command line: `_build_library.py` (everything), or one part: `plan`, `openai`, `context`, `tags`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def main(argv: list[str]) -> None:
         return
     if argv == ["plan"]:  # only llama-plan/: after a change of the plan strategy's wire format
         build_constructed({"llama-plan"})
+        return
+    if argv == ["openai"]:  # only openai/: the tasks recorded on the OpenAI-compatible wire
+        build_constructed({"openai"})
         return
     (ROOT / "scenario.schema.json").write_text(json_schema_text())
     build_constructed()

@@ -2,7 +2,8 @@
 
 Each task runs the real agent against `castling.testing.ScriptedOllama` through the scenario recorder, so the
 files hold exactly what castling sends and what an Ollama server streams back (`source: constructed`); each file
-is then replayed as written (real tools, offline).
+is then replayed as written (real tools, offline). The `openai/` folder records some of the same tasks on the
+OpenAI-compatible wire, against `castling.scripted_openai.ScriptedOpenAI` (vLLM-shaped SSE, also constructed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.live import ServerLive
 from castling.scenarios.runner import record, replay
 from castling.scenarios.store import load
+from castling.scripted_openai import ScriptedOpenAI
 from castling.testing import ScriptedOllama
 
 from .common import ROOT
@@ -33,12 +35,18 @@ class Config(NamedTuple):
     family: str
     model: str
     strategy: Literal["tools", "plan"]
+    server: Literal["ollama", "openai"] = "ollama"
+    tasks: frozenset[str] | None = None
+    """The task ids recorded in this folder (None: every task)."""
 
 
+OPENAI_HOST = "http://127.0.0.1:8000/v1"
+"""Where the recorded agent thinks vLLM is (the scripted server answers through the transport; the path counts)."""
 CONFIGS = [
     Config("qwen", "qwen", "qwen3:8b", "tools"),
     Config("llama", "llama", "llama3.1:8b", "tools"),
     Config("llama-plan", "llama", "llama3.1:8b", "plan"),
+    Config("openai", "qwen", "Qwen/Qwen3-8B", "tools", "openai", frozenset({"weather-single", "weather-parallel"})),
 ]
 
 
@@ -51,37 +59,48 @@ def build_constructed(folders: set[str] | None = None) -> None:
             if folders is not None and config.folder not in folders:
                 continue
             for task in TASKS:
-                _build_task(config, task)
+                if config.tasks is None or task[0] in config.tasks:
+                    _build_task(config, task)
     finally:
         execute_module.build_tools = original
 
 
 def _build_task(config: Config, task: Task) -> None:
-    folder, family, model, strategy = config
+    folder, family, model, strategy, api, _ = config
     task_id, description, text, tools, script, expectations = task
     capabilities = ("completion", "tools", "thinking") if family == "qwen" else ("completion", "tools")
-    server = ScriptedOllama(model, capabilities=capabilities)
+    server: ScriptedOllama | ScriptedOpenAI = (
+        ScriptedOpenAI(model) if api == "openai" else ScriptedOllama(model, capabilities=capabilities)
+    )
     if strategy == "plan":
         description, plan_script, calls = PLAN_TASKS[task_id]
+        assert isinstance(server, ScriptedOllama), "the plan scripts are written for the Ollama wire"
         plan_script(PlanReplies(server))
         expectations = plan_expectations(task_id, expectations, calls)
     else:
-        script(server, family)
+        script(server, family)  # type: ignore[arg-type]  # ScriptedOpenAI takes the same add_reply calls
     scenario = Scenario(
         id=f"{folder}-{task_id}",
         task_id=task_id,
         description=description,
-        tags=[family, strategy, "constructed"] if strategy == "plan" else [family, "constructed"],
+        tags=[family, strategy, "constructed"] if strategy == "plan" else [family, *_wire(api), "constructed"],
         task=text,
-        agent=AgentConfig(backbone=family, model=model, strategy=strategy, tools=tools, max_steps=6),
+        agent=AgentConfig(backbone=family, model=model, server=api, strategy=strategy, tools=tools, max_steps=6),
         recording=Recording(source="constructed"),
         expectations=expectations,
     )
     _record_and_replay(scenario, server, ROOT / folder / f"{task_id}.yaml")
 
 
-def _record_and_replay(scenario: Scenario, server: ScriptedOllama, path: Path) -> None:
-    report = record(scenario, path, ServerLive(server.transport, httpx.MockTransport(example_org)))
+def _wire(api: str) -> list[str]:
+    return ["openai"] if api == "openai" else []
+
+
+def _record_and_replay(scenario: Scenario, server: ScriptedOllama | ScriptedOpenAI, path: Path) -> None:
+    live = ServerLive(server.transport, httpx.MockTransport(example_org))
+    if scenario.agent.server == "openai":
+        live.host = OPENAI_HOST
+    report = record(scenario, path, live)
     print(f"{report.status:8} {path.relative_to(ROOT)} {report.message()}")
     assert report.saved, report.message()
     assert not server.pending, f"{path}: {server.pending} scripted replies unused"

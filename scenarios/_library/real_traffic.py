@@ -41,17 +41,21 @@ def live_scenario(
     recorded_at: str,
     expectations: list[Expectation],
     clients: dict[str, str],
+    *,
+    backbone: str = "llama",
+    openai_path: str = "",
 ) -> None:
-    """Write `live/<ident>.yaml` from recorded turns and check that it replays."""
+    """Write `live/<ident>.yaml` from recorded turns and check that it replays (`openai_path`: the OpenAI wire)."""
+    reader = "its JSON read as the OpenAI wire" if openai_path else "read with the ollama client"
     scenario = Scenario(
         id=ident,
         task_id=ident,
-        description="Real traffic, resent as recorded through the replay transport and read with the ollama client.",
-        tags=["live", "converted"],
+        description=f"Real traffic, resent as recorded through the replay transport and {reader}.",
+        tags=["live", "converted", *(["openai"] if openai_path else [])],
         task=task,
-        agent=AgentConfig(runner="wire", backbone="llama", model=model),
+        agent=AgentConfig(runner="wire", backbone=backbone, model=model, server="openai" if openai_path else "ollama"),
         recording=Recording(source="live", recorded_at=recorded_at, provenance=provenance, client_versions=clients),
-        model_turns=_model_turns(turns),
+        model_turns=_model_turns(turns, openai_path or "/api/chat"),
         expectations=expectations,
     )
     path = ROOT / "live" / f"{ident}.yaml"
@@ -61,22 +65,46 @@ def live_scenario(
     assert report.ok, report.message()
 
 
-def _model_turns(turns: list[tuple[dict[str, Any], WireResponse]]) -> list[ModelTurn]:
+def _model_turns(turns: list[tuple[dict[str, Any], WireResponse]], path: str) -> list[ModelTurn]:
     model_turns = []
     for index, (body, response) in enumerate(turns):
         chunks = response.chunks if response.chunks is not None else [response.body]
-        model_turns.append(
-            ModelTurn(turn=index, request=WireRequest(body=body), response=response, summary=summarise(chunks))
-        )
+        request = WireRequest(path=path, body=body)
+        model_turns.append(ModelTurn(turn=index, request=request, response=response, summary=summarise(chunks)))
     return model_turns
 
 
 def build_live() -> None:
-    """Convert the openllmetry cassette, then each dotnet/extensions exchange."""
+    """Convert the openllmetry cassette, each dotnet/extensions exchange, then the vLLM (OpenAI wire) recording."""
     _build_openllmetry()
     dotnet = json.loads((FIXTURES / "11_dotnet_extensions_llama3.1_apichat_exchanges.json").read_text())
     for item in dotnet["exchanges"]:
         _build_dotnet(item)
+    _build_vllm()
+
+
+def _build_vllm() -> None:
+    """Fixture 07: Qwen3-0.6B on vLLM, `<think>` left in `content` beside a parsed tool call (non-streamed)."""
+    recording = json.loads((FIXTURES / "07_llamastack_qwen3-0.6b_vllm_think_in_content_toolcall.json").read_text())
+    request, body = recording["request"], recording["response"]["body"]["__data__"]  # llama-stack's wrapper off
+    live_scenario(
+        "vllm-qwen3-0.6b-think-in-content-toolcall",
+        request["body"]["messages"][-1]["content"],
+        request["body"]["model"],
+        [(request["body"], WireResponse(content_type="application/json", body=body))],
+        "llamastack/llama-stack @ d1b66329 : tests/integration/inference/recordings/440d2fa9….json (MIT); "
+        "recorded at POST /v1/v1/chat/completions (llama-stack's base URL already ended in /v1), stored at its "
+        "endpoint /v1/chat/completions; the response unwrapped from llama-stack's __data__",
+        "",
+        [
+            called("calculate", x=5, y=3, operation="add"),
+            answer("", contains="</think>"),  # the real quirk, kept: vLLM left Qwen3's reasoning in `content`
+            NO_ERROR,
+        ],
+        {"llama-stack": "d1b66329"},
+        backbone="qwen",
+        openai_path=request["endpoint"],
+    )
 
 
 def _build_openllmetry() -> None:

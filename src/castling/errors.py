@@ -4,19 +4,22 @@ Each message says what happened and what to do next::
 
     CastlingError
     ├── ConfigError                 bad arguments: unknown backbone, strategy not available, bad tool
-    ├── OllamaError                 anything between castling and the Ollama server
-    │   ├── OllamaUnreachable       nothing listens at the host (start it with `ollama serve`)
-    │   ├── ModelNotFound           the model is not pulled (`ollama pull NAME`); lists installed models
-    │   ├── CapabilityMissing       the model lacks tools / thinking support; names what would work
+    ├── ServerError                 anything between castling and the model server (Ollama or OpenAI-compatible)
+    │   ├── ServerUnreachable       nothing listens at the host (the message says what to start)
+    │   ├── ModelNotFound           the model is not installed / served; lists the ones that are
+    │   ├── CapabilityMissing       the model (or the server's flags) lacks tools / thinking; names what would work
     │   ├── ModelTimeout            no answer within the timeout
     │   ├── ModelStreamError        the server reported an error mid-stream; carries the partial output
     │   ├── ThinkingBudgetExhausted num_predict was spent thinking, nothing was answered
-    │   ├── OllamaResponseError     any other error status from the server
+    │   ├── ServerResponseError     any other error status from the server
     │   └── StructuredOutputError   a JSON-schema reply was cut off or invalid, even after one retry
     ├── ContextOverflow             a request cannot fit the context window (sent ≈N tokens, window M)
     ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
     ├── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
     └── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
+
+`OllamaError`, `OllamaUnreachable` and `OllamaResponseError` are the same classes under the names they had
+when every server was Ollama: `except OllamaError` still catches every server's errors.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ class ConfigError(CastlingError, ValueError):
     """The agent, backbone or tool was configured with arguments that cannot work."""
 
 
-class OllamaError(CastlingError):
-    """A failure talking to the Ollama server."""
+class ServerError(CastlingError):
+    """A failure talking to the model server (Ollama, or an OpenAI-compatible one such as vLLM)."""
 
     def __init__(self, message: str, *, host: str = "", model: str = "") -> None:
         super().__init__(message)
@@ -41,11 +44,19 @@ class OllamaError(CastlingError):
         self.model = model
 
 
-class OllamaUnreachable(OllamaError):
-    """No Ollama server answers at the configured host."""
+OllamaError = ServerError
+"""`ServerError` under its name from when every server was Ollama."""
 
 
-class ModelNotFound(OllamaError):
+class ServerUnreachable(ServerError):
+    """No model server answers at the configured host."""
+
+
+OllamaUnreachable = ServerUnreachable
+"""`ServerUnreachable` under its name from when every server was Ollama."""
+
+
+class ModelNotFound(ServerError):
     """The requested model is not installed on the server."""
 
     def __init__(self, message: str, *, host: str = "", model: str = "", installed: Sequence[str] = ()) -> None:
@@ -53,7 +64,7 @@ class ModelNotFound(OllamaError):
         self.installed = tuple(installed)
 
 
-class CapabilityMissing(OllamaError):
+class CapabilityMissing(ServerError):
     """The model lacks a capability the request needs (tools, thinking)."""
 
     def __init__(self, message: str, *, host: str = "", model: str = "", capability: str = "") -> None:
@@ -61,11 +72,11 @@ class CapabilityMissing(OllamaError):
         self.capability = capability
 
 
-class ModelTimeout(OllamaError):
+class ModelTimeout(ServerError):
     """The server did not answer within the configured timeout."""
 
 
-class ModelStreamError(OllamaError):
+class ModelStreamError(ServerError):
     """The server reported an error in the middle of a streamed reply.
 
     The text and thinking received before the error are kept in `partial_text` and `partial_thinking`.
@@ -79,7 +90,7 @@ class ModelStreamError(OllamaError):
         self.partial_thinking = partial_thinking
 
 
-class ThinkingBudgetExhausted(OllamaError):
+class ThinkingBudgetExhausted(ServerError):
     """The model used its whole `num_predict` budget thinking and produced no answer."""
 
     def __init__(self, message: str, *, host: str = "", model: str = "", thinking: str = "") -> None:
@@ -87,12 +98,16 @@ class ThinkingBudgetExhausted(OllamaError):
         self.thinking = thinking
 
 
-class OllamaResponseError(OllamaError):
+class ServerResponseError(ServerError):
     """The server answered with an error status castling has no more specific class for."""
 
     def __init__(self, message: str, *, host: str = "", model: str = "", status_code: int = 0) -> None:
         super().__init__(message, host=host, model=model)
         self.status_code = status_code
+
+
+OllamaResponseError = ServerResponseError
+"""`ServerResponseError` under its name from when every server was Ollama."""
 
 
 class ContextOverflow(CastlingError):
@@ -116,7 +131,7 @@ class StepLimitExceeded(CastlingError):
         self.max_steps = max_steps
 
 
-class StructuredOutputError(OllamaError):
+class StructuredOutputError(ServerError):
     """The model's JSON-schema (`format`) reply was cut off or did not match the schema, twice in a row.
 
     `done_reason` is `"length"` when `num_predict` cut the reply; `content` holds the last reply.

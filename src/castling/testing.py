@@ -8,6 +8,9 @@ that silently cycled would hide an agent that loops.
     server.add_reply(tool_calls=[("weather", {"city": "Paris"})])
     server.add_reply("It is sunny in Paris.")
     agent = Agent(Qwen("qwen3:8b", transport=server.transport), tools=[weather])
+
+`ScriptedOpenAI` (in `castling.scripted_openai`, importable from here) does the same for the OpenAI-compatible
+wire (`server="openai"`).
 """
 
 from __future__ import annotations
@@ -211,9 +214,7 @@ class WindowedOllama(ScriptedOllama):
     Requests for castling's compaction summary are answered with `summary` without using the script.
     """
 
-    def __init__(
-        self, model: str = "qwen3:8b", *, summary: str = "Earlier: the user asked; tools answered.", **kwargs: Any
-    ) -> None:
+    def __init__(self, model: str = "qwen3:8b", *, summary: str = _SUMMARY, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
         self.summary = summary
         self.sizes: list[int] = []
@@ -236,3 +237,11 @@ class WindowedOllama(ScriptedOllama):
         if self.replies and self.replies[0].lines:
             self.replies[0].lines[-1]["prompt_eval_count"] = min(size, window)
         return super()._chat(body)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ScriptedOpenAI":  # imported on first use: it imports this module's ScriptExhausted
+        from castling.scripted_openai import ScriptedOpenAI
+
+        return ScriptedOpenAI
+    raise AttributeError(f"module 'castling.testing' has no attribute {name!r}")

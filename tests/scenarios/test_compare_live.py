@@ -71,9 +71,9 @@ def test_compare_live_without_a_server_reports_the_error(tmp_path: Path, capsys:
     captured = capsys.readouterr()
     assert _row(captured.out, "no-tool")[:2] == ["✘", "0"]
     why = next(line for line in captured.out.splitlines() if line.startswith("  ✘ no-tool: "))
-    assert why.startswith("  ✘ no-tool: the run failed: OllamaUnreachable") and host in why
+    assert why.startswith("  ✘ no-tool: the run failed: ServerUnreachable") and host in why
     assert "expected contains" not in why  # consequences of the failed run are not listed
-    assert "✘ run failed</span><span class='sub'>OllamaUnreachable</span>" in report.read_text()
+    assert "✘ run failed</span><span class='sub'>ServerUnreachable</span>" in report.read_text()
     assert "1 of 1 runs failed before an answer" in captured.err
 
 

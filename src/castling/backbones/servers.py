@@ -14,6 +14,7 @@ from castling.errors import ConfigError
 
 SERVERS: dict[str, str] = {
     "ollama": "castling.backbones.ollama:OllamaServer",
+    "openai": "castling.backbones.openai:OpenAIServer",
 }
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from castling.backbones.base import Backbone
-from castling.backbones.ollama import OllamaServer
 from castling.backbones.registry import backbone_class, family_for_model
 from castling.backbones.server import AnyTransport, ModelServer
+from castling.backbones.servers import make_server
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
 
@@ -48,9 +48,11 @@ class AgentFactory:
         checkpointer: BaseCheckpointSaver[Any] | None,
         transport: AnyTransport | None = None,
         extra_tools: Mapping[str, ToolFactory] | None = None,
+        *,
+        server: str = "ollama",
     ) -> AgentFactory:
-        """A factory talking to `host` (through `transport` when given, as tests do)."""
-        return cls(OllamaServer(host, transport=transport), checkpointer, dict(extra_tools or {}))
+        """A factory talking to `host`, which speaks `server` (through `transport` when given, as tests do)."""
+        return cls(make_server(server, host, transport=transport), checkpointer, dict(extra_tools or {}))
 
     def available_tools(self) -> list[str]:
         """Every tool name the chat knows, whether or not it is installed."""

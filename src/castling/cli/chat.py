@@ -46,6 +46,8 @@ class ChatOptions(BaseModel):
 
     model: str | None = None
     host: str | None = None
+    server: str = "ollama"
+    """The API the host speaks (`ollama`, `openai`)."""
     tools: str | None = None
     """Comma-separated tool names (`python,fetch`), `none`, or None for every installed built-in tool."""
     approve: str | None = None
@@ -78,7 +80,7 @@ async def start_chat(
     index = SessionIndex(private_file(folder / "sessions.db"))
     async with contextlib.AsyncExitStack() as stack:
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
-        factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools)
+        factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools, server=options.server)
         factory.http_recorder = recorder.http_wrapper()
         settings = await _startup_settings(options, factory, index, screen)
         if settings is None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from castling.cli.settings import parse_value
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the chat until the user leaves; the terminal is restored whatever happens."""
+    from castling.backbones.servers import SERVERS
     from castling.cli.chat import ChatOptions, start_chat
     from castling.cli.render import Screen
 
+    if args.server not in SERVERS:
+        known = ", ".join(sorted(SERVERS))
+        print(f"castling chat: unknown --server {args.server!r}: use one of {known}.", file=sys.stderr)
+        return 2
     options = {}
     for item in args.set:
         name, _, value = item.partition("=")
@@ -20,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     chat_options = ChatOptions(
         model=args.model,
         host=args.host,
+        server=args.server,
         tools=args.tools,
         approve=args.approve,
         strategy=args.strategy,

@@ -36,7 +36,10 @@ def _chat(args: argparse.Namespace) -> int:
 def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     chat = commands.add_parser("chat", help="chat with a local model that can run code and read the web")
     chat.add_argument("-m", "--model", help="Ollama model (default: the best installed tool-capable Qwen, else Llama)")
-    chat.add_argument("--host", help="Ollama server (default: OLLAMA_HOST, then http://127.0.0.1:11434)")
+    chat.add_argument(
+        "--host", help="server URL (Ollama default: OLLAMA_HOST, then http://127.0.0.1:11434; openai: the /v1 base URL)"
+    )
+    chat.add_argument("--server", default="ollama", help="the API the host speaks: ollama (default) or openai")
     chat.add_argument("--tools", help="comma-separated tools (python,fetch) or none; default: every installed one")
     chat.add_argument("--approve", help="ask before tools run: code (default), all, none, or TOOL=ask|auto|never,...")
     chat.add_argument("--strategy", choices=["tools", "plan"], help="agent strategy (default: the backbone's)")

@@ -1,9 +1,11 @@
 """Canonical request JSON and structural diffs.
 
-Canonical form: keys that do not change the model's reply dropped (`keep_alive`; `stream`, since replay serves
-either form; configured ignore paths), `null` values and empty top-level values dropped (clients differ in
-sending `tools: []` or `format: ""` or nothing), integral floats turned into ints (`0 == 0.0`), tool-call ids
-replaced by positional placeholders. Key order never matters because
+Canonical form: keys that do not change the model's reply dropped (`keep_alive`; `stream` and OpenAI's
+`stream_options`, since replay serves either form; configured ignore paths), `null` values and empty top-level
+values dropped (clients differ in sending `tools: []` or `format: ""` or nothing), integral floats turned into ints
+(`0 == 0.0`), tool-call ids replaced by positional placeholders (`call_1`, …; a tool result's `tool_call_id` by the
+placeholder of the call it answers), and tool-call arguments sent as a JSON string (the OpenAI wire) parsed, so
+spacing and key order in that string do not count and a diff points inside it. Key order never matters because
 comparison is structural, and the fingerprint hashes key-sorted compact JSON.
 """
 
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-VOLATILE_KEYS = ("keep_alive", "stream")
+VOLATILE_KEYS = ("keep_alive", "stream", "stream_options")
 _MISSING = object()
 
 
@@ -54,18 +56,34 @@ def _normalise(value: Any) -> Any:
 
 
 def _placeholder_ids(body: Any) -> None:
-    # Future clients may send generated tool-call ids; they are never the same twice, so compare positions.
+    # Servers generate tool-call ids (vLLM: `chatcmpl-tool-<random>`); they are never the same twice across
+    # recordings, so compare positions, and keep which call each tool result answers.
     messages = body.get("messages") if isinstance(body, dict) else None
+    placeholders: dict[str, str] = {}
     counter = 0
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
         for call in message.get("tool_calls") or []:
-            if isinstance(call, dict) and "id" in call:
+            if not isinstance(call, dict):
+                continue
+            if "id" in call:
                 counter += 1
+                placeholders[str(call["id"])] = f"call_{counter}"
                 call["id"] = f"call_{counter}"
+            _parse_arguments(call)
         if "tool_call_id" in message:
-            message["tool_call_id"] = "call_*"
+            message["tool_call_id"] = placeholders.get(str(message["tool_call_id"]), "call_*")
+
+
+def _parse_arguments(call: dict[str, Any]) -> None:
+    function = call.get("function")
+    arguments = function.get("arguments") if isinstance(function, dict) else None
+    if isinstance(function, dict) and isinstance(arguments, str):
+        try:
+            function["arguments"] = _normalise(json.loads(arguments))
+        except ValueError:
+            pass  # not JSON (a model's broken call): compared as the text it is
 
 
 def _parse_path(path: str) -> list[str | int | None]:

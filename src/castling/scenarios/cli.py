@@ -25,7 +25,15 @@ def _add_record(commands: Any) -> None:
     record.add_argument("--system", default=None, help="system prompt")
     record.add_argument("--strategy", choices=("tools", "plan"), default=None)
     record.add_argument("--max-steps", type=int, default=12)
-    record.add_argument("--host", default=None, help="Ollama server (default: OLLAMA_HOST or 127.0.0.1:11434)")
+    record.add_argument(
+        "--server", choices=("ollama", "openai"), default="ollama", help="the API the host speaks (default: ollama)"
+    )
+    record.add_argument(
+        "--host",
+        default=None,
+        help="the server: Ollama (default: OLLAMA_HOST or 127.0.0.1:11434), or an OpenAI-compatible URL "
+        "with its prefix, e.g. http://127.0.0.1:8000/v1",
+    )
     record.add_argument("-o", "--output", required=True, help="the scenario file to write")
     record.set_defaults(handler=_record)
 
@@ -36,7 +44,9 @@ def _add_replay(commands: Any) -> None:
     replay.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id, path or tags contain this")
     replay.add_argument("--mode", choices=_MODES, default="replay")
     replay.add_argument("--repeat", type=int, default=1, help="live mode: trials per scenario (pass^k)")
-    replay.add_argument("--host", default=None, help="Ollama server for record/update/live")
+    replay.add_argument(
+        "--host", default=None, help="the server for record/update/live (Ollama, or an OpenAI-compatible URL …/v1)"
+    )
     replay.add_argument(
         "--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool of yours that the files may name"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
-from castling.scenarios.live import LiveSource, OllamaLive
+from castling.scenarios.live import LiveSource, OllamaLive, live_for
 from castling.scenarios.names import allow
 from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
 from castling.scenarios.report_html import compare_html
@@ -26,7 +26,7 @@ def family_of(model: str) -> str:
 
 
 def record_command(args: argparse.Namespace) -> int:
-    """Record a task against a live Ollama; an existing file keeps its expectations."""
+    """Record a task against a live Ollama or OpenAI-compatible server; an existing file keeps its expectations."""
     path = Path(args.output)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     try:  # module:attr tools on the user's own command line are the user's choice to import
@@ -39,6 +39,7 @@ def record_command(args: argparse.Namespace) -> int:
     agent = AgentConfig(
         backbone=args.family or family_of(args.backbone),
         model=args.backbone,
+        server=args.server,
         strategy=args.strategy or "tools",
         system=args.system,
         max_steps=args.max_steps,
@@ -53,7 +54,7 @@ def record_command(args: argparse.Namespace) -> int:
         expectations=expectations,
     )
     try:
-        report = record(scenario, path, OllamaLive(args.host))
+        report = record(scenario, path, live_for(scenario, args.host))
     except CastlingError as exc:
         print(f"castling record: {exc}", file=sys.stderr)
         return 1
@@ -84,10 +85,10 @@ def replay_command(args: argparse.Namespace) -> int:
     except CastlingError as exc:
         print(f"castling replay: {exc}", file=sys.stderr)
         return 2
-    live = OllamaLive(args.host) if args.host else None
     reports: list[RunReport] = []
     for path in select(args.paths, args.keyword):
         try:
+            live = live_for(load(path), args.host) if args.host else None  # the API the file speaks, at --host
             reports.append(run_file(path, args.mode, live=live, repeat=args.repeat))
         except CastlingError as exc:
             reports.append(RunReport(path, args.mode, "error", note=str(exc)))

@@ -72,12 +72,14 @@ def turn_divergence(
     model: str,
     constructed: bool = False,
     drift: str = "",
+    route: str = "POST /api/chat",
+    api: str = "ollama",
 ) -> ModelTurnDiverged:
-    """The full message for a model request that differs from recorded turn `turn`."""
+    """The full message for a model request that differs from recorded turn `turn` (`route` on `api`)."""
     found = differences(recorded, actual)
     first = found[0]
     lines = [
-        f"scenario {scenario_id!r} diverged at model turn {turn} of {total} (POST /api/chat)",
+        f"scenario {scenario_id!r} diverged at model turn {turn} of {total} ({route}, {API_NAMES.get(api, api)})",
         f"  recording: {path}",
         f"  turns 0..{turn - 1} matched" if turn else "  the first model request already differs",
         "",
@@ -93,16 +95,24 @@ def turn_divergence(
     lines += ["", f"  Likely cause: {likely_cause(first, recorded, actual)}"]
     if drift:
         lines.append(f"  Note: client versions changed since recording: {drift}")
-    lines += _remedies(path, scenario_id, model, constructed=constructed, first_path=first.path)
+    lines += _remedies(path, scenario_id, model, constructed=constructed, first_path=first.path, api=api)
     return ModelTurnDiverged("\n".join(lines), scenario=scenario_id, turn=turn)
 
 
-def _remedies(path: str, scenario_id: str, model: str, *, constructed: bool, first_path: str) -> list[str]:
+API_NAMES = {"ollama": "Ollama API", "openai": "OpenAI-compatible API"}
+_LIVE_SERVERS = {"ollama": "a running Ollama", "openai": "a running OpenAI-compatible server (vLLM, llama.cpp, …)"}
+
+
+def _remedies(
+    path: str, scenario_id: str, model: str, *, constructed: bool, first_path: str, api: str = "ollama"
+) -> list[str]:
     """The two ways out of a divergence: re-record the scenario, or stop matching the field that differs."""
+    server = _LIVE_SERVERS.get(api, _LIVE_SERVERS["ollama"])
+    not_needed = "Ollama" if api == "ollama" else "model server"
     needs = (
-        "constructed traffic: re-recorded from its own replies, no Ollama needed"
+        f"constructed traffic: re-recorded from its own replies, no {not_needed} needed"
         if constructed
-        else f"needs a running Ollama with {model}"
+        else f"needs {server} with {model}"
     )
     return [
         "",
@@ -126,7 +136,7 @@ def likely_cause(first: Difference, recorded: Any, actual: Any) -> str:
             return "the conversation has a different number of messages: the agent loop took another path."
         role = item.get("role")
         if role == "tool":
-            tool = item.get("tool_name") or "a tool"
+            tool = _tool_name(recorded, item) or "a tool"
             return f"the output of the {tool} tool changed; that output is part of the model input."
         if role == "user":
             return "the task or a user message changed (or the agent added a repair/limit note)."
@@ -137,7 +147,7 @@ def likely_cause(first: Difference, recorded: Any, actual: Any) -> str:
             )
     if path.startswith("$.tools"):
         return "a tool's schema (name, description or parameters) changed, or the tool list changed."
-    if path.startswith(("$.options", "$.think", "$.format")):
+    if path.startswith(("$.options", "$.think", "$.format")) or _top_key(path) in OPENAI_OPTIONS:
         return "the model options changed (backbone settings: num_ctx, temperature, think, format)."
     if path.startswith("$.model"):
         return "the agent is configured with a different model."
@@ -146,11 +156,43 @@ def likely_cause(first: Difference, recorded: Any, actual: Any) -> str:
     return "the request body changed."
 
 
+OPENAI_OPTIONS = frozenset(
+    "temperature top_p top_k min_p max_tokens max_completion_tokens seed stop presence_penalty frequency_penalty"
+    " repetition_penalty response_format tool_choice parallel_tool_calls chat_template_kwargs reasoning_effort n"
+    " logprobs top_logprobs".split()
+)
+"""Top-level request fields of the OpenAI wire that are settings (Ollama keeps its settings under `options`)."""
+
+
+def _top_key(path: str) -> str:
+    match = re.match(r"\$\.([^.\[]+)", path)
+    return match.group(1) if match else ""
+
+
+def _tool_name(body: Any, message: dict[str, Any]) -> str:
+    """The tool a result message answers: Ollama's `tool_name`, else the call its `tool_call_id` names."""
+    named = message.get("tool_name") or message.get("name")
+    if named:
+        return str(named)
+    messages = subtree(body, "$.messages")
+    calls = [
+        call
+        for other in (messages if isinstance(messages, list) else [])
+        if isinstance(other, dict)
+        for call in other.get("tool_calls") or []
+        if isinstance(call, dict)
+    ]
+    wanted = message.get("tool_call_id")
+    found = next((c for c in calls if wanted is not None and c.get("id") == wanted), None)
+    return str((found.get("function") or {}).get("name") or "") if found else ""
+
+
 def _context(recorded: Any, path: str) -> str:
     match = re.match(r"\$\.messages\[(\d+)\]", path)
     item = subtree(recorded, match.group(0)) if match else None
     if isinstance(item, dict):
-        extra = f", tool={item['tool_name']}" if item.get("tool_name") else ""
+        tool = _tool_name(recorded, item) if item.get("role") == "tool" else ""
+        extra = f", tool={tool}" if tool else ""
         return f"  (role={item.get('role')}{extra})"
     return ""
 

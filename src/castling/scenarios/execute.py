@@ -13,6 +13,7 @@ from castling.errors import CastlingError
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import AgentConfig, CodeCell, Outcome, Scenario, ToolCallOutcome
 from castling.scenarios.library_tools import HTTP_TOOLS, make_tool
+from castling.scenarios.openai_wire import REPLAY_OPENAI_HOST, api_prefix
 
 if TYPE_CHECKING:
     from castling.agents.result import RunResult
@@ -27,7 +28,16 @@ def build_backbone(config: AgentConfig, transport: AnyTransport, host: str | Non
 
     cls: Any = backbone_class(config.backbone)
     kwargs: dict[str, Any] = {"think": config.think, "num_ctx": config.num_ctx, "options": dict(config.options)}
+    if config.server != "ollama":  # families registered before the seam may not take `server=`
+        kwargs["server"] = config.server
     return cls(config.model, host=host, transport=transport, **kwargs)
+
+
+def model_host(scenario: Scenario, host: str | None) -> str | None:
+    """`host`, or for the OpenAI wire a loopback URL with the recorded API prefix, so paths replay as recorded."""
+    if host is not None or scenario.agent.server != "openai":
+        return host
+    return REPLAY_OPENAI_HOST + api_prefix(scenario)
 
 
 def build_tools(scenario: Scenario, http: AnyTransport | None) -> list[BaseTool]:
@@ -59,7 +69,7 @@ def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, 
     from castling.agents.agent import Agent
 
     config = scenario.agent
-    backbone = build_backbone(config, model, host)
+    backbone = build_backbone(config, model, model_host(scenario, host))
     agent = Agent(
         backbone,
         build_tools(scenario, http),
@@ -102,6 +112,8 @@ def execute_wire(scenario: Scenario, model: AnyTransport, host: str | None) -> O
     """Converted traffic: resend each recorded request and read the answer with the ollama client's types."""
     if not isinstance(model, httpx.BaseTransport):
         raise TypeError("wire scenarios need a sync transport")
+    if scenario.agent.server == "openai":
+        return execute_openai_wire(scenario, model, host)
     outcome = Outcome()
     with httpx.Client(transport=model, base_url=host or "http://127.0.0.1:11434") as client:
         for turn in scenario.model_turns:
@@ -142,3 +154,40 @@ def _read_reply(lines: list[Any], outcome: Outcome) -> tuple[str, list[ToolCallO
             outcome.model_ms += (chunk.total_duration or 0) / 1e6
             outcome.stop_reason = chunk.done_reason or ""
     return content, calls
+
+
+def execute_openai_wire(scenario: Scenario, model: httpx.BaseTransport, host: str | None) -> Outcome:
+    """Converted OpenAI-wire traffic: resend each recorded request to its recorded path, read SSE or JSON."""
+    from castling.scenarios.openai_wire import parse_sse, summarise_openai
+
+    outcome = Outcome()
+    with httpx.Client(transport=model, base_url=_origin(host)) as client:
+        for turn in scenario.model_turns:
+            try:
+                response = client.post(turn.request.path, json=turn.request.body)
+            except httpx.HTTPError as exc:
+                outcome.error = f"cannot reach the server at {client.base_url}: {exc}"
+                return outcome
+            if response.status_code != 200:
+                outcome.error = f"HTTP {response.status_code}: {response.text[:300]}"
+                return outcome
+            sse = "event-stream" in response.headers.get("content-type", "")
+            summary = summarise_openai(parse_sse(response.content) if sse else [response.json()])
+            outcome.final_answer, outcome.steps = summary.content, outcome.steps + 1
+            outcome.tool_calls += [
+                ToolCallOutcome(name=c["name"], arguments=_dict(c["arguments"])) for c in summary.tool_calls
+            ]
+            outcome.prompt_tokens += summary.prompt_tokens
+            outcome.completion_tokens += summary.completion_tokens
+            outcome.stop_reason = summary.done_reason
+    return outcome
+
+
+def _origin(host: str | None) -> str:
+    # The recorded path already holds the API prefix (`/v1/chat/completions`): keep only scheme, host and port.
+    url = httpx.URL(host or REPLAY_OPENAI_HOST)
+    return f"{url.scheme}://{url.netloc.decode()}"
+
+
+def _dict(arguments: Any) -> dict[str, Any]:
+    return dict(arguments) if isinstance(arguments, dict) else {"_raw": arguments}

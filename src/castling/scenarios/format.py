@@ -34,6 +34,9 @@ class AgentConfig(_Strict):
     backbone: str = "qwen"
     """Backbone family: `qwen`, `llama`, or one registered in code (`castling.backbones.registry.register_backbone`)."""
     model: str = "qwen3:8b"
+    server: Literal["ollama", "openai"] = "ollama"
+    """The API the model server speaks: `ollama` (`/api/chat`) or `openai` (`/v1/chat/completions`: vLLM, SGLang,
+    llama.cpp's server, LM Studio). Replay serves whichever API the model turns recorded."""
     strategy: Literal["tools", "plan"] | None = None
     system: str | None = None
     think: bool | str | None = None
@@ -68,11 +71,16 @@ class WireRequest(_Strict):
 
 
 class WireResponse(_Strict):
-    """An Ollama answer: NDJSON `chunks` for a stream, else one JSON `body`."""
+    """A model server's answer: the `chunks` of a stream, else one JSON `body`.
+
+    Ollama streams NDJSON (`application/x-ndjson`, one chunk a line); the OpenAI wire streams SSE
+    (`text/event-stream`, one chunk per `data:` event, `data: [DONE]` implied at the end unless `interrupted`).
+    """
 
     status: int = 200
     content_type: str = "application/x-ndjson"
     chunks: list[dict[str, Any]] | None = None
+    """Each streamed chunk as parsed JSON (an NDJSON line, or an SSE event's `data`)."""
     body: Any = None
     interrupted: bool = False
     """The stream was cut (the run crashed or the caller stopped reading)."""
@@ -91,7 +99,7 @@ class TurnSummary(_Strict):
 
 
 class ModelTurn(_Strict):
-    """One `/api/chat` call."""
+    """One model call: `POST /api/chat` (Ollama) or `POST /v1/chat/completions` (OpenAI-compatible)."""
 
     turn: int
     request: WireRequest
@@ -100,7 +108,7 @@ class ModelTurn(_Strict):
 
 
 class ServerExchange(_Strict):
-    """A discovery call (`/api/show`, `/api/tags`, `/api/version`): served whenever asked, in any order."""
+    """A discovery call (`/api/show`, `/api/tags`, `/api/version`, `/v1/models`): served whenever asked, any order."""
 
     path: str
     model: str = ""

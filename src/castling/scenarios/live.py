@@ -1,4 +1,4 @@
-"""Where recording and live runs get their answers: a real Ollama, or a scenario's own constructed traffic."""
+"""Where recording and live runs get their answers: a real model server, or a scenario's own constructed traffic."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import httpx
 
 from castling.backbones.ollama import resolve_host
 from castling.scenarios.format import Scenario
-from castling.scenarios.replayer import discovery_response, turn_response
+from castling.scenarios.openai_wire import chat_api
+from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
 from castling.scenarios.store import read_blob
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
@@ -64,6 +65,31 @@ class OllamaLive:
         return None  # tools keep their own network transport (fetch pins resolved addresses); recording wraps it
 
 
+class OpenAILive:
+    """A real OpenAI-compatible server (vLLM, SGLang, llama.cpp, LM Studio) at `host`, e.g. `http://gpu1:8000/v1`.
+
+    Without `host`: `OPENAI_BASE_URL`, else vLLM's local default, as `OpenAIServer` itself resolves it.
+    """
+
+    source = "live"
+
+    def __init__(self, host: str | None = None) -> None:
+        from castling.backbones.openai import resolve_host as resolve_openai_host
+
+        self.host = resolve_openai_host(host)
+
+    def model_transport(self) -> AnyTransport:
+        return NetworkTransport()
+
+    def http_transport(self) -> AnyTransport | None:
+        return None  # as for Ollama: tools keep their own network transport
+
+
+def live_for(scenario: Scenario, host: str | None = None) -> LiveSource:
+    """The real server a scenario records from: the API its agent speaks, at `host` (Ollama: OLLAMA_HOST)."""
+    return OpenAILive(host) if scenario.agent.server == "openai" else OllamaLive(host)
+
+
 class ServerLive:
     """Any transport standing in for the live server (tests use `ScriptedOllama.transport`)."""
 
@@ -106,14 +132,15 @@ class ScriptedFromScenario:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         body: Any = json.loads(request.content) if request.content else {}
-        if request.url.path != "/api/chat":
+        api = chat_api(request.url.path)
+        if api is None:
             return discovery_response(self.scenario, request.url.path, body)
         with self._lock:
             index, self._next = self._next, self._next + 1
         turns = self.scenario.model_turns
         if index >= len(turns):
             return httpx.Response(500, json={"error": f"the constructed script has only {len(turns)} replies"})
-        return turn_response(turns[index].response, streamed=bool(body.get("stream", True)))
+        return turn_response(turns[index].response, streamed=wants_stream(body, api), api=api)
 
     def _http(self, request: httpx.Request) -> httpx.Response:
         for exchange in self.scenario.tool_http:

@@ -1,7 +1,9 @@
 """Record at the wire: an httpx transport that tees each chunk to the caller and to the recording.
 
 Nothing is buffered: every chunk reaches the caller as it arrives (recording must not break streaming), and a
-copy is kept. A stream that is cut short is still stored, marked `interrupted`.
+copy is kept. A stream that is cut short is still stored, marked `interrupted`. Both model wires are recorded:
+Ollama's `/api/chat` (NDJSON lines) and the OpenAI-compatible `…/chat/completions` (SSE events), each chunk kept as
+parsed JSON; every other request of the model transport (`/api/show`, `/v1/models`, …) is a discovery exchange.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from castling.scenarios.format import (
     WireRequest,
     WireResponse,
 )
+from castling.scenarios.openai_wire import chat_api, is_openai_reply, parse_sse, summarise_openai
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
@@ -50,7 +53,7 @@ class Capture:
 
 
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Wraps a real transport; `kind="ollama"` records model traffic, `kind="http"` a tool's traffic."""
+    """Wraps a real transport; `kind="ollama"` records model traffic (either API), `kind="http"` a tool's traffic."""
 
     def __init__(
         self, inner: AnyTransport, capture: Capture, *, kind: Literal["ollama", "http"], tool: str = ""
@@ -87,7 +90,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Reserve the exchange's place now (order of requests), fill it when the response ends."""
         if self.kind == "http":
             return lambda response, raw, complete: self._http_done(request, response, raw)
-        if request.url.path != "/api/chat":
+        if chat_api(request.url.path) is None:
             return lambda response, raw, complete: self._server_done(request, response, raw)
         with self.capture.lock:
             index = len(self.capture.model_turns)
@@ -96,13 +99,13 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _turn_done(self, index: int, request: httpx.Request, response: httpx.Response, raw: bytes, done: bool) -> None:
         body = _json_or_text(request.content)
-        ndjson = "ndjson" in response.headers.get("content-type", "")
-        chunks = _lines(raw) if ndjson else None
+        content_type = response.headers.get("content-type", "")
+        chunks = _lines(raw) if "ndjson" in content_type else parse_sse(raw) if "event-stream" in content_type else None
         wire_response = WireResponse(
             status=response.status_code,
-            content_type=response.headers.get("content-type", ""),
+            content_type=content_type,
             chunks=chunks,
-            body=None if ndjson else _json_or_text(raw),
+            body=None if chunks is not None else _json_or_text(raw),
             interrupted=not done,
         )
         turn = ModelTurn(
@@ -214,7 +217,9 @@ class _Tee(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def summarise(chunks: list[Any]) -> TurnSummary:
-    """Content, thinking, tool calls and metrics of one reply, joined from its chunks."""
+    """Content, thinking, tool calls and metrics of one reply (either wire), joined from its chunks."""
+    if is_openai_reply(chunks):
+        return summarise_openai(chunks)
     summary = TurnSummary()
     for chunk in chunks:
         if not isinstance(chunk, dict):

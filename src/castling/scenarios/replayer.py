@@ -1,8 +1,9 @@
 """Replay at the wire: httpx transports that answer from a scenario and never touch the network.
 
 Model turns are served strictly in order, each only after its request matched the recorded one on canonical
-JSON; discovery calls (`/api/show`, `/api/tags`, `/api/version`) are answered whenever asked; tool HTTP is
-matched on method + URL (+ body), first-in first-out among identical requests.
+JSON; discovery calls (`/api/show`, `/api/tags`, `/api/version`; `/v1/models` on the OpenAI wire) are answered
+whenever asked; tool HTTP is matched on method + URL (+ body), first-in first-out among identical requests.
+Whichever API the file recorded is served: Ollama's `/api/chat` (NDJSON) or OpenAI's `/v1/chat/completions` (SSE).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from castling.scenarios.errors import (
     turn_divergence,
 )
 from castling.scenarios.format import HttpExchange, ModelTurn, Scenario, WireResponse
+from castling.scenarios.openai_wire import (
+    chat_api,
+    error_response,
+    is_models_path,
+    models_response,
+    openai_turn_response,
+)
 from castling.scenarios.store import read_blob
 
 
@@ -59,7 +67,7 @@ class _Replay(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 class ModelReplay(_Replay):
-    """Answers the Ollama API from the scenario's model turns."""
+    """Answers the Ollama or the OpenAI-compatible API from the scenario's model turns."""
 
     def __init__(self, scenario: Scenario, path: str | Path) -> None:
         super().__init__(scenario, path)
@@ -68,11 +76,12 @@ class ModelReplay(_Replay):
     def respond(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else {}
         route = request.url.path
-        if route == "/api/chat":
-            return self._chat(body)
+        api = chat_api(route)
+        if api is not None:
+            return self._chat(body, route, api)
         return discovery_response(self.scenario, route, body)
 
-    def _chat(self, body: Any) -> httpx.Response:
+    def _chat(self, body: Any, route: str, api: str) -> httpx.Response:
         with self.lock:
             index = self.next_turn
             self.next_turn += 1
@@ -101,8 +110,10 @@ class ModelReplay(_Replay):
                 model=self.scenario.agent.model,
                 constructed=self.scenario.recording.source == "constructed",
                 drift=version_drift(self.scenario.recording.client_versions),
+                route=f"POST {route}",
+                api=api,
             )
-        return turn_response(recorded.response, streamed=bool(body.get("stream", True)))
+        return turn_response(recorded.response, streamed=wants_stream(body, api), api=api)
 
     def unused(self) -> list[str]:
         return [f"model turn {t.turn}" for t in self.scenario.model_turns[self.next_turn :]]
@@ -185,8 +196,16 @@ def unused_error(scenario: Scenario, path: str, unused: list[str]) -> UnusedReco
 
 
 # -- responses ---------------------------------------------------------------------------------------------------
-def turn_response(response: WireResponse, *, streamed: bool) -> httpx.Response:
-    """The recorded answer, as NDJSON lines or one JSON object, whichever the client asked for."""
+def wants_stream(body: Any, api: str) -> bool:
+    """Whether the client asked for a stream: Ollama streams unless told not to, OpenAI only when told to."""
+    default = api == "ollama"
+    return bool(body.get("stream", default)) if isinstance(body, dict) else default
+
+
+def turn_response(response: WireResponse, *, streamed: bool, api: str = "ollama") -> httpx.Response:
+    """The recorded answer, as a stream (NDJSON, or SSE on the OpenAI wire) or one JSON object, as asked."""
+    if api == "openai":
+        return openai_turn_response(response, streamed=streamed)
     if response.chunks is None:
         return httpx.Response(response.status, json=response.body)
     if response.status != 200:
@@ -211,7 +230,7 @@ class NdjsonStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def discovery_response(scenario: Scenario, route: str, body: Any) -> httpx.Response:
-    """`/api/show`, `/api/tags`, `/api/version`: recorded if possible, else derived from the scenario."""
+    """`/api/show`, `/api/tags`, `/api/version`, `/v1/models`: recorded if possible, else derived from the scenario."""
     model = str(body.get("model") or body.get("name") or "") if isinstance(body, dict) else ""
     for exchange in scenario.server:
         if exchange.path == route and (route != "/api/show" or exchange.model == model):
@@ -220,6 +239,10 @@ def discovery_response(scenario: Scenario, route: str, body: Any) -> httpx.Respo
         {str(t.request.body.get("model")) for t in scenario.model_turns if isinstance(t.request.body, dict)}
     )
     models = models or [scenario.agent.model]
+    if is_models_path(route):
+        return models_response(models, route)
+    if route.startswith("/v1/") or scenario.agent.server == "openai":
+        return error_response(404, f"{route} is not recorded in scenario {scenario.id!r} (a replay serves only it)")
     if route == "/api/version":
         return httpx.Response(200, json={"version": scenario.recording.ollama_version or "0.0.0-replay"})
     if route == "/api/tags":

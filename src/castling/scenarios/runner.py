@@ -16,7 +16,7 @@ from castling.scenarios.execute import CODE_TOOL, execute
 from castling.scenarios.expectations import check_all, scaffold
 from castling.scenarios.format import CodeCell, Mode, Outcome, Recording, Scenario, ServerExchange
 from castling.scenarios.library_tools import ToolUnavailable
-from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.live import LiveSource, ScriptedFromScenario, live_for
 from castling.scenarios.offline import offline
 from castling.scenarios.recorder import AnyTransport, Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
@@ -68,14 +68,16 @@ def run_file(path: str | Path, mode: Mode = "replay", *, live: LiveSource | None
             return update(scenario, path, live)
         if mode == "record":
             return record(scenario, path, live or _default_live(scenario, path))
-        return run_live(scenario, path, live or OllamaLive(), repeat)
+        return run_live(scenario, path, live or live_for(scenario), repeat)
     except ToolUnavailable as exc:
         return RunReport(path, mode, "skipped", scenario, note=f"skipped: {exc}")
 
 
 def _default_live(scenario: Scenario, path: Path) -> LiveSource:
-    # Constructed traffic is re-recorded from its own replies; only live recordings need a real Ollama.
-    return ScriptedFromScenario(scenario, path.parent) if scenario.recording.source == "constructed" else OllamaLive()
+    # Constructed traffic is re-recorded from its own replies; only live recordings need a real server.
+    if scenario.recording.source == "constructed":
+        return ScriptedFromScenario(scenario, path.parent)
+    return live_for(scenario)
 
 
 def replay(scenario: Scenario, path: Path) -> RunReport:
@@ -152,7 +154,8 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
         if inner_http is not None
         else recording_wrapper(capture)  # real network: tools wrap their own (address-pinning) transport
     )
-    stamp = _stamp(model, live.host, scenario.agent.model)
+    # Ollama's version and digest; an OpenAI-compatible server has neither (its /v1/models is recorded when asked)
+    stamp = _stamp(model, live.host, scenario.agent.model) if scenario.agent.server == "ollama" else {}
     try:
         outcome = execute(scenario, model, http, live.host)
     except ScenarioDivergence as exc:

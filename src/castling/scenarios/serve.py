@@ -1,9 +1,10 @@
-"""`castling serve`: an Ollama-compatible HTTP server on loopback that replays one scenario's model turns.
+"""`castling serve`: a model server on loopback that replays one scenario's model turns, in the API it recorded.
 
-`/api/chat` (streamed NDJSON or one JSON object), `/api/show`, `/api/tags` and `/api/version`, so the REPL
-and any Ollama client can be tested offline against a real process. By default requests must match the
-recording (a divergence is answered with HTTP 400 and its message); `loose=True` serves the replies in
-order whatever is asked.
+Ollama: `/api/chat` (streamed NDJSON or one JSON object), `/api/show`, `/api/tags` and `/api/version`.
+OpenAI-compatible (vLLM, llama.cpp, …): `/v1/chat/completions` (SSE or one JSON completion) and `/v1/models`.
+So the REPL and any client of either API can be tested offline against a real process. By default requests
+must match the recording (a divergence is answered with HTTP 400 and its message); `loose=True` serves the
+replies in order whatever is asked.
 
 Every request passes `serve_guard.RequestGuard` first (Host and Origin of this machine only, bodies up to 8 MiB),
 and at most 32 connections are served at once (see `serve_guard`). It listens on loopback unless told
@@ -23,9 +24,10 @@ from typing import Any, Self
 import httpx
 
 from castling.errors import ConfigError
-from castling.scenarios.errors import ScenarioDivergence
+from castling.scenarios.errors import API_NAMES, ScenarioDivergence
 from castling.scenarios.format import REPLAY_HEADER
 from castling.scenarios.live import ScriptedFromScenario
+from castling.scenarios.openai_wire import api_prefix, error_response
 from castling.scenarios.replayer import ModelReplay
 from castling.scenarios.serve_guard import (
     IDLE_TIMEOUT,
@@ -115,7 +117,8 @@ class TransportServer:
 
     def refuse(self, handler: BaseHTTPRequestHandler, refusal: Refusal) -> None:
         """Answer `refusal` as Ollama words errors (`{"error": ...}`) without reading the request's body."""
-        body = json.dumps({"error": refusal.message}).encode()
+        body = error_response(refusal.status, refusal.message).content if _openai(handler.path) else b""
+        body = body or json.dumps({"error": refusal.message}).encode()
         handler.send_response(refusal.status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
@@ -131,9 +134,9 @@ class TransportServer:
             response = self.transport.handle_request(request)
         except ScenarioDivergence as exc:
             print(str(exc), file=sys.stderr)
-            response = httpx.Response(400, json={"error": brief(exc)})
-        except Exception as exc:  # e.g. a scripted server out of replies: answer like Ollama does, as an error
-            response = httpx.Response(500, json={"error": f"{type(exc).__name__}: {exc}"})
+            response = _error(handler.path, 400, brief(exc))
+        except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
+            response = _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
         handler.send_response(response.status_code)
         if self.replaying is not None:  # clients (the chat's /save) can tell a replay from Ollama
             handler.send_header(REPLAY_HEADER, self.replaying)
@@ -150,6 +153,15 @@ class TransportServer:
             handler.wfile.flush()
             if self.delay:
                 time.sleep(self.delay)
+
+
+def _openai(path: str) -> bool:
+    return path.startswith("/v1/")
+
+
+def _error(path: str, status: int, message: str) -> httpx.Response:
+    """An error as the asking client's API words it: OpenAI's `{"error": {"message": …}}` or Ollama's `{"error": …}`."""
+    return error_response(status, message) if _openai(path) else httpx.Response(status, json={"error": message})
 
 
 def check_bind(host: str, allow_remote: bool) -> None:
@@ -196,7 +208,12 @@ class ReplayServer(TransportServer):
 def describe(server: ReplayServer) -> str:
     """The start-up banner."""
     scenario = load(server.path)
+    if scenario.agent.server == "openai":
+        hint = f"castling chat --server openai --host {server.url}{api_prefix(scenario)} -m {scenario.agent.model}"
+    else:
+        hint = f"OLLAMA_HOST={server.url} castling chat"
     return (
-        f"castling serve: replaying {server.path} ({len(scenario.model_turns)} model turns, model "
-        f"{scenario.agent.model}) at {server.url}\n  try: OLLAMA_HOST={server.url} castling chat  ·  Ctrl-C stops"
+        f"castling serve: replaying {server.path} ({len(scenario.model_turns)} model turns, "
+        f"{API_NAMES[scenario.agent.server]}, model {scenario.agent.model}) at {server.url}\n"
+        f"  try: {hint}  ·  Ctrl-C stops"
     )

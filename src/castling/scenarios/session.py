@@ -16,7 +16,7 @@ from typing import Any
 from castling.backbones.server import AnyTransport, override_transport
 from castling.scenarios.errors import ScenarioDivergence
 from castling.scenarios.format import Mode, Outcome, Recording, Scenario, ToolCallOutcome
-from castling.scenarios.live import LiveSource, OllamaLive, ScriptedFromScenario
+from castling.scenarios.live import LiveSource, ScriptedFromScenario, live_for
 from castling.scenarios.offline import OfflineGuard, offline
 from castling.scenarios.recorder import Capture, RecordingTransport
 from castling.scenarios.replayer import HttpReplay, ModelReplay, unused_error
@@ -60,7 +60,7 @@ class ScenarioSession:
         live = self.live or (
             ScriptedFromScenario(self.scenario, self.path.parent)
             if self.scenario.recording.source == "constructed" and self.scenario.model_turns
-            else OllamaLive()
+            else live_for(self.scenario)
         )
         if self.mode == "live":
             self.model_transport, self.http_transport = live.model_transport(), live.http_transport()
