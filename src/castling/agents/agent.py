@@ -16,8 +16,8 @@ from langgraph.types import StreamMode
 from castling.agents.approval import APPROVAL_KIND, Approve, Resume
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
 from castling.agents.interruption import interruption_update, plan_interruption_update
-from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
-from castling.agents.plan_strategy import PlanStrategy
+from castling.agents.plan.state import REPLAN_MODES, ReplanMode, with_plan
+from castling.agents.plan.strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
 from castling.agents.toolbox import Toolbox
 from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
