@@ -20,6 +20,7 @@ sends are built in `requests.py`, and the state updates they return in `steps.py
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from langgraph.types import StreamWriter
 
 from castling.agents.approval import Approve
 from castling.agents.events import StepStartedEvent, TextDelta
+from castling.agents.interruption import plan_interruption_update
 from castling.agents.nodes import dual_node
 from castling.agents.plan import prompts
 from castling.agents.plan.requests import (
@@ -102,6 +104,23 @@ class PlanStrategy:
         graph.add_edge("final", END)
         graph.add_edge("limit", END)
         return graph.compile(checkpointer=checkpointer, name="castling-plan")
+
+    def recursion_limit(self) -> int:
+        # Per step decide, act, replanner; each "revise" adds decide and replanner.
+        return self.max_steps * 3 + self.max_replans * 2 + 10
+
+    def interruption_update(
+        self,
+        values: Mapping[str, Any],
+        next_nodes: Sequence[str],
+        partial_text: str,
+        partial_thinking: str = "",
+        *,
+        error: str | None = None,
+    ) -> tuple[dict[str, Any], str] | None:
+        # The plan graph has no "model" / "tools" nodes, and a step may be pending: the run ends as `final`.
+        update = plan_interruption_update(values, next_nodes, partial_text, partial_thinking, error=error)
+        return (update, "final") if update else None
 
     def route(self, state: PlanState) -> str:
         if state.get("stop"):
