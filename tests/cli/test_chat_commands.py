@@ -200,3 +200,21 @@ async def test_resuming_a_session_that_stopped_at_an_approval_marks_the_calls_in
     assert "marked interrupted" in chat.text
     roles = [m["role"] for m in server.requests[1]["messages"]]
     assert roles == ["user", "assistant", "tool", "user"]
+
+
+async def test_backbone_accepts_a_family_registered_in_code(chat, server, monkeypatch):
+    from castling import Qwen
+    from castling.backbones.registry import BACKBONES
+
+    built: list[str] = []
+
+    class Mine(Qwen):
+        def __init__(self, model: str, **options):
+            built.append(model)
+            super().__init__(model, **options)
+
+    monkeypatch.setitem(BACKBONES, "mine", Mine)
+    server.add_reply("ok")
+    await chat.run("/backbone mine\r", "hi\r", "/exit\r")
+    assert "error:" not in chat.text and "backbone: mine" in chat.text
+    assert built and server.requests[0]["model"] == "qwen3:8b"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from castling.backbones.base import Backbone
 from castling.backbones.ollama import OllamaServer
-from castling.backbones.registry import backbone_class, family_for_model
+from castling.backbones.registry import FALLBACK_FAMILY, backbone_class, family_for_model
 from castling.backbones.server import AnyTransport, ModelServer
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
@@ -88,7 +88,7 @@ class AgentFactory:
                 family = family_for_model(settings.model)
                 cls: Any = backbone_class(family)
             except ConfigError:
-                cls = backbone_class("qwen")
+                cls = backbone_class(FALLBACK_FAMILY)
                 note = (
                     f"no backbone is registered for {settings.model!r} yet: using the Qwen backbone's native tool "
                     "calling with it"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from castling.backbones.registry import backbone_class, family_for_model
+from castling.backbones.registry import FALLBACK_FAMILY, backbone_class, family_for_model
 from castling.errors import CastlingError, ConfigError
 from castling.scenarios.format import AgentConfig, ModelTurn, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.recorder import Capture
@@ -132,14 +132,14 @@ def _scenario(app: ChatApp, recorder: SessionRecorder, path: Path, users: list[s
 
 
 def _family(family: str | None, model: str) -> str:
-    """The backbone family the chat used (the Qwen class when the model's family has none, as the chat does)."""
+    """The backbone family the chat used (the fallback family when the model's has none, as the chat does)."""
     if family is not None:
         return family
     try:
         found = family_for_model(model)
         backbone_class(found)
     except ConfigError:
-        return "qwen"
+        return FALLBACK_FAMILY
     return found
 
 
