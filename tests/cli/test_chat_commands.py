@@ -2,9 +2,9 @@
 
 import pytest
 
-from castling.cli.agent_setup import BUILTIN_TOOLS
 from castling.cli.commands import COMMANDS
 from castling.testing import ScriptedOllama
+from castling.tools.builtins import BUILTIN_TOOLS, BuiltinTool
 from tests.cli.chatdriver import Chat
 
 
@@ -79,7 +79,7 @@ async def test_tools_list_enable_disable(server):
 
 
 async def test_enabling_a_tool_that_is_not_installed_is_one_line(chat, monkeypatch):
-    monkeypatch.setitem(BUILTIN_TOOLS, "ghost", "castling.tools:ghost_tool_that_does_not_exist")
+    monkeypatch.setitem(BUILTIN_TOOLS, "ghost", BuiltinTool("castling.tools:ghost_tool_that_does_not_exist", "ghost"))
     await chat.run("/tools enable ghost\r", "/tools enable nope\r", "/exit\r")
     assert "error: The ghost tool is not installed in this version of castling" in chat.text
     assert "error: Unknown tool 'nope': available tools are" in chat.text
