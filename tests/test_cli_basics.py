@@ -29,3 +29,23 @@ def test_help_does_not_import_langgraph():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "usage: castling" in proc.stdout
+
+
+def test_backbone_choices_come_from_the_registry(monkeypatch):
+    from castling.backbones.registry import BACKBONES
+    from castling.cli.main import build_parser
+
+    monkeypatch.setitem(BACKBONES, "mine", "my_package.backbones:Mine")
+    assert build_parser().parse_args(["chat", "--backbone", "mine"]).backbone == "mine"
+
+
+def test_the_backbone_registry_loads_without_the_model_stack():
+    code = (
+        "import sys\n"
+        "import castling.backbones.registry as registry\n"
+        "assert list(registry.BACKBONES) == ['qwen', 'llama']\n"
+        "heavy = {'httpx', 'pydantic', 'langgraph', 'langchain_core'} & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not heavy, f'the registry imported {heavy}'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction
+from castling.agents.plan.schemas import FinalAnswer, Plan, Replan, StepAction
 from castling.testing import ScriptedOllama
 
 

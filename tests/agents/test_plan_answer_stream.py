@@ -9,7 +9,7 @@ import json
 import pytest
 
 from castling import Agent, Llama
-from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
+from castling.agents.plan.stream import AnswerStream, always, rest_of, when_done, when_no_steps
 from castling.testing import ScriptedOllama
 from tests.agents.plan_script import PARIS, act, done, plan, weather
 

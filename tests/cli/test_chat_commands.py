@@ -2,9 +2,9 @@
 
 import pytest
 
-from castling.cli.agent_setup import BUILTIN_TOOLS
 from castling.cli.commands import COMMANDS
 from castling.testing import ScriptedOllama
+from castling.tools.builtins import BUILTIN_TOOLS, BuiltinTool
 from tests.cli.chatdriver import Chat
 
 
@@ -79,7 +79,7 @@ async def test_tools_list_enable_disable(server):
 
 
 async def test_enabling_a_tool_that_is_not_installed_is_one_line(chat, monkeypatch):
-    monkeypatch.setitem(BUILTIN_TOOLS, "ghost", "castling.tools:ghost_tool_that_does_not_exist")
+    monkeypatch.setitem(BUILTIN_TOOLS, "ghost", BuiltinTool("castling.tools:ghost_tool_that_does_not_exist", "ghost"))
     await chat.run("/tools enable ghost\r", "/tools enable nope\r", "/exit\r")
     assert "error: The ghost tool is not installed in this version of castling" in chat.text
     assert "error: Unknown tool 'nope': available tools are" in chat.text
@@ -200,3 +200,21 @@ async def test_resuming_a_session_that_stopped_at_an_approval_marks_the_calls_in
     assert "marked interrupted" in chat.text
     roles = [m["role"] for m in server.requests[1]["messages"]]
     assert roles == ["user", "assistant", "tool", "user"]
+
+
+async def test_backbone_accepts_a_family_registered_in_code(chat, server, monkeypatch):
+    from castling import Qwen
+    from castling.backbones.registry import BACKBONES
+
+    built: list[str] = []
+
+    class Mine(Qwen):
+        def __init__(self, model: str, **options):
+            built.append(model)
+            super().__init__(model, **options)
+
+    monkeypatch.setitem(BACKBONES, "mine", Mine)
+    server.add_reply("ok")
+    await chat.run("/backbone mine\r", "hi\r", "/exit\r")
+    assert "error:" not in chat.text and "backbone: mine" in chat.text
+    assert built and server.requests[0]["model"] == "qwen3:8b"

@@ -71,7 +71,7 @@ def test_compare_shows_qwen_tools_and_llama_plan_for_the_same_tasks(tmp_path: Pa
 
 def test_a_changed_plan_prompt_is_absorbed_by_update_mode(library: Path, monkeypatch: pytest.MonkeyPatch):
     """A request-side change of the plan strategy (here: the executor prompt) re-records from the file's replies."""
-    from castling.agents import plan_prompts
+    from castling.agents.plan import prompts as plan_prompts
 
     path = library / "llama-plan" / "weather-parallel.yaml"
     monkeypatch.setattr(plan_prompts, "EXECUTOR", plan_prompts.EXECUTOR.replace("ONE step", "exactly one step"))

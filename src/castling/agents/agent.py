@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -15,19 +15,18 @@ from langgraph.types import StreamMode
 
 from castling.agents.approval import APPROVAL_KIND, Approve, Resume
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
-from castling.agents.interruption import interruption_update, plan_interruption_update
-from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
-from castling.agents.plan_strategy import PlanStrategy
+from castling.agents.plan.state import ReplanMode, with_plan
 from castling.agents.result import RunResult, build_result, run_start_index
+from castling.agents.strategies import StrategySettings, build_strategy
 from castling.agents.toolbox import Toolbox
-from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
+from castling.agents.tools_strategy import OnMaxSteps
 from castling.backbones.base import Backbone
 from castling.backbones.context import ContextPolicy
 from castling.backbones.context import Mode as ContextMode
+from castling.backbones.profiles import Strategy as StrategyName
 from castling.backbones.registry import backbone_for_model
 from castling.errors import ConfigError
 
-Strategy = Literal["tools", "plan"]
 Graph = CompiledStateGraph[Any, Any, Any, Any]
 
 
@@ -44,7 +43,7 @@ class Agent:
         backbone: Backbone | str,
         tools: Sequence[BaseTool | Callable[..., Any]] = (),
         *,
-        strategy: Strategy | None = None,
+        strategy: StrategyName | None = None,
         system: str | None = None,
         max_steps: int = 12,
         on_max_steps: OnMaxSteps = "answer",
@@ -87,39 +86,20 @@ class Agent:
         self.backbone = backbone_for_model(backbone, host=host) if isinstance(backbone, str) else backbone
         self.toolbox = Toolbox(tools, default_timeout=tool_timeout)
         self.backbone.context_guard.policy = context if isinstance(context, ContextPolicy) else ContextPolicy(context)
-        self.strategy: Strategy = strategy or self.backbone.profile.default_strategy
+        self.strategy: StrategyName = strategy or self.backbone.profile.default_strategy
         self.max_steps = max_steps
         self.max_replans = max_replans
         self.replan = replan
         self.approve = approve
-        self._strategy = self._build_strategy(system, on_max_steps)
+        settings = StrategySettings(
+            self.backbone, self.toolbox, system, max_steps, on_max_steps, max_replans, replan, approve
+        )
+        self._strategy = build_strategy(self.strategy, settings)
         self._checkpointer = checkpointer
         self._graphs: dict[bool, Graph] = {}
 
     def __repr__(self) -> str:
         return f"Agent({self.backbone!r}, tools={self.toolbox.names}, strategy={self.strategy!r})"
-
-    def _build_strategy(self, system: str | None, on_max_steps: OnMaxSteps) -> ToolsStrategy | PlanStrategy:
-        if self.strategy == "tools":
-            return ToolsStrategy(
-                self.backbone, self.toolbox, system, self.max_steps, on_max_steps, approve=self.approve
-            )
-        if self.strategy == "plan":
-            if self.replan not in REPLAN_MODES:
-                raise ConfigError(f"Unknown replan {self.replan!r}: use one of {', '.join(REPLAN_MODES)}.")
-            if self.max_replans < 0:
-                raise ConfigError(f"max_replans must be 0 or more, got {self.max_replans}.")
-            return PlanStrategy(
-                self.backbone,
-                self.toolbox,
-                system,
-                self.max_steps,
-                on_max_steps,
-                self.max_replans,
-                self.replan,
-                approve=self.approve,
-            )
-        raise ConfigError(f"Unknown strategy {self.strategy!r}: use 'tools' or 'plan'.")
 
     # -- graphs ----------------------------------------------------------------------------------------------
     @property
@@ -143,7 +123,7 @@ class Agent:
             if isinstance(task, Resume):
                 raise ConfigError("Resuming a run needs the thread_id of the run that paused.")
             thread_id = f"run-{uuid.uuid4().hex[:12]}"  # interrupts need a checkpointed thread
-        config: RunnableConfig = {"recursion_limit": self._recursion_limit()}
+        config: RunnableConfig = {"recursion_limit": self._strategy.recursion_limit()}
         if thread_id is not None:
             config["configurable"] = {"thread_id": thread_id}
         graph = self._graph(thread_id is not None)
@@ -154,11 +134,6 @@ class Agent:
         input_id = f"input-{uuid.uuid4().hex[:12]}"
         inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
         return graph, inputs, config, input_id, thread_id
-
-    def _recursion_limit(self) -> int:
-        if self.strategy == "plan":  # per step decide, act, replanner; each "revise" adds decide and replanner
-            return self.max_steps * 3 + self.max_replans * 2 + 10
-        return self.max_steps * 3 + 10
 
     # -- running ---------------------------------------------------------------------------------------------
     def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
@@ -211,15 +186,10 @@ class Agent:
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         snapshot = await graph.aget_state(config)
         values = snapshot.values or {}
-        if self.strategy == "plan":  # the plan graph has no "model" / "tools" nodes, and a step may be pending
-            plan_update = plan_interruption_update(values, snapshot.next, partial_text, partial_thinking, error=error)
-            if plan_update:
-                await graph.aupdate_state(config, plan_update, as_node="final")
-            return
-        messages = list(values.get("messages", []))
-        update, node = interruption_update(messages, partial_text, partial_thinking, error=error)
-        if update:
-            await graph.aupdate_state(config, {"messages": update}, as_node=node)
+        found = self._strategy.interruption_update(values, snapshot.next, partial_text, partial_thinking, error=error)
+        if found is not None:
+            update, node = found
+            await graph.aupdate_state(config, update, as_node=node)
 
     # -- lifetime --------------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from castling.agents.plan_steps import PendingCall, call_messages
+from castling.agents.plan.steps import PendingCall, call_messages
 from castling.agents.toolbox import ToolOutcome
 
 INTERRUPTED_KEY = "interrupted"

@@ -8,7 +8,7 @@ START → model ─┬─ tool calls ──────→ tools ─┬─ steps
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +29,7 @@ from castling.agents.events import (
     UsageEvent,
     compaction_event,
 )
+from castling.agents.interruption import interruption_update
 from castling.agents.messages import WireCache, reply_message
 from castling.agents.nodes import dual_node
 from castling.agents.result import STOP_KEY
@@ -72,6 +73,22 @@ class ToolsStrategy:
         graph.add_edge("repair", "model")
         graph.add_edge("limit", END)
         return graph.compile(checkpointer=checkpointer, name="castling-tools")
+
+    def recursion_limit(self) -> int:
+        return self.max_steps * 3 + 10
+
+    def interruption_update(
+        self,
+        values: Mapping[str, Any],
+        next_nodes: Sequence[str],
+        partial_text: str,
+        partial_thinking: str = "",
+        *,
+        error: str | None = None,
+    ) -> tuple[dict[str, Any], str] | None:
+        messages = list(values.get("messages", []))
+        update, node = interruption_update(messages, partial_text, partial_thinking, error=error)
+        return ({"messages": update}, node) if update else None
 
     # -- model -----------------------------------------------------------------------------------------------
     def model(self, state: AgentState) -> dict[str, Any]:

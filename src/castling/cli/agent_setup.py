@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from castling.backbones.base import Backbone
-from castling.backbones.registry import backbone_class, family_for_model
+from castling.backbones.registry import FALLBACK_FAMILY, backbone_class, family_for_model
 from castling.backbones.server import AnyTransport, ModelServer
 from castling.backbones.servers import make_server
 from castling.cli.settings import ChatSettings
 from castling.errors import ConfigError
+from castling.tools.builtins import BUILTIN_TOOLS
 
 if TYPE_CHECKING:  # langgraph and langchain-core load in the background while the prompt shows (see chat.py)
     from langchain_core.tools import BaseTool
@@ -25,8 +25,6 @@ RUNTIME_IMPORT = threading.Lock()
 """Held by the chat's background import of langgraph; tool modules (langchain-core) are imported under it too, so
 two threads never import the same package at once (its circular imports can trip the deadlock detection)."""
 ToolFactory = Callable[[], "BaseTool"]
-BUILTIN_TOOLS: dict[str, str] = {"run_python": "castling.tools:python", "fetch": "castling.tools:fetch"}
-"""Tool name → factory path, imported lazily: the tools arrive from their own branch."""
 
 
 @dataclass
@@ -68,18 +66,15 @@ class AgentFactory:
     def _make_tool(self, name: str) -> BaseTool:
         if name in self.extra_tools:
             return self.extra_tools[name]()
-        path = BUILTIN_TOOLS.get(name)
-        if path is None:
+        builtin = BUILTIN_TOOLS.get(name)
+        if builtin is None:
             raise ConfigError(f"Unknown tool {name!r}: available tools are {', '.join(self.available_tools())}.")
-        module, _, attribute = path.partition(":")
-        factory = getattr(importlib.import_module(module), attribute, None)
-        if factory is None:
-            raise ConfigError(f"The {name} tool is not installed in this version of castling (it is coming soon).")
-        if name == "fetch" and self.http_recorder is not None:
-            recorded: BaseTool = factory(transport=self.http_recorder)
-            return recorded
-        tool: BaseTool = factory()
-        return tool
+        try:
+            return builtin.make(transport=self.http_recorder)
+        except LookupError:
+            raise ConfigError(
+                f"The {name} tool is not installed in this version of castling (it is coming soon)."
+            ) from None
 
     def backbone(self, settings: ChatSettings) -> tuple[Backbone, str | None]:
         """The backbone for the settings, and a note when it had to fall back to the Qwen class."""
@@ -90,7 +85,7 @@ class AgentFactory:
                 family = family_for_model(settings.model)
                 cls: Any = backbone_class(family)
             except ConfigError:
-                cls = backbone_class("qwen")
+                cls = backbone_class(FALLBACK_FAMILY)
                 note = (
                     f"no backbone is registered for {settings.model!r} yet: using the Qwen backbone's native tool "
                     "calling with it"

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from castling.backbones.server import AnyTransport
-from castling.cli.agent_setup import BUILTIN_TOOLS, RUNTIME_IMPORT, AgentFactory, ToolFactory
+from castling.cli.agent_setup import RUNTIME_IMPORT, AgentFactory, ToolFactory
 from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
 from castling.cli.inputs import LinePrompter, Prompter, SlashCompleter, ToolkitPrompter
@@ -33,6 +33,7 @@ from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, open_checkpointer
 from castling.cli.settings import TOOL_ALIASES, ChatSettings, parse_approve
 from castling.errors import CastlingError, ConfigError
+from castling.tools.builtins import BUILTIN_TOOLS
 
 PULL_HINT = "ollama pull qwen3:8b"
 RUNTIME_MODULES = ("castling.agents.agent", "castling.agents.approval", "langgraph.checkpoint.sqlite.aio")
@@ -230,13 +231,7 @@ def _tools(spec: str | None) -> list[str]:
 
 
 def _installed(name: str) -> bool:
-    import importlib
-
-    module, _, attribute = BUILTIN_TOOLS[name].partition(":")
-    try:
-        return hasattr(importlib.import_module(module), attribute)
-    except ImportError:
-        return False
+    return BUILTIN_TOOLS[name].installed()
 
 
 async def _greet(app: ChatApp) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from castling.backbones.registry import BACKBONES
 from castling.cli.sessions import new_session_id
 from castling.cli.settings import APPROVAL_MODES, TOOL_ALIASES, check_mode, parse_value
 from castling.errors import CastlingError
@@ -140,10 +141,10 @@ async def _model(app: ChatApp, arg: str) -> None:
     await _change(app, "model", arg)
 
 
-@command("backbone", "qwen|llama", "pick the backbone family for the model", ("qwen", "llama"))
+@command("backbone", "|".join(BACKBONES), "pick the backbone family for the model", tuple(BACKBONES))
 async def _backbone(app: ChatApp, arg: str) -> None:
-    if arg not in ("qwen", "llama"):
-        app.screen.error("usage: /backbone qwen|llama")
+    if arg not in BACKBONES:  # read now: a family registered in code after this module loaded counts too
+        app.screen.error(f"usage: /backbone {'|'.join(BACKBONES)}")
         return
     await _change(app, "backbone", arg)
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from castling._version import __version__
+from castling.backbones.registry import BACKBONES  # names only: no httpx, pydantic or langchain-core
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -43,7 +44,7 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.add_argument("--tools", help="comma-separated tools (python,fetch) or none; default: every installed one")
     chat.add_argument("--approve", help="ask before tools run: code (default), all, none, or TOOL=ask|auto|never,...")
     chat.add_argument("--strategy", choices=["tools", "plan"], help="agent strategy (default: the backbone's)")
-    chat.add_argument("--backbone", choices=["qwen", "llama"], help="backbone family (default: from the model name)")
+    chat.add_argument("--backbone", choices=list(BACKBONES), help="backbone family (default: from the model name)")
     chat.add_argument("--think", choices=["on", "off"], help="thinking on or off (default: the model's)")
     chat.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="an Ollama option")
     chat.add_argument("--resume", nargs="?", const="", metavar="ID", help="continue the last session, or session ID")

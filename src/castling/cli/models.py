@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
-FAMILY_ORDER = ("qwen", "llama")
+from castling.backbones.profiles import PROFILES
 
 
 def rank(name: str) -> tuple[int, float, float]:
-    """Sort key (lower is better): family preference, then newer generation, then more parameters."""
+    """Sort key (lower is better): family preference, then newer generation, then more parameters.
+
+    Families are preferred in the order of `PROFILES` (Qwen first: native tool calling), then any other model.
+    """
     base = name.rsplit("/", 1)[-1].lower()
-    family = next((i for i, prefix in enumerate(FAMILY_ORDER) if base.startswith(prefix)), len(FAMILY_ORDER))
+    prefixes = [profile.model_prefixes for profile in PROFILES.values()]
+    family = next((i for i, own in enumerate(prefixes) if base.startswith(own)), len(prefixes))
     generation = re.match(r"[a-z]+(\d+(?:\.\d+)?)", base)
     size = re.search(r"[:\-_](\d+(?:\.\d+)?)b\b", base)
     return (

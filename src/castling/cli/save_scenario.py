@@ -14,19 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from castling.backbones.registry import backbone_class, family_for_model
+from castling.backbones.registry import FALLBACK_FAMILY, backbone_class, family_for_model
 from castling.errors import CastlingError, ConfigError
 from castling.scenarios.format import AgentConfig, ModelTurn, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.recorder import Capture
 from castling.scenarios.runner import recorded_scenario, schema_ref
 from castling.scenarios.store import load, save
+from castling.tools.builtins import BUILTIN_TOOLS
 
 if TYPE_CHECKING:
     from castling.cli.app import ChatApp
     from castling.cli.recording import SessionRecorder
-
-SCENARIO_TOOLS = {"run_python": "python", "fetch": "fetch"}
-"""Chat tool name → the name a scenario builds it by."""
 
 
 async def save_session(app: ChatApp, arg: str) -> None:
@@ -85,7 +83,7 @@ def _user_turns(recorder: SessionRecorder, messages: list[BaseMessage]) -> list[
 def _runner(app: ChatApp, recorder: SessionRecorder) -> str:
     """`agent` when the agent alone can replay the conversation, else `wire` (with the reasons noted)."""
     for name in app.settings.tools:
-        if name not in SCENARIO_TOOLS:
+        if name not in BUILTIN_TOOLS:
             recorder.note(f"the tool {name!r} is not a built-in a scenario can build")
     return "wire" if recorder.notes else "agent"
 
@@ -125,21 +123,27 @@ def _scenario(app: ChatApp, recorder: SessionRecorder, path: Path, users: list[s
             think=settings.think,
             options=dict(settings.options),
             max_steps=app.agent.max_steps,
-            tools=[SCENARIO_TOOLS.get(name, name) for name in settings.tools],
+            tools=[_scenario_name(name) for name in settings.tools],
         ),
         recording=Recording(source=recorder.source, provenance=provenance),
     )
 
 
+def _scenario_name(tool: str) -> str:
+    """The name a scenario builds the chat's tool `tool` by (`run_python` → `python`)."""
+    builtin = BUILTIN_TOOLS.get(tool)
+    return builtin.scenario_name if builtin is not None else tool
+
+
 def _family(family: str | None, model: str) -> str:
-    """The backbone family the chat used (the Qwen class when the model's family has none, as the chat does)."""
+    """The backbone family the chat used (the fallback family when the model's has none, as the chat does)."""
     if family is not None:
         return family
     try:
         found = family_for_model(model)
         backbone_class(found)
     except ConfigError:
-        return "qwen"
+        return FALLBACK_FAMILY
     return found
 
 

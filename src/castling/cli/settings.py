@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from castling.tools.builtins import BUILTIN_TOOLS
+
 ApprovalMode = Literal["ask", "auto", "never"]
 APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto", "never")
-CODE_TOOLS = frozenset({"run_python"})
+CODE_TOOLS = frozenset(name for name, builtin in BUILTIN_TOOLS.items() if builtin.runs_code)
 """Tools that run code: they ask before each call unless told otherwise."""
-TOOL_ALIASES = {"python": "run_python", "code": "run_python", "run_python": "run_python", "fetch": "fetch"}
+TOOL_ALIASES = {
+    alias: name for name, builtin in BUILTIN_TOOLS.items() for alias in (name, builtin.scenario_name, *builtin.aliases)
+}
+"""Every name the chat accepts for a built-in tool → the tool's own name (`python`, `code` → `run_python`)."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from castling.backbones.registry import family_or_fallback
 from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
@@ -18,11 +19,6 @@ from castling.scenarios.report import Row, compare_text, row_for, rows_from_reco
 from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import RunReport, record, run_file, run_live
 from castling.scenarios.store import discover, load
-
-
-def family_of(model: str) -> str:
-    """`llama…` → llama, anything else → qwen (the registry's prefixes, without importing backbones)."""
-    return "llama" if model.rsplit("/", 1)[-1].lower().startswith("llama") else "qwen"
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -37,7 +33,7 @@ def record_command(args: argparse.Namespace) -> int:
         print(f"castling record: {exc}", file=sys.stderr)
         return 2
     agent = AgentConfig(
-        backbone=args.family or family_of(args.backbone),
+        backbone=args.family or family_or_fallback(args.backbone),
         model=args.backbone,
         server=args.server,
         strategy=args.strategy or "tools",
@@ -183,7 +179,11 @@ def live_rows(
     rows = []
     for template in templates.values():
         for model in models:
-            update = {"model": model, "backbone": family_of(model), "strategy": strategy or template.agent.strategy}
+            update = {
+                "model": model,
+                "backbone": family_or_fallback(model),
+                "strategy": strategy or template.agent.strategy,
+            }
             agent = template.agent.model_copy(update=update)
             variant = template.model_copy(update={"agent": agent, "recording": Recording(source="live")})
             try:

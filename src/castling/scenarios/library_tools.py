@@ -1,12 +1,11 @@
 """Deterministic tools for the scenario library and for tests.
 
-Each is built by name through `make_tool(name, http_transport)`; `python` and `fetch` resolve lazily to the
-built-in tools (which land from other branches) and raise `ToolUnavailable` when they cannot be imported.
+Each is built by name through `make_tool(name, http_transport)`; `python` and `fetch` are the built-in tools
+(`castling.tools.BUILTIN_TOOLS`, by their scenario names), which raise `ToolUnavailable` when they cannot load.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from langchain_core.tools import BaseTool
 
 from castling.errors import ConfigError
 from castling.scenarios.names import not_registered, registered_tool
+from castling.tools.builtins import BUILTIN_TOOLS, BuiltinTool
 from castling.tools.decorator import tool
 
 _WEATHER = {
@@ -88,14 +88,11 @@ def page_title_tool(transport: Any) -> BaseTool:
     return page_title
 
 
-def _builtin(name: str, http_transport: Any) -> BaseTool:
+def _builtin(name: str, builtin: BuiltinTool, http_transport: Any) -> BaseTool:
     try:
-        module = importlib.import_module("castling.tools")
-        factory: Callable[..., BaseTool] = getattr(module, name)
-    except (ImportError, AttributeError) as exc:
+        return builtin.make(transport=http_transport)
+    except (ImportError, LookupError) as exc:
         raise ToolUnavailable(f"the built-in tool {name!r} is not available here ({exc}).") from exc
-    try:
-        return factory(transport=http_transport) if name == "fetch" and http_transport is not None else factory()
     except ConfigError as exc:  # e.g. the sandbox needs bubblewrap, which this machine lacks
         raise ToolUnavailable(f"the built-in tool {name!r} cannot start here: {exc}") from exc
 
@@ -106,18 +103,24 @@ _LIBRARY: dict[str, Callable[[Any], BaseTool]] = {
     "celsius_to_fahrenheit": lambda _: celsius_to_fahrenheit,
     "page_title": page_title_tool,
 }
-BUILTINS = ("python", "fetch")
-HTTP_TOOLS = ("fetch", "page_title")
+HTTP_TOOLS = (*(b.scenario_name for b in BUILTIN_TOOLS.values() if b.takes_transport), "page_title")
+"""Tools whose HTTP traffic is recorded and replayed."""
+
+
+def _scenario_builtin(name: str) -> BuiltinTool | None:
+    """The built-in tool scenario files call `name` (`python`, `fetch`), read from the one table."""
+    return next((builtin for builtin in BUILTIN_TOOLS.values() if builtin.scenario_name == name), None)
 
 
 def make_tool(name: str, http_transport: Any = None) -> BaseTool:
     """The tool a scenario names: a built-in (`python`, `fetch`), a library tool, or one registered by code."""
-    if name in BUILTINS:
-        return _builtin(name, http_transport)
+    builtin = _scenario_builtin(name)
+    if builtin is not None:
+        return _builtin(name, builtin, http_transport)
     if name in _LIBRARY:
         return _LIBRARY[name](http_transport)
     registered = registered_tool(name)
     if registered is None:
-        known = ", ".join([*BUILTINS, *_LIBRARY])
+        known = ", ".join([*(builtin.scenario_name for builtin in BUILTIN_TOOLS.values()), *_LIBRARY])
         raise ConfigError(f"Unknown scenario tool (built in: {known}): {not_registered('tool', name)}")
     return registered

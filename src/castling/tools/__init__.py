@@ -1,6 +1,7 @@
 """Built-in tools and tool helpers.
 
 Loaded lazily: `from castling import tool` should not pay for the web extractor or the sandbox.
+`BUILTIN_TOOLS` (in `builtins.py`) is the one table of the built-in tools that the chat and the scenarios read.
 """
 
 from __future__ import annotations
@@ -9,18 +10,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from castling.tools.builtins import BUILTIN_TOOLS, BuiltinTool
     from castling.tools.code import python
     from castling.tools.decorator import tool
     from castling.tools.web import fetch, http_request
 
 _LAZY = {
+    "BUILTIN_TOOLS": "castling.tools.builtins",
+    "BuiltinTool": "castling.tools.builtins",
     "fetch": "castling.tools.web",
     "http_request": "castling.tools.web",
     "python": "castling.tools.code",
     "tool": "castling.tools.decorator",
 }
 
-__all__ = ["fetch", "http_request", "python", "tool"]
+__all__ = ["BUILTIN_TOOLS", "BuiltinTool", "fetch", "http_request", "python", "tool"]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,15 +11,16 @@ question, a LangGraph `interrupt()`, then the tool). LangGraph re-runs a node fr
 split keeps a resume from repeating the model call. With `replan="when_needed"`, `decide` goes straight to the
 re-planner on "revise", and `act` goes back to `decide` while the plan is on track.
 
-Every model call asks for JSON-schema output (`format`) and sends no `tools`: see `plan_structured`. Tools run
+Every model call asks for JSON-schema output (`format`) and sends no `tools`: see `structured.py`. Tools run
 through the agent's `Toolbox`, so validation, timeouts and error results are the tools strategy's.
 
 This module holds the graph, its routing and the node bodies (the parts that wait on I/O); the requests each node
-sends are built in `plan_requests`, and the state updates they return in `plan_steps`.
+sends are built in `requests.py`, and the state updates they return in `steps.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,11 +32,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamWriter
 
-from castling.agents import plan_prompts as prompts
 from castling.agents.approval import Approve
 from castling.agents.events import StepStartedEvent, TextDelta
+from castling.agents.interruption import plan_interruption_update
 from castling.agents.nodes import dual_node
-from castling.agents.plan_requests import (
+from castling.agents.plan import prompts
+from castling.agents.plan.requests import (
     executor_messages,
     objective,
     planner_messages,
@@ -44,11 +46,11 @@ from castling.agents.plan_requests import (
     unknown_tools,
     with_unknown_tools_note,
 )
-from castling.agents.plan_schemas import FinalAnswer, Plan, Replan, StepAction, action_schema
-from castling.agents.plan_state import PlanState, ReplanMode, add_usage
-from castling.agents.plan_steps import StepRun, approved, pending_step, planned, replanned, text_action
-from castling.agents.plan_stream import AnswerStream, always, rest_of, when_done, when_no_steps
-from castling.agents.plan_structured import Answer, FormatChoice, aask, ask, json_schema
+from castling.agents.plan.schemas import FinalAnswer, Plan, Replan, StepAction, action_schema
+from castling.agents.plan.state import PlanState, ReplanMode, add_usage
+from castling.agents.plan.steps import StepRun, approved, pending_step, planned, replanned, text_action
+from castling.agents.plan.stream import AnswerStream, always, rest_of, when_done, when_no_steps
+from castling.agents.plan.structured import Answer, FormatChoice, aask, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.agents.tools_strategy import OnMaxSteps
@@ -102,6 +104,23 @@ class PlanStrategy:
         graph.add_edge("final", END)
         graph.add_edge("limit", END)
         return graph.compile(checkpointer=checkpointer, name="castling-plan")
+
+    def recursion_limit(self) -> int:
+        # Per step decide, act, replanner; each "revise" adds decide and replanner.
+        return self.max_steps * 3 + self.max_replans * 2 + 10
+
+    def interruption_update(
+        self,
+        values: Mapping[str, Any],
+        next_nodes: Sequence[str],
+        partial_text: str,
+        partial_thinking: str = "",
+        *,
+        error: str | None = None,
+    ) -> tuple[dict[str, Any], str] | None:
+        # The plan graph has no "model" / "tools" nodes, and a step may be pending: the run ends as `final`.
+        update = plan_interruption_update(values, next_nodes, partial_text, partial_thinking, error=error)
+        return (update, "final") if update else None
 
     def route(self, state: PlanState) -> str:
         if state.get("stop"):

@@ -1,4 +1,4 @@
-"""The messages each of the plan strategy's model calls sends: the prompts of `plan_prompts`, filled from the state.
+"""The messages each of the plan strategy's model calls sends: the prompts of `prompts.py`, filled from the state.
 
 Kept apart from the graph so the sync and async nodes build the same requests.
 """
@@ -9,9 +9,9 @@ from collections.abc import Collection, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from castling.agents import plan_prompts as prompts
-from castling.agents.plan_schemas import Plan, Replan
-from castling.agents.plan_state import PlanState
+from castling.agents.plan import prompts
+from castling.agents.plan.schemas import Plan, Replan
+from castling.agents.plan.state import PlanState
 from castling.backbones.wire import WireMessage, WireTool
 
 

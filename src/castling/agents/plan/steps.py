@@ -25,8 +25,8 @@ from castling.agents.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from castling.agents.plan_schemas import Plan, Replan, StepAction, steps_to_dicts
-from castling.agents.plan_state import PlanState, StepDict, add_usage, full_plan
+from castling.agents.plan.schemas import Plan, Replan, StepAction, steps_to_dicts
+from castling.agents.plan.state import PlanState, StepDict, add_usage, full_plan
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.backbones.base import Backbone
 from castling.backbones.usage import Usage

@@ -17,9 +17,9 @@ from langgraph.types import StreamWriter
 from pydantic import BaseModel, ValidationError
 
 from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent, compaction_event
-from castling.agents.plan_prompts import invalid_reply_note
-from castling.agents.plan_schemas import inline_refs
-from castling.agents.plan_stream import AnswerStream
+from castling.agents.plan.prompts import invalid_reply_note
+from castling.agents.plan.schemas import inline_refs
+from castling.agents.plan.stream import AnswerStream
 from castling.backbones.base import Backbone, Reply
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
