@@ -14,7 +14,7 @@ from castling.backbones.ollama import OllamaServer
 from castling.backbones.pool import Pool, PoolUnavailable
 from castling.backbones.servers import make_server
 from castling.backbones.wire import ChatRequest
-from castling.errors import ModelStreamError, OllamaUnreachable
+from castling.errors import ModelNotFound, ModelStreamError, OllamaUnreachable
 from tests.cli.ollama_stub import OllamaStub, text_lines
 
 MODEL = "llama3"
@@ -155,3 +155,12 @@ async def test_show_and_chat_go_to_the_host_that_has_the_model():
     assert turn.content == "Hello from the pool."
     assert lacking.requests == []  # its 404 on /api/show kept the chat away from it
     assert models == ["llama3", "qwen3:8b"]
+
+
+def test_a_model_on_no_host_is_model_not_found_listing_every_hosts_models():
+    first, second = stub(replies=0, models=("qwen3:8b",)), stub(replies=0, models=("llama3.1:8b",))
+    with first, second:
+        with pytest.raises(ModelNotFound) as caught:
+            pool_of(first.host, second.host).show(MODEL)
+    assert caught.value.installed == ("llama3.1:8b", "qwen3:8b")
+    assert "ollama pull llama3" in str(caught.value)
