@@ -15,7 +15,8 @@ def stub():
 
 @pytest.mark.parametrize("hang_up", [False, True], ids=["body-ends-without-done", "connection-dropped"])
 def test_a_cut_stream_raises_with_the_partial_text(stub: OllamaStub, hang_up: bool):
-    stub.add(text_lines("qwen3:8b", ["Half ", "of ", "it"])[:-1], hang_up=hang_up)  # every chunk but `done`
+    lines = text_lines("qwen3:8b", ["Half ", "of ", "it"])[:-1]  # every chunk but `done`
+    stub.add(lines, break_after=len(lines) if hang_up else None)
     agent = Agent(Qwen("qwen3:8b", host=stub.host, think=False), [])
     with pytest.raises(ModelStreamError, match="ended before the reply") as caught:
         agent.run("Say something long.")
@@ -24,7 +25,8 @@ def test_a_cut_stream_raises_with_the_partial_text(stub: OllamaStub, hang_up: bo
 
 @pytest.mark.parametrize("hang_up", [False, True], ids=["body-ends-without-done", "connection-dropped"])
 async def test_a_cut_stream_raises_in_async_runs_too(stub: OllamaStub, hang_up: bool):
-    stub.add(text_lines("qwen3:8b", ["Half ", "of ", "it"])[:-1], hang_up=hang_up)
+    lines = text_lines("qwen3:8b", ["Half ", "of ", "it"])[:-1]
+    stub.add(lines, break_after=len(lines) if hang_up else None)
     agent = Agent(Qwen("qwen3:8b", host=stub.host, think=False), [])
     with pytest.raises(ModelStreamError, match="ended before the reply") as caught:
         await agent.arun("Say something long.")
@@ -32,7 +34,7 @@ async def test_a_cut_stream_raises_in_async_runs_too(stub: OllamaStub, hang_up: 
 
 
 def test_a_whole_stream_still_answers(stub: OllamaStub):
-    stub.add(text_lines("qwen3:8b", ["All ", "of ", "it"]), hang_up=False)
+    stub.add(text_lines("qwen3:8b", ["All ", "of ", "it"]))
     result = Agent(Qwen("qwen3:8b", host=stub.host, think=False), []).run("Say it.")
     assert result.answer == "All of it"
     assert result.usage.completion_tokens == 3

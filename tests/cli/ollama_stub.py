@@ -1,12 +1,16 @@
 """A small Ollama stand-in on loopback (stdlib http.server in a thread) serving recorded `/api/chat` streams.
 
-It answers `/api/tags`, `/api/show`, `/api/version`, and streams each queued reply as chunked NDJSON, one line
-every `delay` seconds, noting when the client hangs up mid-stream (what Ollama sees when a reply is cancelled).
+It answers `/api/tags`, `/api/show`, `/api/ps`, `/api/version`, and streams each queued reply as chunked NDJSON,
+one line every `delay` seconds, noting when the client hangs up mid-stream (what Ollama sees when a reply is
+cancelled). For pools: it counts chat requests in progress (`active`, `peak`), can drop the connection after
+some lines of a reply (`add(..., break_after=n)`), and `stop()` closes it the way a dying server does (the
+listening socket and every open connection).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,10 +61,19 @@ class OllamaStub:
     def __init__(self, models: list[str], capabilities: tuple[str, ...] = ("completion", "tools")) -> None:
         self.models = models
         self.capabilities = list(capabilities)
-        self.replies: list[tuple[list[str], float, bool]] = []
+        self.replies: list[tuple[list[str], float, int | None]] = []
         self.requests: list[dict] = []
+        self.loaded: list[str] = []
+        """Models `/api/ps` reports as loaded."""
         self.hung_up = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.active = 0
+        """Chat requests being answered now."""
+        self.peak = 0
+        """The most chat requests ever answered at once."""
+        self.lock = threading.Lock()
+        self.connections: list[socket.socket] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.stub = self  # type: ignore[attr-defined]
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -68,69 +81,103 @@ class OllamaStub:
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, lines: list[str], delay: float = 0.0, *, hang_up: bool = False) -> None:
-        """Queue a reply; `hang_up` closes the connection after the lines, without ending the chunked body."""
-        self.replies.append((lines, delay, hang_up))
+    def add(self, lines: list[str], delay: float = 0.0, break_after: int | None = None) -> None:
+        """Queue a reply; with `break_after`, the connection is dropped after that many lines."""
+        self.replies.append((lines, delay, break_after))
 
     def __enter__(self) -> OllamaStub:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
+        self.stop()
+
+    def stop(self) -> None:
+        """Die: stop listening (new connections are refused) and drop every open connection."""
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
                 pass
 
-            def _json(self, status: int, value: object) -> None:
-                body = json.dumps(value).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
-            def do_GET(self) -> None:
-                if self.path == "/api/tags":
-                    self._json(200, {"models": [{"name": m, "model": m, "size": 1} for m in stub.models]})
-                else:
-                    self._json(200, {"version": "0.12.10"})
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if self.path == "/api/show":
-                    if body.get("model") not in stub.models:
-                        return self._json(404, {"error": f"model '{body.get('model')}' not found"})
-                    info = {"general.architecture": "llama", "llama.context_length": 8192}
-                    return self._json(200, {"capabilities": stub.capabilities, "model_info": info, "details": {}})
-                stub.requests.append(body)
-                if not stub.replies:
-                    return self._json(500, {"error": "the stub has no reply left"})
-                lines, delay, hang_up = stub.replies.pop(0)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-ndjson")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                try:
-                    for line in lines:
-                        data = line.encode() + b"\n"
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                        self.wfile.flush()
-                        time.sleep(delay)
-                    if hang_up:
-                        self.close_connection = True
-                        return None
-                    self.wfile.write(b"0\r\n\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    stub.hung_up.set()
+    @property
+    def stub(self) -> OllamaStub:
+        return self.server.stub  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.stub.connections.append(self.connection)
+
+    def _json(self, status: int, value: object) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/api/tags":
+            self._json(200, {"models": [{"name": m, "model": m, "size": 1} for m in self.stub.models]})
+        elif self.path == "/api/ps":
+            self._json(200, {"models": [{"name": m, "model": m, "size": 1} for m in self.stub.loaded]})
+        else:
+            self._json(200, {"version": "0.12.10"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if self.path == "/api/show":
+            if body.get("model") not in self.stub.models:
+                return self._json(404, {"error": f"model '{body.get('model')}' not found"})
+            info = {"general.architecture": "llama", "llama.context_length": 8192}
+            return self._json(200, {"capabilities": self.stub.capabilities, "model_info": info, "details": {}})
+        with self.stub.lock:
+            self.stub.requests.append(body)
+            reply = self.stub.replies.pop(0) if self.stub.replies else None
+            self.stub.active += 1
+            self.stub.peak = max(self.stub.peak, self.stub.active)
+        self.answering = True
+        try:
+            if reply is None:
+                return self._json(500, {"error": "the stub has no reply left"})
+            self._stream(*reply)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self.stub.lock:
+            if self.answering:
+                self.answering = False
+                self.stub.active -= 1
+
+    def _stream(self, lines: list[str], delay: float, break_after: int | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for number, line in enumerate(lines):
+                if number == break_after:
                     self.close_connection = True
-
-        return Handler
+                    self.connection.shutdown(socket.SHUT_RDWR)  # dies mid-reply
+                    return
+                data = line.encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                time.sleep(delay)
+            self._done()  # before the last bytes: the client cannot have finished before this
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.stub.hung_up.set()
+            self.close_connection = True

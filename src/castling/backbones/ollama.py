@@ -2,24 +2,38 @@
 
 The httpx transport underneath is injectable (`transport=`, or scoped with `server.override_transport`): tests
 answer from recorded traffic through it, and the scenario recorder and replayer plug in at the same place.
+
+The `/api/chat` body is built here, not by `Client.chat`: the client rebuilds `tools` through its pydantic `Tool`
+model, which keeps only `type`, `items`, `description` and `enum` per property, so a tool taking a nested object
+would reach the server as a bare `object` (ollama-python#724). Everything else is built by the client's own
+request model and sent through the client's own request path (its error handling and NDJSON parse), so the
+bytes differ only in `tools`.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import ollama
+from ollama._client import _copy_messages
+from ollama._types import ChatRequest as _ClientChatRequest
 
 from castling.backbones.errors import cut_short, translate_error
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
+from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
-from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall
-from castling.errors import OllamaError
+from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireTool
+from castling.errors import ModelStreamError, OllamaError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
+LOADED_TTL = 5.0
+"""Seconds `loaded_models` trusts its last `/api/ps` answer: routing asks on every request."""
+PS_TIMEOUT = 2.0
+"""`/api/ps` is a hint for routing: a slow answer is not worth waiting for."""
 
 
 def resolve_host(host: str | None) -> str:
@@ -45,6 +59,7 @@ class OllamaServer:
         self._clients: dict[int, tuple[AnyTransport | None, ollama.Client]] = {}
         self._aclients: dict[int, tuple[AnyTransport | None, ollama.AsyncClient]] = {}
         self._info: dict[str, ModelInfo] = {}
+        self._loaded: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
 
     # -- clients ---------------------------------------------------------------------------------------------
     @property
@@ -104,18 +119,46 @@ class OllamaServer:
         except Exception as exc:
             raise self._translate(exc, "") from exc
 
+    def loaded_models(self) -> frozenset[str]:
+        """The models loaded in memory now (`/api/ps`, cached a few seconds); empty when the server cannot say."""
+        if time.monotonic() - self._loaded[0] > LOADED_TTL:
+            try:
+                response = self.client._client.get("/api/ps", timeout=PS_TIMEOUT)
+                names = _loaded_names(response)
+            except (httpx.HTTPError, ValueError):  # unreachable, or not JSON: no preference
+                names = frozenset()
+            self._loaded = time.monotonic(), names
+        return self._loaded[1]
+
+    async def aloaded_models(self) -> frozenset[str]:
+        """The models loaded in memory now (`/api/ps`, cached a few seconds); empty when the server cannot say."""
+        if time.monotonic() - self._loaded[0] > LOADED_TTL:
+            try:
+                response = await self.aclient._client.get("/api/ps", timeout=PS_TIMEOUT)
+                names = _loaded_names(response)
+            except (httpx.HTTPError, ValueError):  # unreachable, or not JSON: no preference
+                names = frozenset()
+            self._loaded = time.monotonic(), names
+        return self._loaded[1]
+
     # -- chat ------------------------------------------------------------------------------------------------
     def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
         turn = ChatTurn()
         stream: Iterator[ollama.ChatResponse] | None = None
+        chunks = 0
         try:
-            stream = self.client.chat(**_chat_kwargs(request), stream=True)
+            stream = self.client._request(
+                ollama.ChatResponse, "POST", "/api/chat", json=_body(request, True), stream=True
+            )
             for chunk in stream:
+                chunks += 1
                 _accumulate(turn, chunk, on_delta)
             if not turn.complete:
                 raise cut_short(turn, host=self.host, model=request.model)
         except Exception as exc:
+            if chunks and isinstance(exc, httpx.TransportError):
+                raise self._broken(exc, request.model, turn) from exc
             raise self._translate(exc, request.model, turn=turn, installed=self._installed_if_404(exc)) from exc
         finally:
             if stream is not None and hasattr(stream, "close"):
@@ -126,13 +169,18 @@ class OllamaServer:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
         turn = ChatTurn()
         stream: AsyncIterator[ollama.ChatResponse] | None = None
+        chunks = 0
         try:
-            stream = await self.aclient.chat(**_chat_kwargs(request), stream=True)
+            body = _body(request, True)
+            stream = await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body, stream=True)
             async for chunk in stream:
+                chunks += 1
                 _accumulate(turn, chunk, on_delta)
             if not turn.complete:
                 raise cut_short(turn, host=self.host, model=request.model)
         except Exception as exc:
+            if chunks and isinstance(exc, httpx.TransportError):
+                raise self._broken(exc, request.model, turn) from exc
             installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
             raise self._translate(exc, request.model, turn=turn, installed=installed) from exc
         finally:
@@ -144,7 +192,7 @@ class OllamaServer:
     def chat_once(self, request: ChatRequest) -> ChatTurn:
         """One non-streamed chat reply."""
         try:
-            response = self.client.chat(**_chat_kwargs(request), stream=False)
+            response = self.client._request(ollama.ChatResponse, "POST", "/api/chat", json=_body(request, False))
         except Exception as exc:
             raise self._translate(exc, request.model, installed=self._installed_if_404(exc)) from exc
         turn = ChatTurn()
@@ -154,7 +202,8 @@ class OllamaServer:
     async def achat_once(self, request: ChatRequest) -> ChatTurn:
         """One non-streamed chat reply."""
         try:
-            response = await self.aclient.chat(**_chat_kwargs(request), stream=False)
+            body = _body(request, False)
+            response = await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body)
         except Exception as exc:
             installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
             raise self._translate(exc, request.model, installed=installed) from exc
@@ -189,6 +238,18 @@ class OllamaServer:
         except Exception:
             return []
 
+    def _broken(self, exc: BaseException, model: str, turn: ChatTurn) -> ModelStreamError:
+        """The connection broke after part of the reply arrived: not replayed, the part is kept on the error."""
+        return ModelStreamError(
+            f"The connection to Ollama at {self.host} broke in the middle of the reply from {model!r} "
+            f"({type(exc).__name__}: {exc}). The {len(turn.content)} characters received so far are kept on this "
+            "error (partial_text); the request was not sent again because the model may have acted on part of it.",
+            host=self.host,
+            model=model,
+            partial_text=turn.content,
+            partial_thinking=turn.thinking,
+        )
+
     def _translate(
         self, exc: BaseException, model: str, *, turn: ChatTurn | None = None, installed: Any = ()
     ) -> OllamaError:
@@ -199,17 +260,34 @@ def _status(exc: BaseException) -> int | None:
     return exc.status_code if isinstance(exc, ollama.ResponseError) else None
 
 
-def _chat_kwargs(request: ChatRequest) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages, "options": request.options}
-    if request.tools:
-        kwargs["tools"] = request.tools
-    if request.think is not None:
-        kwargs["think"] = request.think
-    if request.format is not None:
-        kwargs["format"] = request.format
-    if request.keep_alive is not None:
-        kwargs["keep_alive"] = request.keep_alive
-    return kwargs
+def _body(request: ChatRequest, stream: bool) -> dict[str, Any]:
+    """The `/api/chat` body `Client.chat` would send, with the tool schemas as given (refs inlined)."""
+    body: dict[str, Any] = _ClientChatRequest(
+        model=request.model,
+        messages=list(_copy_messages(request.messages)),
+        tools=[],
+        stream=stream,
+        think=request.think,
+        format=cast(Any, request.format),  # the client types it as a JSON schema or "json"; str covers both
+        options=request.options,
+        keep_alive=request.keep_alive,
+    ).model_dump(exclude_none=True)
+    body["tools"] = [_whole(tool) for tool in request.tools or ()]  # same key, same place in the body
+    return body
+
+
+def _whole(tool: WireTool) -> WireTool:
+    function = tool.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("parameters"), dict):
+        return tool
+    return {**tool, "function": {**function, "parameters": inline_refs(function["parameters"])}}
+
+
+def _loaded_names(response: httpx.Response) -> frozenset[str]:
+    if response.status_code != 200:
+        return frozenset()
+    models = response.json().get("models") or []
+    return frozenset(str(m.get("model") or m.get("name")) for m in models if isinstance(m, dict))
 
 
 def _accumulate(turn: ChatTurn, chunk: ollama.ChatResponse, on_delta: OnDelta | None) -> None:

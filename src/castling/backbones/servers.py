@@ -35,12 +35,16 @@ def make_server(
     timeout: float | None = DEFAULT_TIMEOUT,
     transport: AnyTransport | None = None,
 ) -> ModelServer:
-    """A server speaking `api` at `host`."""
+    """A server speaking `api` at `host`, or a `Pool` of them when `host` is a list of URLs."""
     cls = server_class(api)
-    if host is not None and not isinstance(host, str):
-        raise ConfigError("A list of hosts (a pool) is not supported yet: pass one host.")
     kwargs: dict[str, Any] = {"timeout": timeout, "transport": transport}
     if api_key is not None:
         kwargs["api_key"] = api_key
-    server: ModelServer = cls(host, **kwargs)
-    return server
+    if host is None or isinstance(host, str):
+        server: ModelServer = cls(host, **kwargs)
+        return server
+    if not host:
+        raise ConfigError("host= is an empty list: give one URL, or a list of URLs for a pool.")
+    from castling.backbones.pool import Pool  # only when a pool is asked for
+
+    return Pool([cls(one, **kwargs) for one in host])

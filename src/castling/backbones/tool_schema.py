@@ -1,8 +1,9 @@
-"""Tool schemas in the shape Ollama's client passes on.
+"""Tool schemas as the servers take them.
 
-The `ollama` client's `Tool` model keeps only `type`, `items`, `description` and `enum` per property (pydantic
-`extra="ignore"`), so `Optional[int]` (an `anyOf` with null) reaches the model with no type at all. Optional
-values are already expressed by leaving the property out of `required`, so `anyOf: [X, null]` becomes X.
+Optional values are already expressed by leaving the property out of `required`, so a property's nullable
+`anyOf: [X, null]` becomes X (`for_ollama`): Ollama's own tool types keep one `type` per property. Local `$ref`s
+are inlined (`inline_refs`) so that a server or template that does not resolve references still shows the
+model every nested field.
 """
 
 from __future__ import annotations
@@ -30,3 +31,21 @@ def _collapse(spec: Any) -> Any:
         return spec
     merged = {k: v for k, v in spec.items() if k not in ("anyOf", "oneOf")}
     return {**concrete[0], **merged}
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its local `$ref`s (`#/$defs/...`) replaced by their definitions, `$defs` dropped."""
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items() if key != "$defs"}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from castling.backbones.tool_schema import inline_refs
 from castling.backbones.wire import WireTool
 
 PlanCheck = Literal["on_track", "revise"]
@@ -114,21 +115,3 @@ def _parameters(tool: WireTool) -> dict[str, Any]:
     if not isinstance(parameters, Mapping) or not parameters:
         return {"type": "object", "properties": {}}
     return inline_refs(dict(parameters))
-
-
-def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` with its local `$ref`s (`#/$defs/...`) replaced by their definitions, `$defs` dropped."""
-    definitions = schema.get("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items() if key != "$defs"}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    result: dict[str, Any] = inline(schema)
-    return result

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 
 from castling.agents.events import TextDelta, ThinkingDelta, UsageEvent, compaction_event
 from castling.agents.plan.prompts import invalid_reply_note
-from castling.agents.plan.schemas import inline_refs
 from castling.agents.plan.stream import AnswerStream
 from castling.backbones.base import Backbone, Reply
 from castling.backbones.parsing.lenient_json import loads_lenient
+from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn, DeltaKind, OnDelta, WireMessage
 from castling.errors import ModelStreamError, OllamaResponseError, StructuredOutputError
