@@ -13,6 +13,7 @@ from castling._version import __version__
 from castling.errors import (
     CapabilityMissing,
     CastlingError,
+    CheckpointerUnavailable,
     ConfigError,
     ModelNotFound,
     ModelStreamError,
@@ -25,6 +26,7 @@ from castling.errors import (
     StepLimitExceeded,
     StructuredOutputError,
     ThinkingBudgetExhausted,
+    ThreadBusy,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ __all__ = [
     "Backbone",
     "CapabilityMissing",
     "CastlingError",
+    "CheckpointerUnavailable",
     "ConfigError",
     "Decision",
     "Event",
@@ -111,6 +114,7 @@ __all__ = [
     "TextDelta",
     "ThinkingBudgetExhausted",
     "ThinkingDelta",
+    "ThreadBusy",
     "ToolCallEvent",
     "ToolCallRecord",
     "ToolResultEvent",
