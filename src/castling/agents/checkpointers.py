@@ -13,6 +13,7 @@ would both start from the same checkpoint and fork it, and the later one would h
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -32,6 +33,7 @@ from langgraph.checkpoint.base import (
 from castling.errors import ConfigError, ThreadBusy
 
 Saver = BaseCheckpointSaver[Any]
+log = logging.getLogger("castling.checkpoints")
 DEFAULT_LOCK_WAIT = 60.0
 _POLL = 0.02
 
@@ -129,8 +131,9 @@ class DualSaver(BaseCheckpointSaver[str]):
     @contextmanager
     def thread_lock(self, thread_id: str) -> Iterator[None]:
         """Hold `thread_id` for one run; waits up to `lock_wait` seconds for a run holding it."""
-        deadline = time.monotonic() + self.lock_wait
+        deadline, waited = time.monotonic() + self.lock_wait, False
         while not self._try_lock(thread_id):
+            waited = waited or _note_wait(thread_id, self.lock_wait)
             if time.monotonic() > deadline:
                 raise ThreadBusy(_busy_message(thread_id, self.lock_wait), thread_id=thread_id)
             time.sleep(_POLL)
@@ -142,8 +145,9 @@ class DualSaver(BaseCheckpointSaver[str]):
     @asynccontextmanager
     async def athread_lock(self, thread_id: str) -> AsyncIterator[None]:
         """Async `thread_lock`."""
-        deadline = time.monotonic() + self.lock_wait
+        deadline, waited = time.monotonic() + self.lock_wait, False
         while not await asyncio.to_thread(self._try_lock, thread_id):
+            waited = waited or _note_wait(thread_id, self.lock_wait)
             if time.monotonic() > deadline:
                 raise ThreadBusy(_busy_message(thread_id, self.lock_wait), thread_id=thread_id)
             await asyncio.sleep(_POLL)
@@ -241,6 +245,12 @@ class DualSaver(BaseCheckpointSaver[str]):
         # The format the PostgreSQL and SQLite savers share: both sides of one storage must agree.
         number = 0 if current is None else int(str(current).split(".")[0])  # str() also reads old int versions
         return f"{number + 1:032}.{random.random():016}"
+
+
+def _note_wait(thread_id: str, lock_wait: float) -> bool:
+    """Say that the run waits for another one (else the wait is silent); True once said."""
+    log.info("Thread %r is busy with another run; waiting up to %g s for it to end.", thread_id, lock_wait)
+    return True
 
 
 def _busy_message(thread_id: str, waited: float) -> str:
