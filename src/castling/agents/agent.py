@@ -21,6 +21,7 @@ from castling.agents.interruption import interruption_update, plan_interruption_
 from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
 from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
+from castling.agents.resume import DONE, resume_input
 from castling.agents.toolbox import Toolbox
 from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
 from castling.backbones.base import Backbone
@@ -209,8 +210,8 @@ class Agent:
         graph = self._graph(True)
         config = self._thread_config(thread_id)
         with self._holding(thread_id):
-            inputs = _resume_input(graph.get_state(config), thread_id, decision)
-            state = graph.invoke(inputs, config, **self._options(thread_id)) if inputs is not _DONE else None
+            inputs = resume_input(graph.get_state(config), thread_id, decision)
+            state = graph.invoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
             state = state or graph.get_state(config).values
         return _result(_not_paused(state), None, thread_id)
 
@@ -219,8 +220,8 @@ class Agent:
         graph = self._graph(True)
         config = self._thread_config(thread_id)
         async with self._aholding(thread_id):
-            inputs = _resume_input(await graph.aget_state(config), thread_id, decision)
-            state = await graph.ainvoke(inputs, config, **self._options(thread_id)) if inputs is not _DONE else None
+            inputs = resume_input(await graph.aget_state(config), thread_id, decision)
+            state = await graph.ainvoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
             state = state or (await graph.aget_state(config)).values
         return _result(_not_paused(state), None, thread_id)
 
@@ -331,33 +332,6 @@ class _Collector:
     def last(self) -> Event:
         # Called after the stream is drained: leaving it early can drop the checkpointer's last write.
         return self.approval or FinalEvent(_result(self.state, self.input_id, self.thread_id))
-
-
-_DONE = object()
-"""What `_resume_input` returns for a thread whose last run ended: nothing to run."""
-
-
-def _resume_input(snapshot: Any, thread_id: str, decision: Decision | None) -> Any:
-    """The graph input that continues the stopped run in `snapshot` (a LangGraph StateSnapshot)."""
-    if not snapshot.values:
-        raise ConfigError(
-            f"No run to resume on thread {thread_id!r}: the checkpointer has nothing for it. Check the thread id, "
-            "and that this agent uses the same checkpointer (database URL or file) as the run that stopped."
-        )
-    waiting = [i.value for i in snapshot.interrupts if isinstance(i.value, dict) and i.value.get("kind")]
-    if waiting and decision is None:
-        call = waiting[0]
-        raise ConfigError(
-            f"The run on thread {thread_id!r} waits for approval of {call.get('name')}({call.get('arguments')}): "
-            "pass the answer, e.g. resume(thread_id=..., decision=Decision('run')) or Decision('reject', reason=...)."
-        )
-    if decision is not None and not waiting:
-        raise ConfigError(f"The run on thread {thread_id!r} is not waiting for an approval: resume it without one.")
-    if decision is not None:
-        from langgraph.types import Command
-
-        return Command(resume=decision.to_value())
-    return None if snapshot.next else _DONE
 
 
 def _not_paused(state: dict[str, Any]) -> dict[str, Any]:
