@@ -157,3 +157,25 @@ def test_sync_and_async_runs_of_one_agent_share_the_postgres_thread(postgres_url
 
         result = asyncio.run(second())
     assert [m.text for m in result.messages] == ["first", "one", "second", "two"]
+
+
+def test_connections_dropped_by_the_server_are_replaced_before_the_next_run(postgres_url):
+    import psycopg
+
+    server = ScriptedOllama()
+    server.add_reply("one")
+    server.add_reply("two")
+    thread = f"dropped-{uuid.uuid4().hex[:8]}"
+    saver = PostgresCheckpointer(postgres_url, PoolSettings(min_size=1, max_size=1))
+    with make(server, saver) as agent:
+        agent.run("first", thread_id=thread)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # what an idle cut-off or a failover does
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'castling' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert ended is not None and ended[0] >= 2  # the pooled connection and the thread-lock connection
+
+        result = agent.run("second", thread_id=thread)
+    saver.close()
+    assert [m.text for m in result.messages] == ["first", "one", "second", "two"]
