@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,19 @@ def make_agent(server: ScriptedOllama):
         return Agent(Qwen("qwen3:8b", transport=server.transport, **backbone_kwargs), tools=list(tools), **kwargs)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL for the session (tests/agents/postgres_server.py); fails, never skips, if missing."""
+    from tests.agents.postgres_server import PostgresMissing, throwaway_postgres
+
+    try:
+        server = throwaway_postgres()
+        url = server.__enter__()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)

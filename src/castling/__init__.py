@@ -13,6 +13,7 @@ from castling._version import __version__
 from castling.errors import (
     CapabilityMissing,
     CastlingError,
+    CheckpointerUnavailable,
     ConfigError,
     ContextOverflow,
     ModelNotFound,
@@ -29,6 +30,7 @@ from castling.errors import (
     StepLimitExceeded,
     StructuredOutputError,
     ThinkingBudgetExhausted,
+    ThreadBusy,
 )
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ __all__ = [
     "Backbone",
     "CapabilityMissing",
     "CastlingError",
+    "CheckpointerUnavailable",
     "CompactionEvent",
     "ConfigError",
     "ContextOverflow",
@@ -125,6 +128,7 @@ __all__ = [
     "TextDelta",
     "ThinkingBudgetExhausted",
     "ThinkingDelta",
+    "ThreadBusy",
     "ToolCallEvent",
     "ToolCallRecord",
     "ToolResultEvent",

@@ -16,7 +16,9 @@ Each message says what happened and what to do next::
     ├── ContextOverflow             a request cannot fit the context window (sent ≈N tokens, window M)
     ├── StepLimitExceeded           the run hit max_steps (only with on_max_steps="error")
     ├── ReplanLimitExceeded         the plan strategy hit max_replans (only with on_max_steps="error")
-    └── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
+    ├── ScenarioFileError           a scenario file is missing, not YAML, or not a valid scenario (file:line)
+    ├── CheckpointerUnavailable     the checkpoint database cannot be reached or set up (says which, and why)
+    └── ThreadBusy                  another run holds the thread and did not finish in time
 
 `OllamaError`, `OllamaUnreachable` and `OllamaResponseError` are the same classes under the names they had
 when every server was Ollama: `except OllamaError` still catches every server's errors.
@@ -160,3 +162,15 @@ class ScenarioFileError(CastlingError):
         super().__init__(message)
         self.path = path
         self.line = line
+
+
+class CheckpointerUnavailable(CastlingError):
+    """The checkpoint database could not be reached or its tables set up; the message says where and why."""
+
+
+class ThreadBusy(CastlingError):
+    """Another run (in this process or another) holds the thread and did not end within the lock wait."""
+
+    def __init__(self, message: str, *, thread_id: str) -> None:
+        super().__init__(message)
+        self.thread_id = thread_id

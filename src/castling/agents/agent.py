@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -11,12 +12,14 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import Durability, StreamMode
 
-from castling.agents.approval import APPROVAL_KIND, Approve, Resume
+from castling.agents.approval import APPROVAL_KIND, Approve, Decision, Resume
+from castling.agents.checkpointers import DualSaver, checkpointer_from
 from castling.agents.events import ApprovalEvent, Event, FinalEvent
 from castling.agents.plan.state import ReplanMode, with_plan
 from castling.agents.result import RunResult, build_result, run_start_index
+from castling.agents.resume import DONE, resume_input
 from castling.agents.strategies import StrategySettings, build_strategy
 from castling.agents.toolbox import Toolbox
 from castling.agents.tools_strategy import OnMaxSteps
@@ -50,10 +53,11 @@ class Agent:
         max_replans: int = 3,
         replan: ReplanMode = "every_step",
         tool_timeout: float | None = 120.0,
-        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        checkpointer: BaseCheckpointSaver[Any] | str | None = None,
         host: str | None = None,
         approve: Approve = None,
         context: ContextMode | ContextPolicy = "compact",
+        durability: Durability = "sync",
     ) -> None:
         """Build the agent.
 
@@ -72,14 +76,20 @@ class Agent:
             tool_timeout: seconds an awaited tool call may take before it is cancelled and the model is told
                 it timed out. Sync functions in sync runs are called inline (a deadline would need a thread per
                 call and could not stop them); give such a tool its own `@tool(timeout=...)` to bound it.
-            checkpointer: a LangGraph checkpointer for conversations that continue across runs; an in-memory
-                one is created on the first run that names a `thread_id`.
+            checkpointer: where conversations are kept between runs: `"postgresql://user@host:port/db"` (pooled,
+                for many processes), `"sqlite:///path/to/file.db"`, or any LangGraph checkpointer. A URL's
+                checkpointer is opened on first use and closed with the agent. Without one, an in-memory one is
+                created on the first run that names a `thread_id`.
             host: the Ollama server when `backbone` is a model name.
             approve: tool names (or a policy function) whose calls wait for approval: the stream ends with an
                 `ApprovalEvent` and `astream(Resume(Decision(...)), thread_id=...)` continues.
             context: what to do when a request would not fit the model's context window: `"compact"` (shrink
                 old tool results; a `compaction` event says what), `"error"` (raise `ContextOverflow`), `"off"`
                 (send as is), or a `ContextPolicy` with its own thresholds. The checkpoint keeps everything.
+            durability: when LangGraph writes a step's checkpoint. `"sync"` (default): before the next step
+                starts, so a finished tool call is stored before the next model call is sent and `resume()` never
+                repeats it. `"async"`: while the next step runs (faster; a crash can lose the last step).
+                `"exit"`: only when the run ends.
         """
         if max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}.")
@@ -95,7 +105,11 @@ class Agent:
             self.backbone, self.toolbox, system, max_steps, on_max_steps, max_replans, replan, approve
         )
         self._strategy = build_strategy(self.strategy, settings)
-        self._checkpointer = checkpointer
+        self._checkpointer: BaseCheckpointSaver[Any] | None = None
+        self._owns_checkpointer = False
+        if checkpointer is not None:
+            self._checkpointer, self._owns_checkpointer = checkpointer_from(checkpointer)
+        self.durability: Durability = durability
         self._graphs: dict[bool, Graph] = {}
 
     def __repr__(self) -> str:
@@ -135,18 +149,66 @@ class Agent:
         inputs = {"messages": [HumanMessage(task, id=input_id)], "steps": 0}
         return graph, inputs, config, input_id, thread_id
 
+    def _options(self, thread_id: str | None) -> dict[str, Any]:
+        # LangGraph warns when `durability` is given to a graph without a checkpointer.
+        return {"durability": self.durability} if thread_id is not None else {}
+
+    def _holding(self, thread_id: str | None) -> contextlib.AbstractContextManager[None]:
+        """One run at a time on a thread, when the checkpointer can say so (see checkpointers.py)."""
+        saver = self._checkpointer
+        if isinstance(saver, DualSaver) and thread_id is not None:
+            return saver.thread_lock(thread_id)
+        return contextlib.nullcontext()
+
+    def _aholding(self, thread_id: str | None) -> contextlib.AbstractAsyncContextManager[None]:
+        saver = self._checkpointer
+        if isinstance(saver, DualSaver) and thread_id is not None:
+            return saver.athread_lock(thread_id)
+        return contextlib.nullcontext()
+
     # -- running ---------------------------------------------------------------------------------------------
     def run(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Run the agent on `task` and return the result; `thread_id` continues a conversation."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        state = graph.invoke(inputs, config)
+        with self._holding(thread_id):
+            state = graph.invoke(inputs, config, **self._options(thread_id))
         return _result(_not_paused(state), input_id, thread_id)
 
     async def arun(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Async `run`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        state = await graph.ainvoke(inputs, config)
+        async with self._aholding(thread_id):
+            state = await graph.ainvoke(inputs, config, **self._options(thread_id))
         return _result(_not_paused(state), input_id, thread_id)
+
+    def resume(self, *, thread_id: str, decision: Decision | None = None) -> RunResult:
+        """Continue the run on `thread_id` that stopped, from its last checkpoint, and return its result.
+
+        A run stops when its process is killed, the model server fails, or a tool call waits for approval (then
+        pass the `decision`). Steps that finished are not run again: with `durability="sync"` a tool's result is
+        stored before the next model call starts. A run that had finished is returned as it ended, with no
+        model call. Another process can resume it, given the same checkpointer (database URL).
+        """
+        graph = self._graph(True)
+        config = self._thread_config(thread_id)
+        with self._holding(thread_id):
+            inputs = resume_input(graph.get_state(config), thread_id, decision)
+            state = graph.invoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
+            state = state or graph.get_state(config).values
+        return _result(_not_paused(state), None, thread_id)
+
+    async def aresume(self, *, thread_id: str, decision: Decision | None = None) -> RunResult:
+        """Async `resume`."""
+        graph = self._graph(True)
+        config = self._thread_config(thread_id)
+        async with self._aholding(thread_id):
+            inputs = resume_input(await graph.aget_state(config), thread_id, decision)
+            state = await graph.ainvoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
+            state = state or (await graph.aget_state(config)).values
+        return _result(_not_paused(state), None, thread_id)
+
+    def _thread_config(self, thread_id: str) -> RunnableConfig:
+        return {"recursion_limit": self._strategy.recursion_limit(), "configurable": {"thread_id": thread_id}}
 
     def stream(self, task: str | Resume, *, thread_id: str | None = None) -> Iterator[Event]:
         """Run the agent, yielding typed events as they happen.
@@ -156,20 +218,23 @@ class Agent:
         """
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         collector = _Collector(input_id, thread_id)
-        for item in graph.stream(inputs, config, stream_mode=list(_STREAM_MODES)):
-            event = collector.take(item)
-            if event is not None:
-                yield event
+        with self._holding(thread_id):
+            for item in graph.stream(inputs, config, stream_mode=list(_STREAM_MODES), **self._options(thread_id)):
+                event = collector.take(item)
+                if event is not None:
+                    yield event
         yield collector.last()
 
     async def astream(self, task: str | Resume, *, thread_id: str | None = None) -> AsyncIterator[Event]:
         """Async `stream`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         collector = _Collector(input_id, thread_id)
-        async for item in graph.astream(inputs, config, stream_mode=list(_STREAM_MODES)):
-            event = collector.take(item)
-            if event is not None:
-                yield event
+        async with self._aholding(thread_id):
+            options = self._options(thread_id)
+            async for item in graph.astream(inputs, config, stream_mode=list(_STREAM_MODES), **options):
+                event = collector.take(item)
+                if event is not None:
+                    yield event
         yield collector.last()
 
     async def arecord_interruption(
@@ -193,14 +258,18 @@ class Agent:
 
     # -- lifetime --------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """End the session: tools release their resources (sandboxes, HTTP clients)."""
+        """End the session: tools release their resources (sandboxes, HTTP clients), a URL's checkpointer closes."""
         self.toolbox.close()
         self.backbone.server.close()
+        if self._owns_checkpointer and isinstance(self._checkpointer, DualSaver):
+            self._checkpointer.close()
 
     async def aclose(self) -> None:
         """Async `close`."""
         await self.toolbox.aclose()
         await self.backbone.server.aclose()
+        if self._owns_checkpointer and isinstance(self._checkpointer, DualSaver):
+            await self._checkpointer.aclose()
 
     def __enter__(self) -> Agent:
         return self

@@ -58,6 +58,8 @@ class ChatOptions(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     resume: str | None = None
     """A session id, `""` for the most recent one, None for a new session."""
+    db: str | None = None
+    """A checkpointer URL (`postgresql://…`, `sqlite:///…`) for the conversations; None: the data dir's SQLite."""
     plain: bool = False
 
 
@@ -93,7 +95,7 @@ async def start_chat(
         app.installed = await factory.server.alist_models()
         if isinstance(app.prompter, ToolkitPrompter):
             app.prompter.session.completer = SlashCompleter(lambda: COMMANDS, lambda p: argument_choices(app, p))
-        return await _run(app, options.resume, stack, private_file(folder / "checkpoints.db"))
+        return await _run(app, options.resume, stack, options.db or private_file(folder / "checkpoints.db"))
 
 
 async def _startup_settings(
@@ -110,7 +112,7 @@ async def _startup_settings(
     return settings
 
 
-async def _run(app: ChatApp, resume_id: str | None, stack: contextlib.AsyncExitStack, db: Path) -> int:
+async def _run(app: ChatApp, resume_id: str | None, stack: contextlib.AsyncExitStack, db: Path | str) -> int:
     """Check the settings, load the runtime in the background, greet, resume if asked, then run the REPL."""
     runtime: asyncio.Future[None] | None = None
     try:
@@ -168,7 +170,7 @@ def _import_runtime() -> asyncio.Future[None]:
 
 
 async def _load_runtime(
-    app: ChatApp, runtime: asyncio.Future[None], stack: contextlib.AsyncExitStack, db: Path
+    app: ChatApp, runtime: asyncio.Future[None], stack: contextlib.AsyncExitStack, db: Path | str
 ) -> None:
     """Once the runtime is imported: open the checkpointer and build the agent."""
     await runtime

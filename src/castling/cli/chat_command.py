@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         think=None if args.think is None else args.think == "on",
         options=options,
         resume=args.resume,
+        db=args.db,
         plain=args.plain,
     )
     screen = Screen(styled=False if args.plain else None)

@@ -48,6 +48,11 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.add_argument("--think", choices=["on", "off"], help="thinking on or off (default: the model's)")
     chat.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="an Ollama option")
     chat.add_argument("--resume", nargs="?", const="", metavar="ID", help="continue the last session, or session ID")
+    chat.add_argument(
+        "--db",
+        metavar="URL",
+        help="where conversations are kept: postgresql://user@host:port/db, sqlite:///path (default: the data dir)",
+    )
     chat.add_argument("--plain", action="store_true", help="no colours or Markdown rendering")
     chat.set_defaults(handler=_chat)
 

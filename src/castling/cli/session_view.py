@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from castling.cli.sessions import SessionInfo
+
 if TYPE_CHECKING:
     from castling.cli.app import ChatApp
 
@@ -19,7 +21,7 @@ async def resume(app: ChatApp, session_id: str) -> bool:
             return False
         info = latest[0]
     else:
-        found = app.index.get(session_id)
+        found = app.index.get(session_id) or await _from_checkpoints(app, session_id)
         if found is None:
             app.screen.error(f"no session {session_id!r}: /sessions lists them")
             return False
@@ -31,6 +33,19 @@ async def resume(app: ChatApp, session_id: str) -> bool:
     app.screen.info(f"resumed session {info.id}: {info.title} ({info.model})")
     await show_recent(app)
     return True
+
+
+async def _from_checkpoints(app: ChatApp, session_id: str) -> SessionInfo | None:
+    """A session this machine's index does not list but the checkpointer holds (`--db` shared by machines)."""
+    if not await app.wait_ready() or (app.agent is None and not app.rebuild()):
+        return None
+    assert app.agent is not None
+    state = await app.agent.graph.aget_state({"configurable": {"thread_id": session_id}})
+    messages = (state.values or {}).get("messages", [])
+    if not messages:
+        return None
+    title = " ".join(str(messages[0].text).split())[:60]
+    return SessionInfo(session_id, title, app.settings.model, 0.0, 0.0, 0)
 
 
 async def show_recent(app: ChatApp) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,8 +90,24 @@ class SessionIndex:
         return SessionInfo(*chosen[0]) if chosen else None
 
 
-def open_checkpointer(path: Path) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
-    """LangGraph's async SQLite checkpointer on `path` (an async context manager)."""
+def open_checkpointer(db: Path | str) -> AbstractAsyncContextManager[BaseCheckpointSaver[Any]]:
+    """LangGraph's async SQLite checkpointer on the file `db`, or the checkpointer a `--db` URL names."""
+    if isinstance(db, str):
+        return _url_checkpointer(db)
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    return AsyncSqliteSaver.from_conn_string(str(path))
+    return AsyncSqliteSaver.from_conn_string(str(db))
+
+
+@asynccontextmanager
+async def _url_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    from castling.agents.checkpointers import DualSaver, checkpointer_from
+
+    saver, _ = checkpointer_from(url)
+    try:
+        if isinstance(saver, DualSaver):
+            await saver.async_saver()  # opened now, so a wrong URL is reported at start-up, not on the first turn
+        yield saver
+    finally:
+        if isinstance(saver, DualSaver):
+            await saver.aclose()
