@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
@@ -19,7 +18,7 @@ from castling.agents.interruption import interruption_update, plan_interruption_
 from castling.agents.plan_state import REPLAN_MODES, ReplanMode, with_plan
 from castling.agents.plan_strategy import PlanStrategy
 from castling.agents.result import RunResult, build_result, run_start_index
-from castling.agents.toolbox import Toolbox
+from castling.agents.toolbox import Toolbox, ToolLike
 from castling.agents.tools_strategy import OnMaxSteps, ToolsStrategy
 from castling.backbones.base import Backbone
 from castling.backbones.registry import backbone_for_model
@@ -40,7 +39,7 @@ class Agent:
     def __init__(
         self,
         backbone: Backbone | str,
-        tools: Sequence[BaseTool | Callable[..., Any]] = (),
+        tools: Sequence[ToolLike] = (),
         *,
         strategy: Strategy | None = None,
         system: str | None = None,
@@ -57,7 +56,7 @@ class Agent:
 
         Args:
             backbone: a backbone (`Qwen("qwen3:8b")`) or a model name, whose family picks the backbone.
-            tools: langchain-core tools or typed Python functions (sync or async).
+            tools: langchain-core tools, typed Python functions (sync or async), or MCP servers (`mcp(...)`).
             strategy: `"tools"` (native tool loop) or `"plan"`; defaults to the backbone's own.
             system: a system prompt sent before the conversation.
             max_steps: most model calls in one run (tools strategy), or most plan steps (plan strategy).

@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from castling.tools.code import python
     from castling.tools.decorator import tool
+    from castling.tools.mcp import mcp
     from castling.tools.web import fetch, http_request
 
 _LAZY = {
     "fetch": "castling.tools.web",
     "http_request": "castling.tools.web",
+    "mcp": "castling.tools.mcp",
     "python": "castling.tools.code",
     "tool": "castling.tools.decorator",
 }
 
-__all__ = ["fetch", "http_request", "python", "tool"]
+__all__ = ["fetch", "http_request", "mcp", "python", "tool"]
 
 
 def __getattr__(name: str) -> Any:
