@@ -151,9 +151,9 @@ class McpConnection:
         gone = anyio.Event()
         client: Client | None = None
         try:
-            self._new_stderr()
+            stderr = self._new_stderr()
             self.starts += 1
-            transport = _watched(open_transport(self.spec, self._stderr), gone)
+            transport = _watched(open_transport(self.spec, stderr), gone)
             async with Client(transport, cache=None, client_info=_CLIENT_INFO) as client:
                 ready.set_result(client)
                 async with anyio.create_task_group() as group:
@@ -224,11 +224,12 @@ class McpConnection:
             f"could not start the MCP server {self.spec.label}: {type(exc).__name__}: {exc}{self._stderr_tail()}"
         )
 
-    def _new_stderr(self) -> None:
+    def _new_stderr(self) -> TextIO:
         # One file per server process, so an error quotes this process's last words, not a previous one's.
         if self._stderr is not None:
             self._stderr.close()
         self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        return self._stderr
 
     def _stderr_tail(self, lines: int = 3, limit: int = 400) -> str:
         if self._stderr is None:
