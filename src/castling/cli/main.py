@@ -48,6 +48,19 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.set_defaults(handler=_chat)
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from castling.cli.mcp_command import run
+
+    return run(args)
+
+
+def _add_mcp(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("mcp", help="serve castling's sandboxed Python and safe fetch as an MCP server")
+    serve.add_argument("--tools", help="comma-separated: python,fetch,http_request (default: every one that works)")
+    serve.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on 127.0.0.1:PORT (default: stdio)")
+    serve.set_defaults(handler=_mcp)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every `castling` subcommand."""
     parser = argparse.ArgumentParser(
@@ -61,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scenario_commands(commands)
     _add_chat(commands)
+    _add_mcp(commands)
     return parser
 
 
