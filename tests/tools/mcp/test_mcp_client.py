@@ -52,9 +52,7 @@ def test_nested_model_and_nullable_arguments_reach_the_model_whole_and_the_serve
     assert box["properties"]["corner"]["properties"]["x"] == {"type": "integer"}
     assert box["properties"]["label"] == {"type": "string", "description": "a name for the box"}
     assert parameters["properties"]["scale"] == {"type": "number"}
-    outcome = call(
-        toolbox, "area", {"box": '{"corner": {"x": "1", "y": 2}, "size": {"x": 3, "y": "4"}}', "scale": "2"}
-    )
+    outcome = call(toolbox, "area", {"box": '{"corner": {"x": "1", "y": 2}, "size": {"x": 3, "y": "4"}}', "scale": "2"})
     assert outcome.error is None
     assert json.loads(outcome.content) == {"area": 24.0, "corner": [1, 2]}
 
@@ -115,7 +113,10 @@ async def test_cancelling_the_caller_cancels_the_request_on_the_server(counter_c
 
 
 def test_allow_and_deny_pick_tools_and_an_unknown_name_says_which_exist(counter_command):
-    box = Toolbox([mcp(counter_command, allow=["bump", "pid"]), mcp(counter_command, deny=["crash"], prefix="b_")], default_timeout=None)
+    box = Toolbox(
+        [mcp(counter_command, allow=["bump", "pid"]), mcp(counter_command, deny=["crash"], prefix="b_")],
+        default_timeout=None,
+    )
     try:
         assert box.names == ["bump", "pid", "b_bump", "b_pid", "b_slow", "b_fail", "b_area"]
         assert call(box, "b_bump", {"by": 3}).content == "count=3"
@@ -154,7 +155,9 @@ def test_more_than_twenty_tools_warn_with_the_count_and_the_tokens(counter_comma
 
 def test_env_and_cwd_reach_the_server_process(tmp_path):
     script = Path(__file__).with_name("counter_server.py")
-    box = Toolbox([mcp([COUNTER_SERVER[0], str(script)], env={"CASTLING_TEST": "1"}, cwd=str(tmp_path))], default_timeout=None)
+    box = Toolbox(
+        [mcp([COUNTER_SERVER[0], str(script)], env={"CASTLING_TEST": "1"}, cwd=str(tmp_path))], default_timeout=None
+    )
     try:
         pid = int(call(box, "pid", {}).content)
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
