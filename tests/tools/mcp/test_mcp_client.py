@@ -166,3 +166,25 @@ def test_env_and_cwd_reach_the_server_process(tmp_path):
     finally:
         box.close()
     assert not pid_alive(pid)
+
+
+SHUTDOWN_SCRIPT = """
+import sys, warnings
+from castling.agents.toolbox import Toolbox
+from castling.tools import mcp
+box = Toolbox([mcp({command!r})], default_timeout=None)
+print(box.run(box.check("pid", {{}}), None).content, flush=True)
+{ending}
+"""
+
+
+@pytest.mark.parametrize("ending", ["box.close()", "pass  # never closed: the atexit hook must do it"])
+def test_shutdown_is_clean_with_warnings_as_errors_and_leaves_no_server(ending):
+    import subprocess
+    import sys
+
+    script = SHUTDOWN_SCRIPT.format(command=COUNTER_SERVER, ending=ending)
+    done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no ResourceWarning, no "exit cancel scope in a different task", no traceback
+    assert not pid_alive(int(done.stdout))
