@@ -188,3 +188,12 @@ def test_shutdown_is_clean_with_warnings_as_errors_and_leaves_no_server(ending):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no ResourceWarning, no "exit cancel scope in a different task", no traceback
     assert not pid_alive(int(done.stdout))
+
+
+def test_from_castling_tools_import_mcp_is_callable_even_after_the_server_module_was_imported():
+    import subprocess
+    import sys
+
+    script = "import castling.tools.mcp.server\nfrom castling.tools import mcp\nprint(mcp(url='http://127.0.0.1:1/mcp').spec.url)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "http://127.0.0.1:1/mcp", done.stderr
