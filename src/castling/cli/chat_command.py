@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
         options=options,
         resume=args.resume,
         plain=args.plain,
+        mcp=list(args.mcp),
+        mcp_config=args.mcp_config,
     )
     screen = Screen(styled=False if args.plain else None)
     try:

@@ -45,6 +45,8 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="an Ollama option")
     chat.add_argument("--resume", nargs="?", const="", metavar="ID", help="continue the last session, or session ID")
     chat.add_argument("--plain", action="store_true", help="no colours or Markdown rendering")
+    chat.add_argument("--mcp", action="append", default=[], metavar="COMMAND", help="an MCP server to use (repeatable)")
+    chat.add_argument("--mcp-config", metavar="FILE", help='MCP servers from a JSON file ({"mcpServers": {...}})')
     chat.set_defaults(handler=_chat)
 
 

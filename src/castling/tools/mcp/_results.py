@@ -12,8 +12,10 @@ import json
 
 import mcp_types as types
 
+from castling.errors import CastlingError
 
-class McpToolError(Exception):
+
+class McpToolError(CastlingError):
     """The MCP tool reported an error (`isError`), or the call could not be completed."""
 
 
