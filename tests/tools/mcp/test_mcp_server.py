@@ -13,6 +13,7 @@ from mcp import Client, StdioServerParameters
 
 from castling.agents.toolbox import Toolbox
 from castling.tools import mcp
+from castling.tools.mcp import McpToolError
 
 CASTLING = str(Path(sys.executable).with_name("castling"))
 
@@ -87,3 +88,20 @@ async def test_http_sessions_each_keep_their_own_interpreter(http_server):
         assert text(await first.call_tool("run_python", {"code": "secret"})) == "[value]\n'first'"
         other = text(await second.call_tool("run_python", {"code": "secret"}))
         assert "NameError" in other  # another client's session cannot see the first one's state
+
+
+def test_castling_client_over_streamable_http_with_headers(http_server):
+    box = Toolbox([mcp(url=http_server, headers={"X-Castling-Test": "1"})], default_timeout=None)
+    try:
+        assert box.names == ["run_python"]
+        box.run(box.check("run_python", {"code": "z = 5"}), None)
+        assert box.run(box.check("run_python", {"code": "z * 2"}), None).content == "[value]\n10"
+    finally:
+        box.close()
+
+
+def test_headers_reach_the_server_whose_origin_check_refuses_a_foreign_origin(http_server):
+    with pytest.raises(McpToolError, match=r"could not start the MCP server http://127\.0\.0\.1.*: MCPError: "):
+        Toolbox([mcp(url=http_server, headers={"Origin": "http://evil.example"})], default_timeout=None)
+    with pytest.raises(McpToolError, match=r"could not start the MCP server http://127\.0\.0\.1:1/mcp: ConnectError"):
+        Toolbox([mcp(url="http://127.0.0.1:1/mcp")], default_timeout=None)

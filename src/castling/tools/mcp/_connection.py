@@ -220,8 +220,9 @@ class McpConnection:
         return McpToolError(f"the MCP server {self.spec.label} rejected the call to {name}: {exc}")
 
     def _start_error(self, exc: Exception) -> McpToolError:
+        cause = _innermost(exc)
         return McpToolError(
-            f"could not start the MCP server {self.spec.label}: {type(exc).__name__}: {exc}{self._stderr_tail()}"
+            f"could not start the MCP server {self.spec.label}: {type(cause).__name__}: {cause}{self._stderr_tail()}"
         )
 
     def _new_stderr(self) -> TextIO:
@@ -247,6 +248,13 @@ class McpConnection:
 
 
 _CLIENT_INFO = types.Implementation(name="castling", version=__version__)
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    # anyio task groups wrap the real failure (a refused connection, an HTTP 403) in exception groups.
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _serve(loop: asyncio.AbstractEventLoop) -> None:
