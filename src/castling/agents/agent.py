@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability, StreamMode
@@ -21,7 +20,7 @@ from castling.agents.plan.state import ReplanMode, with_plan
 from castling.agents.result import RunResult, build_result, run_start_index
 from castling.agents.resume import DONE, resume_input
 from castling.agents.strategies import StrategySettings, build_strategy
-from castling.agents.toolbox import Toolbox
+from castling.agents.toolbox import Toolbox, ToolLike
 from castling.agents.tools_strategy import OnMaxSteps
 from castling.backbones.base import Backbone
 from castling.backbones.context import ContextPolicy
@@ -44,7 +43,7 @@ class Agent:
     def __init__(
         self,
         backbone: Backbone | str,
-        tools: Sequence[BaseTool | Callable[..., Any]] = (),
+        tools: Sequence[ToolLike] = (),
         *,
         strategy: StrategyName | None = None,
         system: str | None = None,
@@ -63,7 +62,7 @@ class Agent:
 
         Args:
             backbone: a backbone (`Qwen("qwen3:8b")`) or a model name, whose family picks the backbone.
-            tools: langchain-core tools or typed Python functions (sync or async).
+            tools: langchain-core tools, typed Python functions (sync or async), or MCP servers (`mcp(...)`).
             strategy: `"tools"` (native tool loop) or `"plan"`; defaults to the backbone's own.
             system: a system prompt sent before the conversation.
             max_steps: most model calls in one run (tools strategy), or most plan steps (plan strategy).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -24,6 +25,18 @@ from castling.backbones.tool_schema import for_ollama
 from castling.backbones.wire import WireTool
 from castling.errors import ConfigError
 from castling.tools.decorator import ensure_tool
+from castling.tools.provider import ToolProvider, ToolSet
+
+ToolLike = BaseTool | Callable[..., Any] | ToolProvider
+"""What `Agent(tools=[...])` takes: langchain-core tools, typed functions, and providers (MCP servers)."""
+
+MANY_TOOLS = 20
+"""Past this many tools, small models pick worse and the schemas crowd the context: the toolbox warns."""
+
+
+class ManyToolsWarning(UserWarning):
+    """The agent offers the model more tools than a small model handles well."""
+
 
 _EXECUTOR: ThreadPoolExecutor | None = None
 
@@ -73,14 +86,21 @@ class CheckedCall:
 class Toolbox:
     """The tools one agent offers."""
 
-    def __init__(self, tools: Sequence[BaseTool | Callable[..., Any]], *, default_timeout: float | None) -> None:
+    def __init__(self, tools: Sequence[ToolLike], *, default_timeout: float | None) -> None:
         self.specs: dict[str, ToolSpec] = {}
-        for candidate in tools:
-            spec = _prepare(ensure_tool(candidate), default_timeout)
-            if spec.name in self.specs:
-                raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
-            self.specs[spec.name] = spec
+        self.tool_sets: list[ToolSet] = []
+        try:
+            for candidate in _expand(tools, self.tool_sets):
+                spec = _prepare(ensure_tool(candidate), default_timeout)
+                if spec.name in self.specs:
+                    raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
+                self.specs[spec.name] = spec
+        except BaseException:
+            for tool_set in self.tool_sets:  # a provider opened before the failure must not leak its server
+                tool_set.close()
+            raise
         self.wire: list[WireTool] = [spec.wire for spec in self.specs.values()]
+        _warn_if_many(self.wire)
 
     def __bool__(self) -> bool:
         return bool(self.specs)
@@ -147,7 +167,9 @@ class Toolbox:
             return _failure(exc)
 
     async def aclose(self) -> None:
-        """Let tools that hold resources (sandboxes, clients) release them."""
+        """Let tools that hold resources (sandboxes, clients, MCP sessions) release them."""
+        for tool_set in self.tool_sets:
+            await tool_set.aclose()
         for spec in self.specs.values():
             closer = getattr(spec.tool, "aclose", None)
             if callable(closer):
@@ -157,12 +179,40 @@ class Toolbox:
 
     def close(self) -> None:
         """Synchronous `aclose`."""
+        for tool_set in self.tool_sets:
+            tool_set.close()
         for spec in self.specs.values():
             closer = getattr(spec.tool, "close", None)
             if callable(closer):
                 closer()
             elif callable(getattr(spec.tool, "aclose", None)):
                 asyncio.run(spec.tool.aclose())  # type: ignore[attr-defined]
+
+
+def _expand(tools: Sequence[ToolLike], opened: list[ToolSet]) -> list[BaseTool | Callable[..., Any]]:
+    # Providers open here, once per agent; `opened` collects them so the toolbox closes them with the agent.
+    flat: list[BaseTool | Callable[..., Any]] = []
+    for candidate in tools:
+        if isinstance(candidate, ToolProvider) and not isinstance(candidate, BaseTool):
+            tool_set = candidate.open_tools()
+            opened.append(tool_set)
+            flat.extend(tool_set.tools)
+        else:
+            flat.append(candidate)
+    return flat
+
+
+def _warn_if_many(wire: Sequence[WireTool]) -> None:
+    if len(wire) <= MANY_TOOLS:
+        return
+    tokens = len(json.dumps(wire)) // 4  # ~4 characters a token for JSON schemas: an estimate, said as one
+    warnings.warn(
+        f"The agent offers {len(wire)} tools, whose schemas take about {tokens:,} tokens of every request; "
+        f"small models choose worse past about {MANY_TOOLS}. Pick the ones the task needs "
+        "(for an MCP server: mcp(..., allow=[...]) or deny=[...]).",
+        ManyToolsWarning,
+        stacklevel=4,
+    )
 
 
 def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # langgraph and langchain-core load in the background while t
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from castling.agents.agent import Agent
+    from castling.tools.provider import ToolSet
 
 RUNTIME_IMPORT = threading.Lock()
 """Held by the chat's background import of langgraph; tool modules (langchain-core) are imported under it too, so
@@ -38,6 +39,10 @@ class AgentFactory:
     _tools: dict[str, BaseTool] = field(default_factory=dict)
     http_recorder: Callable[[Any], Any] | None = None
     """Wraps the fetch tool's transport so its traffic is recorded with the session (for `/save`)."""
+    tool_sources: dict[str, str] = field(default_factory=dict)
+    """Tool name → the MCP server it comes from (shown by `/tools`)."""
+    tool_sets: list[ToolSet] = field(default_factory=list)
+    """MCP sessions opened for this chat; closed with it."""
 
     @classmethod
     def create(
@@ -54,7 +59,21 @@ class AgentFactory:
 
     def available_tools(self) -> list[str]:
         """Every tool name the chat knows, whether or not it is installed."""
-        return sorted({*BUILTIN_TOOLS, *self.extra_tools})
+        return sorted({*BUILTIN_TOOLS, *self.extra_tools, *self.tool_sources})
+
+    def add_tool_set(self, server: str, tool_set: ToolSet) -> list[str]:
+        """Offer an opened MCP server's tools (one session for the whole chat); returns their names."""
+        self.tool_sets.append(tool_set)
+        names = [tool.name for tool in tool_set.tools]
+        for tool in tool_set.tools:
+            if tool.name in self.available_tools():
+                raise ConfigError(
+                    f"the MCP server {server} offers a tool named {tool.name!r}, which the chat already has: "
+                    "give that server a prefix (mcp(..., prefix='x_')) or leave one of them out."
+                )
+            self._tools[tool.name] = tool
+            self.tool_sources[tool.name] = server
+        return names
 
     def tool(self, name: str) -> BaseTool:
         """The instance of tool `name` (created once per chat, so sandboxes and clients persist)."""
@@ -128,7 +147,9 @@ class AgentFactory:
         return agent, note
 
     async def aclose(self) -> None:
-        """Release the tools and the HTTP clients."""
+        """Release the tools, the MCP sessions and the HTTP clients."""
+        for tool_set in self.tool_sets:
+            await tool_set.aclose()
         for tool in self._tools.values():
             closer = getattr(tool, "aclose", None)
             if callable(closer):

@@ -61,6 +61,10 @@ class ChatOptions(BaseModel):
     db: str | None = None
     """A checkpointer URL (`postgresql://…`, `sqlite:///…`) for the conversations; None: the data dir's SQLite."""
     plain: bool = False
+    mcp: list[str] = Field(default_factory=list)
+    """MCP server commands (`--mcp`, repeatable); their tools are on and ask before each call by default."""
+    mcp_config: str | None = None
+    """A JSON file in the `mcpServers` shape (Claude Desktop, VS Code)."""
 
 
 async def start_chat(
@@ -85,7 +89,8 @@ async def start_chat(
         recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
         factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools, server=options.server)
         factory.http_recorder = recorder.http_wrapper()
-        settings = await _startup_settings(options, factory, index, screen)
+        mcp_tools = await _open_mcp(options, factory, screen)
+        settings = None if mcp_tools is None else await _startup_settings(options, factory, index, screen, mcp_tools)
         if settings is None:
             await factory.aclose()
             return 1
@@ -98,17 +103,32 @@ async def start_chat(
         return await _run(app, options.resume, stack, options.db or private_file(folder / "checkpoints.db"))
 
 
+async def _open_mcp(options: ChatOptions, factory: AgentFactory, screen: Screen) -> list[str] | None:
+    """Start the MCP servers (off the event loop: npx may take a while); None once the reason is shown."""
+    from castling.cli.mcp_servers import chat_servers
+
+    names: list[str] = []
+    try:
+        for server in chat_servers(options.mcp, options.mcp_config):
+            tool_set = await asyncio.to_thread(server.open_tools)
+            names += factory.add_tool_set(server.spec.label, tool_set)
+    except (CastlingError, ImportError) as exc:  # a bad config, or a server that did not start (McpToolError)
+        screen.error(" ".join(str(exc).split()))
+        return None
+    return names
+
+
 async def _startup_settings(
-    options: ChatOptions, factory: AgentFactory, index: SessionIndex, screen: Screen
+    options: ChatOptions, factory: AgentFactory, index: SessionIndex, screen: Screen, mcp_tools: list[str]
 ) -> ChatSettings | None:
     """The chat's settings, or None once the reason it cannot start is shown."""
     try:
-        settings = await _settings(options, factory, index)
+        settings = await _settings(options, factory, index, mcp_tools)
     except CastlingError as exc:
         screen.error(str(exc))
         return None
     if options.tools is None:
-        settings.tools = _usable_default_tools(settings.tools, factory, screen)
+        settings.tools = _usable_default_tools(settings.tools, factory, screen)  # MCP tools are already open
     return settings
 
 
@@ -179,7 +199,9 @@ async def _load_runtime(
         app.rebuild(quiet=True)  # the settings were checked (and any note shown) before the prompt
 
 
-async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionIndex) -> ChatSettings:
+async def _settings(
+    options: ChatOptions, factory: AgentFactory, index: SessionIndex, mcp_tools: list[str]
+) -> ChatSettings:
     installed = await factory.server.alist_models()  # raises OllamaUnreachable with what to do
     if not installed:
         raise ConfigError(f"No models are installed on {factory.server.host}: run `{PULL_HINT}`, then try again.")
@@ -198,7 +220,8 @@ async def _settings(options: ChatOptions, factory: AgentFactory, index: SessionI
         strategy=options.strategy,
         think=options.think,
         options=dict(options.options),
-        tools=_tools(options.tools),
+        tools=_tools(options.tools) + mcp_tools,
+        ask_first=frozenset(mcp_tools),
     )
     parse_approve(options.approve, settings)
     return settings

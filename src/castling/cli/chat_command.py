@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         db=args.db,
         plain=args.plain,
+        mcp=list(args.mcp),
+        mcp_config=args.mcp_config,
     )
     screen = Screen(styled=False if args.plain else None)
     try:

@@ -200,7 +200,9 @@ async def _tools(app: ChatApp, arg: str) -> None:
     if not action:
         for tool in app.factory.available_tools():
             state = "on " if tool in app.settings.tools else "off"
-            app.screen.raw(f"  {state} {tool:<12} approval: {app.settings.approval_for(tool)}")
+            source = app.factory.tool_sources.get(tool)
+            server = f"  (MCP: {source})" if source else ""
+            app.screen.raw(f"  {state} {tool:<12} approval: {app.settings.approval_for(tool)}{server}")
         return
     if action not in ("enable", "disable") or not name:
         app.screen.error("usage: /tools [enable|disable NAME]")

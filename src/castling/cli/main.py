@@ -54,7 +54,22 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="where conversations are kept: postgresql://user@host:port/db, sqlite:///path (default: the data dir)",
     )
     chat.add_argument("--plain", action="store_true", help="no colours or Markdown rendering")
+    chat.add_argument("--mcp", action="append", default=[], metavar="COMMAND", help="an MCP server to use (repeatable)")
+    chat.add_argument("--mcp-config", metavar="FILE", help='MCP servers from a JSON file ({"mcpServers": {...}})')
     chat.set_defaults(handler=_chat)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from castling.cli.mcp_command import run
+
+    return run(args)
+
+
+def _add_mcp(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("mcp", help="serve castling's sandboxed Python and safe fetch as an MCP server")
+    serve.add_argument("--tools", help="comma-separated: python,fetch,http_request (default: every one that works)")
+    serve.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on 127.0.0.1:PORT (default: stdio)")
+    serve.set_defaults(handler=_mcp)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scenario_commands(commands)
     _add_chat(commands)
+    _add_mcp(commands)
     return parser
 
 

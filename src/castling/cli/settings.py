@@ -36,10 +36,13 @@ class ChatSettings:
     verbose: bool = False
     multiline: bool = False
     system: str | None = None
+    ask_first: frozenset[str] = frozenset()
+    """Tools that ask by default besides the code tools: every MCP server's tools (castling cannot see what
+    they do: they may write files or run commands)."""
 
     def approval_for(self, tool: str) -> ApprovalMode:
-        """The approval mode of `tool`: its own, else ask for code tools and run the rest freely."""
-        return self.approval.get(tool, default_approval(tool))
+        """The approval mode of `tool`: its own, else ask for code and MCP tools and run the rest freely."""
+        return self.approval.get(tool, "ask" if tool in self.ask_first else default_approval(tool))
 
 
 def default_approval(tool: str) -> ApprovalMode:

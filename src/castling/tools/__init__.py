@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from castling.tools.builtins import BUILTIN_TOOLS, BuiltinTool
     from castling.tools.code import python
     from castling.tools.decorator import tool
+    from castling.tools.mcp import mcp
     from castling.tools.web import fetch, http_request
 
 _LAZY = {
@@ -20,11 +21,12 @@ _LAZY = {
     "BuiltinTool": "castling.tools.builtins",
     "fetch": "castling.tools.web",
     "http_request": "castling.tools.web",
+    "mcp": "castling.tools.mcp",
     "python": "castling.tools.code",
     "tool": "castling.tools.decorator",
 }
 
-__all__ = ["BUILTIN_TOOLS", "BuiltinTool", "fetch", "http_request", "python", "tool"]
+__all__ = ["BUILTIN_TOOLS", "BuiltinTool", "fetch", "http_request", "mcp", "python", "tool"]
 
 
 def __getattr__(name: str) -> Any:
