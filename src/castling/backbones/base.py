@@ -350,6 +350,7 @@ class _Call:
         self.window = (
             self.guard.window(self.request, self.info.context_length) if sends_num_ctx else self.info.context_length
         )
+        self.guard.window_seen = self.window
         self.sent: ChatRequest = self.request
 
     def fit(self) -> Fit:

@@ -133,6 +133,8 @@ class ContextGuard:
     policy: ContextPolicy = field(default_factory=ContextPolicy)
     force: bool = False
     """Compact the next request even if it fits (the chat's `/compact`); reset once used."""
+    window_seen: int | None = None
+    """The window of the last request (the plan strategy sizes its quoted step results by it)."""
     _ratio: dict[str, float] = field(default_factory=dict)
 
     def window(self, request: ChatRequest, model_length: int | None) -> int | None:
