@@ -44,8 +44,8 @@ def test_a_thread_resumed_over_a_smaller_window_is_compacted_on_its_first_reques
     database = f"sqlite:///{tmp_path / 'sessions.db'}"
     first = WindowedOllama()
     script_days(first, range(6))
-    with Agent(Qwen("qwen3:8b", think=False, num_ctx=16384, transport=first.transport), [read_log],
-               checkpointer=database) as agent:  # fmt: skip
+    backbone = Qwen("qwen3:8b", think=False, num_ctx=16384, transport=first.transport)
+    with Agent(backbone, [read_log], checkpointer=database) as agent:
         for day in range(6):
             agent.run(f"How was day {day}?", thread_id="logs")
     assert max(first.sizes) > 4096  # the stored thread is already over the window the next session uses
