@@ -140,3 +140,12 @@ def test_arabic_tool_output_is_counted_as_arabic_and_never_overflows():
     assert max(server.sizes) <= 4096
     latest = server.requests[-1]["messages"][-1]["content"]
     assert latest.startswith("day 3: السجل سليم") and "characters of this read_log result elided" in latest
+
+
+def test_a_user_message_bigger_than_the_window_says_to_send_less_not_to_turn_compaction_on():
+    server = WindowedOllama()
+    agent = agent_on(server, "ok")
+    with pytest.raises(ContextOverflow) as caught:
+        agent.run("Summarise this: " + "word " * 6000)  # compaction never cuts the user's own message
+    assert "send less at once" in str(caught.value) and "context='compact'" not in str(caught.value)
+    assert server.requests == []  # refused before anything was sent

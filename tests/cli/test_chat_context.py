@@ -75,3 +75,11 @@ def test_bad_context_flags_are_refused_before_the_chat_starts(capsys):
     assert "--kv-memory: kv_memory='lots' is not a size" in capsys.readouterr().err
     assert main(["chat", "--num-ctx", "12"]) == 2
     assert "--num-ctx 12 is too small" in capsys.readouterr().err
+
+
+async def test_set_num_ctx_changes_the_window_sent_and_shown(chat, server):
+    server.add_reply("Rome.")
+    server.add_reply("Paris.")
+    await chat.run("Capital of Italy?\r", "/set num_ctx 8192\r", "And of France?\r", "/context\r", "/exit\r")
+    assert [r["options"]["num_ctx"] for r in server.requests] == [32768, 8192]
+    assert "num_ctx 8,192: asked for 8,192" in chat.text and "window 8,192 tokens" in chat.text
