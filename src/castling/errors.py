@@ -112,6 +112,10 @@ OllamaResponseError = ServerResponseError
 """`ServerResponseError` under its name from when every server was Ollama."""
 
 
+class ContextMemoryWarning(UserWarning):
+    """The context window asked for needs more KV-cache memory than the server is assumed to have."""
+
+
 class ContextOverflow(CastlingError):
     """A request does not fit the model's context window, or the server evidently cut it.
 

@@ -53,8 +53,11 @@ class ScriptedOllama:
         capabilities: Sequence[str] = DEFAULT_CAPABILITIES,
         context_length: int | None = 40960,
         installed: Sequence[str] | None = None,
+        model_info: Mapping[str, Any] | None = None,
     ) -> None:
         self.model = model
+        self.model_info = dict(model_info or {})
+        """More `/api/show` `model_info` figures (layers, heads: what the KV-cache size is computed from)."""
         self.capabilities = list(capabilities)
         self.context_length = context_length
         self.installed = list(installed) if installed is not None else [model]
@@ -125,6 +128,7 @@ class ScriptedOllama:
         info: dict[str, Any] = {"general.architecture": "qwen3"}
         if self.context_length:
             info["qwen3.context_length"] = self.context_length
+        info |= self.model_info
         return httpx.Response(200, json={"capabilities": self.capabilities, "model_info": info, "details": {}})
 
     def _chat(self, body: dict[str, Any]) -> httpx.Response:

@@ -124,3 +124,28 @@ def test_off_sends_as_is():
     for day in range(3):
         agent.run(f"How was day {day}?", thread_id="off")
     assert any(server.truncated)
+
+
+def test_arabic_tool_output_is_counted_as_arabic_and_never_overflows():
+    # Each result alone is over the window in the server's count (~4,300 tokens) but only ~1,800 by an
+    # English-only estimate: counted as English, the first one would be sent whole and cut by the server.
+    server = WindowedOllama()
+    script_turns(server, 4)
+    text = "السجل سليم اليوم. " * 400  # 7,200 characters of Arabic
+    agent = agent_on(server, text)
+    for day in range(4):
+        agent.run(f"How was day {day}?", thread_id="ar")
+    assert server.pending == 0
+    assert not any(server.truncated), f"the server cut prompts {[i for i, t in enumerate(server.truncated) if t]}"
+    assert max(server.sizes) <= 4096
+    latest = server.requests[-1]["messages"][-1]["content"]
+    assert latest.startswith("day 3: السجل سليم") and "characters of this read_log result elided" in latest
+
+
+def test_a_user_message_bigger_than_the_window_says_to_send_less_not_to_turn_compaction_on():
+    server = WindowedOllama()
+    agent = agent_on(server, "ok")
+    with pytest.raises(ContextOverflow) as caught:
+        agent.run("Summarise this: " + "word " * 6000)  # compaction never cuts the user's own message
+    assert "send less at once" in str(caught.value) and "context='compact'" not in str(caught.value)
+    assert server.requests == []  # refused before anything was sent

@@ -8,18 +8,26 @@ same way whichever server answered). Family and server are independent.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from castling.backbones.context import Compaction, ContextGuard, ContextPolicy, Fit
+from castling.backbones.memory import WindowChoice, choose_num_ctx, memory_budget, parse_size
 from castling.backbones.parsing.qwen import ContentParse, parse_qwen_content, split_think
 from castling.backbones.profiles import Profile
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, ModelServer
 from castling.backbones.servers import make_server
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireMessage, WireTool
-from castling.errors import CapabilityMissing, ModelStreamError, OllamaResponseError, ThinkingBudgetExhausted
+from castling.errors import (
+    CapabilityMissing,
+    ContextMemoryWarning,
+    ModelStreamError,
+    OllamaResponseError,
+    ThinkingBudgetExhausted,
+)
 
 
 @dataclass
@@ -112,6 +120,7 @@ class BaseBackbone:
         timeout: float | None = DEFAULT_TIMEOUT,
         transport: AnyTransport | None = None,
         ollama: ModelServer | None = None,
+        kv_memory: int | str | None = None,
     ) -> None:
         """Configure the backbone.
 
@@ -129,12 +138,23 @@ class BaseBackbone:
             timeout: seconds to wait for the server before `ModelTimeout`.
             transport: an httpx transport to send requests through (tests, recording, replay).
             ollama: an existing server to share between backbones (the name before `server=` took instances).
+            kv_memory: memory the server's KV cache may use (bytes, or `"8GiB"`); the profile's window is capped
+                to what fits. Default: `CASTLING_KV_MEMORY`, else half this machine's RAM for a local server,
+                else no cap (see `castling.backbones.memory`).
         """
         self.model = model
         self.think = think
         self.num_ctx = num_ctx
         self.options = dict(options or {})
         self.keep_alive = keep_alive
+        self.kv_memory = kv_memory
+        if kv_memory is not None:
+            parse_size(kv_memory)  # a bad size fails here, not at the first request
+        self.window_choice: WindowChoice | None = None
+        """The `num_ctx` last chosen and why (shown by the chat's `/context`)."""
+        self.notices: list[str] = []
+        """Warnings for the chat to show once (it empties the list)."""
+        self._warned: set[str] = set()
         if ollama is not None:
             server = ollama
         self.context_guard = ContextGuard()
@@ -258,9 +278,32 @@ class BaseBackbone:
 
     def _options(self, info: ModelInfo) -> dict[str, Any]:
         options = dict(self.options)
-        wanted = self.num_ctx or options.get("num_ctx") or self.profile.default_num_ctx
-        options["num_ctx"] = min(wanted, info.context_length) if info.context_length else wanted
+        options["num_ctx"] = self.choose_window(info).num_ctx
         return options
+
+    def choose_window(self, info: ModelInfo) -> WindowChoice:
+        """The `num_ctx` to send: asked for, or the profile's capped by what fits in memory; warns once if too big."""
+        asked = self.num_ctx or self.options.get("num_ctx")
+        budget = memory_budget(self.kv_memory, self.server.host)
+        if not asked and budget is None:  # nothing known of the memory: no long-context default either
+            wanted = self.profile.default_num_ctx
+        else:
+            wanted = int(asked or self.profile.wanted_num_ctx(self.model))
+        choice = choose_num_ctx(
+            self.model,
+            wanted,
+            bool(asked),
+            info.context_length,
+            info.kv_values_per_token,
+            budget,
+            self.profile.default_num_ctx,
+        )
+        if choice.warning and choice.warning not in self._warned:
+            self._warned.add(choice.warning)
+            self.notices.append(choice.warning)
+            warnings.warn(choice.warning, ContextMemoryWarning, stacklevel=4)
+        self.window_choice = choice
+        return choice
 
     def _think(self, info: ModelInfo) -> bool | str | None:
         if self.think in (None, False) and not info.supports_thinking:
@@ -307,6 +350,7 @@ class _Call:
         self.window = (
             self.guard.window(self.request, self.info.context_length) if sends_num_ctx else self.info.context_length
         )
+        self.guard.window_seen = self.window
         self.sent: ChatRequest = self.request
 
     def fit(self) -> Fit:

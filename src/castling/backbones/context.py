@@ -133,6 +133,8 @@ class ContextGuard:
     policy: ContextPolicy = field(default_factory=ContextPolicy)
     force: bool = False
     """Compact the next request even if it fits (the chat's `/compact`); reset once used."""
+    window_seen: int | None = None
+    """The window of the last request (the plan strategy sizes its quoted step results by it)."""
     _ratio: dict[str, float] = field(default_factory=dict)
 
     def window(self, request: ChatRequest, model_length: int | None) -> int | None:
@@ -178,7 +180,7 @@ class ContextGuard:
             return Fit(compacted, compaction, summary_request(compacted, span), span)
         if after <= budget:
             return Fit(compacted, compaction)
-        raise _overflow(request, after, window, "even with old tool results shrunk it does not fit")
+        raise _overflow(request, after, window, "even with old tool results shrunk it does not fit", compacting=True)
 
     def summarised(self, fit: Fit, summary: str, window: int) -> Fit:
         """The fit with the older turns replaced by `summary`; raises `ContextOverflow` if it still does not fit."""
@@ -191,7 +193,7 @@ class ContextGuard:
         request.messages.extend(messages[end:])
         after = self.estimate(request)
         if after > self.budget(request, window):
-            raise _overflow(request, after, window, "even the summary of the older turns does not fit")
+            raise _overflow(request, after, window, "even the summary of the older turns does not fit", compacting=True)
         base = fit.compaction or Compaction(after, after, window, ())
         compaction = replace(base, tokens_after=after, summarised=end - start, summary=summary.strip())
         return Fit(request, compaction)
@@ -217,7 +219,7 @@ class ContextGuard:
 
     def overflow(self, request: ChatRequest, window: int, why: str) -> ContextOverflow:
         """The error for a request that does not fit, with the figures and what to do."""
-        return _overflow(request, self.estimate(request), window, why)
+        return _overflow(request, self.estimate(request), window, why, compacting=self.policy.mode == "compact")
 
     def _over(self, request: ChatRequest, budget: int) -> int:
         """Raw-estimate tokens to remove to get under `budget`."""
@@ -324,11 +326,16 @@ def _conversation(request: ChatRequest) -> str:
     return hashlib.blake2b(repr((request.model, first)).encode(), digest_size=8).hexdigest()
 
 
-def _overflow(request: ChatRequest, tokens: int, window: int, why: str) -> ContextOverflow:
+def _overflow(request: ChatRequest, tokens: int, window: int, why: str, *, compacting: bool = False) -> ContextOverflow:
+    last = (  # with compaction already on, what is left is what compaction never cuts
+        "or send less at once (a shorter system prompt or user message, fewer tools)"
+        if compacting
+        else "or keep compaction on (Agent(..., context='compact'))"
+    )
     return ContextOverflow(
         f"The request to {request.model!r} needs about {tokens:,} tokens but its context window is {window:,} "
         f"({why}). Raise num_ctx (e.g. num_ctx={_next_power(tokens)} on the backbone), use a model with a larger "
-        "window, or keep compaction on (Agent(..., context='compact')).",
+        f"window, {last}.",
         model=request.model,
         tokens=tokens,
         window=window,

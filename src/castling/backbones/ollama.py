@@ -23,6 +23,7 @@ from ollama._client import _copy_messages
 from ollama._types import ChatRequest as _ClientChatRequest
 
 from castling.backbones.errors import cut_short, translate_error
+from castling.backbones.memory import kv_values_per_token
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
 from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
@@ -318,7 +319,7 @@ def _model_info(model: str, response: ollama.ShowResponse) -> ModelInfo:
     info = dict(response.modelinfo or {})
     context = next((int(v) for k, v in info.items() if k.endswith(".context_length") and v), None)
     family = str(info.get("general.architecture") or (response.details.family if response.details else "") or "")
-    return ModelInfo(model, frozenset(response.capabilities or ()), context, family)
+    return ModelInfo(model, frozenset(response.capabilities or ()), context, family, kv_values_per_token(info))
 
 
 def _model_names(response: ollama.ListResponse) -> list[str]:

@@ -35,6 +35,14 @@ class Profile(BaseModel):
     """`num_ctx` sent to Ollama unless overridden; capped by the model's own context length."""
     model_prefixes: tuple[str, ...]
     """Model names starting with one of these pick this backbone from a bare model name."""
+    long_context: tuple[tuple[str, int], ...] = ()
+    """Long-context models (a part of the model name, their published window): these ask for that window instead
+    of `default_num_ctx`, capped by the model's own length and by the memory the KV cache may use. First match wins."""
+
+    def wanted_num_ctx(self, model: str) -> int:
+        """The window the profile asks for `model` before any cap."""
+        name = model.lower()
+        return next((window for part, window in self.long_context if part in name), self.default_num_ctx)
 
 
 QWEN = Profile(
@@ -47,6 +55,7 @@ QWEN = Profile(
     default_strategy="tools",
     default_num_ctx=32768,
     model_prefixes=("qwen", "qwq"),
+    long_context=(("qwen3-coder", 262144), ("2507", 262144), ("qwen3.5", 262144)),
 )
 
 LLAMA = Profile(
@@ -59,6 +68,7 @@ LLAMA = Profile(
     default_strategy="plan",
     default_num_ctx=16384,
     model_prefixes=("llama",),
+    long_context=(("llama4:maverick", 1048576), ("llama4:128x17b", 1048576), ("llama4", 10485760)),
 )
 
 PROFILES: dict[str, Profile] = {p.family: p for p in (QWEN, LLAMA)}

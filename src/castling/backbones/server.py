@@ -34,6 +34,8 @@ class ModelInfo:
     capabilities: frozenset[str]
     context_length: int | None
     family: str = ""
+    kv_values_per_token: int | None = None
+    """Key and value elements the KV cache holds per token (from the layer and head figures); None if unknown."""
 
     @property
     def supports_tools(self) -> bool:

@@ -315,6 +315,10 @@ class ChatApp:
             num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
+        notices: list[str] = getattr(self.agent.backbone, "notices", [])
+        for notice in notices:  # e.g. the window asked for does not fit in memory (said once per backbone)
+            self.screen.info(notice)
+        notices.clear()
 
 
 def _snapshot(settings: ChatSettings) -> tuple[Any, ...]:

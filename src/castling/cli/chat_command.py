@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from castling.cli.settings import parse_value
@@ -23,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
     for item in args.set:
         name, _, value = item.partition("=")
         options[name.strip()] = parse_value(value.strip())
+    problem = _context_flags(args, options)
+    if problem:
+        print(f"castling chat: {problem}", file=sys.stderr)
+        return 2
     chat_options = ChatOptions(
         model=args.model,
         host=args.host,
@@ -44,3 +49,20 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(start_chat(chat_options, screen=screen, handle_signals=True))
     finally:
         screen.restore()
+
+
+def _context_flags(args: argparse.Namespace, options: dict[str, object]) -> str | None:
+    """Apply `--num-ctx` (an explicit window, like `/set num_ctx`) and `--kv-memory`; the problem, if any."""
+    from castling.backbones.memory import parse_size
+
+    if args.num_ctx is not None:
+        if args.num_ctx < 256:
+            return f"--num-ctx {args.num_ctx} is too small: give the context window in tokens, e.g. --num-ctx 16384."
+        options["num_ctx"] = args.num_ctx
+    if args.kv_memory is not None:
+        try:
+            parse_size(args.kv_memory)
+        except ValueError as exc:
+            return f"--kv-memory: {exc}"
+        os.environ["CASTLING_KV_MEMORY"] = args.kv_memory  # read by every backbone the chat builds
+    return None

@@ -31,9 +31,15 @@ async def context_report(app: ChatApp) -> str:
     lines = [
         f"window {window:,} tokens · kept for the reply {window - budget:,} · budget {budget:,} · "
         f"next request ~{estimate:,} ({100 * estimate / budget:.0f}% of the budget) · compaction: {guard.policy.mode}",
+        *_chosen(backbone),
         *_biggest(request),
     ]
     return "\n".join(lines)
+
+
+def _chosen(backbone: object) -> list[str]:
+    choice = getattr(backbone, "window_choice", None)
+    return [f"num_ctx {choice.num_ctx:,}: {choice.why}"] if choice is not None else []
 
 
 def _biggest(request: ChatRequest, count: int = 5) -> list[str]:

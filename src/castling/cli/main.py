@@ -47,6 +47,12 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.add_argument("--backbone", choices=list(BACKBONES), help="backbone family (default: from the model name)")
     chat.add_argument("--think", choices=["on", "off"], help="thinking on or off (default: the model's)")
     chat.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="an Ollama option")
+    chat.add_argument(
+        "--num-ctx", type=int, metavar="N", help="context window to ask for (default: the profile's, capped by memory)"
+    )
+    chat.add_argument(
+        "--kv-memory", metavar="SIZE", help="memory the server's KV cache may use, e.g. 24GiB (default: half the RAM)"
+    )
     chat.add_argument("--resume", nargs="?", const="", metavar="ID", help="continue the last session, or session ID")
     chat.add_argument(
         "--db",

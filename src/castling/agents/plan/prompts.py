@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from castling.backbones.context import estimate_text
 from castling.backbones.wire import WireTool
 
 PLANNER = """You plan how to answer the user's request with the tools listed below.
@@ -64,11 +65,20 @@ def numbered(steps: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def progress(objective: str, done: Sequence[dict[str, Any]], remaining: Sequence[dict[str, Any]]) -> str:
-    """The user message every call after planning sees: request, completed steps with results, what is left."""
+def progress(
+    objective: str, done: Sequence[dict[str, Any]], remaining: Sequence[dict[str, Any]], window: int | None = None
+) -> str:
+    """The user message every call after planning sees: request, completed steps with results, what is left.
+
+    Each result is quoted up to `RESULT_CHARS`, and, when the context `window` (tokens) is known, up to its share
+    of two fifths of the window, so a run with many big step results still fits; a cut says so.
+    """
     parts = [f"User request: {objective}"]
     if done:
-        results = "\n".join(f"{i}. {s['goal']}\n   Result: {_clip(str(s['outcome']))}" for i, s in enumerate(done, 1))
+        share = max(RESULT_MIN_TOKENS, window * 2 // 5 // len(done)) if window else None
+        results = "\n".join(
+            f"{i}. {s['goal']}\n   Result: {_clip(str(s['outcome']), share)}" for i, s in enumerate(done, 1)
+        )
         parts.append(f"Completed steps and their results:\n{results}")
     if remaining:
         parts.append(f"Remaining plan:\n{numbered(remaining)}")
@@ -91,9 +101,15 @@ def invalid_reply_note(reason: str) -> str:
 
 RESULT_CHARS = 4000
 """How much of one step's result the later prompts quote (a fetched page can be far longer)."""
+RESULT_MIN_TOKENS = 100
+"""However small the window, a step result keeps this many tokens' worth."""
 
 
-def _clip(text: str) -> str:
-    if len(text) <= RESULT_CHARS:
+def _clip(text: str, tokens: int | None = None) -> str:
+    limit = RESULT_CHARS
+    if tokens is not None and text:  # characters for `tokens`, by the text's own script (CJK: ~1 a token)
+        limit = min(limit, max(1, len(text) * tokens // max(1, estimate_text(text))))
+    if len(text) <= limit:
         return text
-    return f"{text[:RESULT_CHARS]} [... {len(text) - RESULT_CHARS} more characters cut]"
+    why = "" if limit == RESULT_CHARS else " to fit the context window"
+    return f"{text[:limit]} [... {len(text) - limit} more characters cut{why}]"

@@ -23,7 +23,7 @@ def planner_messages(state: PlanState, tools: Sequence[WireTool], system: str | 
 
 
 def executor_messages(
-    state: PlanState, tools: Sequence[WireTool], system: str | None, *, check_plan: bool
+    state: PlanState, tools: Sequence[WireTool], system: str | None, *, check_plan: bool, window: int | None = None
 ) -> list[WireMessage]:
     """The executor's request for the plan's first remaining step (with the plan check under `when_needed`)."""
     step = state["plan"][0]
@@ -34,20 +34,22 @@ def executor_messages(
     current = f"Current step ({index}): {step['goal']}" + (
         f" (planned tool: {step['tool']})" if step.get("tool") else ""
     )
-    progress = prompts.progress(objective(state), state.get("past_steps", []), state["plan"][1:])
+    progress = prompts.progress(objective(state), state.get("past_steps", []), state["plan"][1:], window)
     return [with_system(system, prompt), {"role": "user", "content": f"{progress}\n\n{current}"}]
 
 
-def replanner_messages(state: PlanState, tools: Sequence[WireTool], system: str | None) -> list[WireMessage]:
+def replanner_messages(
+    state: PlanState, tools: Sequence[WireTool], system: str | None, window: int | None = None
+) -> list[WireMessage]:
     """The re-planner's request: the tools, the results so far and the remaining plan."""
     prompt = prompts.REPLANNER.format(tools=prompts.tool_lines(tools, with_schema=False))
-    progress = prompts.progress(objective(state), state.get("past_steps", []), state.get("plan", []))
+    progress = prompts.progress(objective(state), state.get("past_steps", []), state.get("plan", []), window)
     return [with_system(system, prompt), {"role": "user", "content": progress}]
 
 
-def responder_messages(state: PlanState, system: str | None) -> list[WireMessage]:
+def responder_messages(state: PlanState, system: str | None, window: int | None = None) -> list[WireMessage]:
     """The responder's request: answer from the results gathered so far."""
-    progress = prompts.progress(objective(state), state.get("past_steps", []), [])
+    progress = prompts.progress(objective(state), state.get("past_steps", []), [], window)
     return [with_system(system, prompts.RESPONDER), {"role": "user", "content": progress}]
 
 

@@ -197,7 +197,9 @@ class PlanStrategy:
     def _start_step(self, state: PlanState) -> list[WireMessage]:
         index = len(state.get("past_steps", [])) + 1
         get_stream_writer()(StepStartedEvent(index, str(state["plan"][0]["goal"])))
-        return executor_messages(state, self.toolbox.wire, self.system, check_plan=self.replan == "when_needed")
+        return executor_messages(
+            state, self.toolbox.wire, self.system, check_plan=self.replan == "when_needed", window=self._window()
+        )
 
     def _fallback(self, turn: Any) -> StepAction | None:
         return text_action(self.backbone, turn, self.toolbox.names)
@@ -206,7 +208,7 @@ class PlanStrategy:
     def replanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
-        messages = replanner_messages(state, self.toolbox.wire, self.system)
+        messages = replanner_messages(state, self.toolbox.wire, self.system, self._window())
         decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
         return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
@@ -214,7 +216,7 @@ class PlanStrategy:
     async def areplanner(self, state: PlanState) -> dict[str, Any]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
-        messages = replanner_messages(state, self.toolbox.wire, self.system)
+        messages = replanner_messages(state, self.toolbox.wire, self.system, self._window())
         decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
         return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
@@ -233,13 +235,13 @@ class PlanStrategy:
 
     # -- respond, final, limit -------------------------------------------------------------------------------
     def respond(self, state: PlanState) -> dict[str, Any]:
-        stream, messages = AnswerStream(always), responder_messages(state, self.system)
+        stream, messages = AnswerStream(always), responder_messages(state, self.system, self._window())
         answer = ask(self.backbone, messages, FinalAnswer, get_stream_writer(), stream=stream)
         return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     async def arespond(self, state: PlanState) -> dict[str, Any]:
         stream = AnswerStream(always)
-        messages, writer = responder_messages(state, self.system), get_stream_writer()
+        messages, writer = responder_messages(state, self.system, self._window()), get_stream_writer()
         answer = await aask(self.backbone, messages, FinalAnswer, writer, stream=stream)
         return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
@@ -271,6 +273,10 @@ class PlanStrategy:
         return {"messages": [AIMessage(f"{text}\n\n{done}", response_metadata={STOP_KEY: stop})]}
 
     # -- helpers ---------------------------------------------------------------------------------------------
+    def _window(self) -> int | None:
+        """The context window of the backbone's last request: step results are quoted within a share of it."""
+        return self.backbone.context_guard.window_seen
+
     def _ask_plan(
         self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
     ) -> tuple[R, Usage, int, list[str]]:
