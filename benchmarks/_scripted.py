@@ -82,3 +82,39 @@ class PlanCountingOllama(CountingOllama):
         else:
             reply = {"done": False, "answer": None, "steps": self._goals(self.calls + 1)}
         return httpx.Response(200, content=self._reply(reply), headers={"content-type": "application/x-ndjson"})
+
+
+MODELS = {"object": "list", "data": [{"id": "Qwen/Qwen3-8B", "object": "model", "max_model_len": 40960}]}
+USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+
+
+def _sse(*deltas: tuple[dict[str, Any], str | None]) -> bytes:
+    """vLLM's stream: one chunk per delta, the last with its finish_reason, then a usage chunk and `[DONE]`."""
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "Qwen/Qwen3-8B"}
+    events = [{**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": f}]} for d, f in deltas]
+    events.append({**chunk, "choices": [], "usage": USAGE})
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+
+
+class CountingOpenAI(CountingOllama):
+    """The same script on the OpenAI-compatible wire (`/v1/models`, `/v1/chat/completions` streamed as SSE).
+
+    Each reply is as small as the Ollama one (a delta with the whole call or text, then the finish): what differs
+    is the wire (SSE events, a call's arguments as a JSON string, `tool_call_id`s), not the amount of work.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answer = _sse(({"role": "assistant", "content": "done"}, None), ({}, "stop"))
+
+    def _tool_call(self, k: int) -> bytes:
+        arguments = json.dumps({"a": k, "b": 1})
+        call = {"index": 0, "id": f"call_{k}", "type": "function", "function": {"name": "add", "arguments": arguments}}
+        return _sse(({"role": "assistant", "content": "", "tool_calls": [call]}, None), ({}, "tool_calls"))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json=MODELS)
+        self.calls += 1
+        body = self._answer if self.calls >= self.steps else self._tool_call(self.calls)
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})

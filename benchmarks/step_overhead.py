@@ -12,49 +12,34 @@ A step is one model call plus one tool call; the model is scripted (`add(a=k, b=
                 step (the tools strategy: 1). The planner call and the final answer are in the per-run cost.
   castling plan lazy  the same with replan="when_needed": the executor vouches for the plan ("on_track"), so a
                 step is 1 model call + the tool; the re-planner runs once, after the last step (per-run cost).
+  castling openai  Agent(Qwen(..., server="openai")): the tools strategy on the OpenAI-compatible wire, streaming
+                vLLM-shaped SSE from `CountingOpenAI` (same script); targets: within 1.1x of `castling` (the
+                Ollama wire) and within 1.5x of the lean floor, per step
+  lean openai   the lean graph on that wire, reading the SSE with httpx (`_openai_wire.py`): the OpenAI floor
 per step = (t(N=50) - t(N=1)) / 49, per run = t(N=1); medians over rounds. Ratios are within this run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import operator
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import ollama
-from langgraph.graph import END, START, StateGraph
 
-from _scripted import CountingOllama, PlanCountingOllama
+from _lean import ADD_SCHEMA, LeanState, add, lean_graph
+from _openai_wire import castling_openai_runner, lean_openai_runner
+from _scripted import CountingOllama, CountingOpenAI, PlanCountingOllama
 from castling import Agent, Llama, Qwen
 
 LONG, ROUNDS, REPEATS = 50, 7, 5
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-ADD_SCHEMA = {
-    "type": "function",
-    "function": {
-        "name": "add",
-        "description": "Add two integers.",
-        "parameters": {
-            "type": "object",
-            "required": ["a", "b"],
-            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-        },
-    },
-}
 
 
 # -- castling -------------------------------------------------------------------------------------------------
@@ -74,15 +59,13 @@ def castling_plan_runner(
 SERVERS: dict[str, type[CountingOllama]] = {
     "castling plan": PlanCountingOllama,
     "castling plan lazy": PlanCountingOllama,
+    "castling openai": CountingOpenAI,
+    "lean openai": CountingOpenAI,
 }
 """Runners whose scripted transport is not the tools-loop one."""
 
 
 # -- lean LangGraph -------------------------------------------------------------------------------------------
-class LeanState(TypedDict):
-    messages: Annotated[list[dict[str, Any]], operator.add]
-
-
 def lean_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[], Any]]:
     client = ollama.Client("http://127.0.0.1:11434", transport=server.transport)
     aclient = ollama.AsyncClient("http://127.0.0.1:11434", transport=server.transport)
@@ -117,19 +100,7 @@ def lean_runner(server: CountingOllama) -> tuple[Callable[[], Any], Callable[[],
             ]
         }
 
-    def route(state: LeanState) -> str:
-        return "tools" if state["messages"][-1].get("tool_calls") else END
-
-    def build(model_node: Any) -> Any:
-        graph = StateGraph(LeanState)
-        graph.add_node("model", model_node)
-        graph.add_node("tools", tools)
-        graph.add_edge(START, "model")
-        graph.add_conditional_edges("model", route, ["tools", END])
-        graph.add_edge("tools", "model")
-        return graph.compile()
-
-    sync_graph, async_graph = build(model), build(amodel)
+    sync_graph, async_graph = lean_graph(model, tools), lean_graph(amodel, tools)
     inputs = {"messages": [{"role": "user", "content": "count"}]}
     config = {"recursion_limit": 200}
     return (lambda: sync_graph.invoke(inputs, config)), (lambda: async_graph.ainvoke(inputs, config))
@@ -238,6 +209,8 @@ def main() -> None:
             "create_agent+http": lambda server: create_agent_runner(server, over_http=True),
             "castling plan": castling_plan_runner,
             "castling plan lazy": lambda server: castling_plan_runner(server, replan="when_needed"),
+            "castling openai": lambda server: castling_openai_runner(server, LONG + 5),
+            "lean openai": lambda server: lean_openai_runner(server, LONG + 5),
         }
     )
     print(f"per-step and per-run cost, median of {ROUNDS} rounds x {REPEATS} runs (N=1 and N={LONG} steps)")
@@ -257,6 +230,13 @@ def main() -> None:
         print(
             f"castling plan / castling (tools) per step ({mode}): {plan / tools:.2f}x"
             f" (plan: 2 model calls per step; lazy, 1 call: {lazy / tools:.2f}x)"
+        )
+    for mode in ("sync", "async"):
+        on_openai = results[("castling openai", mode)][0]
+        print(
+            f"castling on the OpenAI wire per step ({mode}): {on_openai / results[('castling', mode)][0]:.2f}x"
+            f" the Ollama wire (target <= 1.10x), {on_openai / results[('lean', mode)][0]:.2f}x the lean floor"
+            f" (target <= 1.50x), {on_openai / results[('lean openai', mode)][0]:.2f}x the lean OpenAI floor"
         )
     help_s, bare_s = help_time()
     print(f"`castling --help`: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms)")

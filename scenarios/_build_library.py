@@ -1,8 +1,8 @@
 """Regenerate the scenario library: constructed traffic recorded against ScriptedOllama, plus real traffic.
 
     .venv/bin/python scenarios/_build_library.py          # everything
-    .venv/bin/python scenarios/_build_library.py plan     # only scenarios/llama-plan/ (the plan strategy)
-    .venv/bin/python scenarios/_build_library.py openai   # only scenarios/openai/ (the OpenAI-compatible wire)
+    .venv/bin/python scenarios/_build_library.py plan     # only llama-plan/ and openai/llama-plan/ (the plan strategy)
+    .venv/bin/python scenarios/_build_library.py openai   # only scenarios/openai/*/ (the OpenAI-compatible wire)
     .venv/bin/python scenarios/_build_library.py tags     # only the discovery scenario
 
 Every task is recorded for both backbones by running the real agent against `castling.testing.ScriptedOllama`
@@ -17,7 +17,8 @@ The plan strategy's replies are JSON for the `format` schema each request sends;
 see there when the plan strategy's wire format changes.
 The files under `live/` are converted from the real recordings in ../shared/fixtures (`source: live`);
 `discovery/` serves a real /api/tags listing (fixture 06) with a constructed chat turn (`python ... tags`).
-`openai/` records weather-single and weather-parallel with Qwen/Qwen3-8B on the OpenAI-compatible wire against
+`openai/qwen/`, `openai/llama/` and `openai/llama-plan/` record every task again, with the same scripts and tools, on
+the OpenAI-compatible wire (Qwen/Qwen3-8B, meta-llama/Llama-3.1-8B-Instruct) against
 `castling.scripted_openai.ScriptedOpenAI` (vLLM-shaped SSE; constructed too).
 
 The code lives in `_library/` (see its README.md), one module per concern; this file is only the entry point.

@@ -17,6 +17,12 @@ def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
+def block(containing: str) -> str:
+    """The README's one python block that contains `containing`."""
+    (found,) = [b for b in python_blocks() if containing in b]
+    return found
+
+
 @pytest.fixture
 def server():
     scripted = ScriptedOllama("qwen3:8b", installed=["qwen3:8b", "llama3.2:3b", "llama3.1:8b"])
@@ -63,6 +69,17 @@ def test_swap_and_tools_blocks_construct_what_they_show(server, reachable_cwd):
     exec(compile(swap, "README.md", "exec"), namespace)
     assert type(namespace["agent"].backbone).__name__ == "Llama"
     assert namespace["agent"].strategy == "plan"
-    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    exec(compile(block("from castling.tools import"), "README.md", "exec"), namespace)
     assert namespace["agent"].toolbox.names == ["run_python", "fetch"]
     assert (reachable_cwd / "work").is_dir()
+
+
+def test_choose_the_server_block_builds_what_it_shows(server):
+    namespace: dict[str, object] = {}
+    exec(compile(python_blocks()[0].split("agent = Agent")[0], "README.md", "exec"), namespace)
+    exec(compile(block('server="openai"'), "README.md", "exec"), namespace)
+    vllm, pool, agent = namespace["vllm"], namespace["pool"], namespace["agent"]
+    assert (vllm.server.api, vllm.server.host, vllm.model) == ("openai", "http://gpu1:8000/v1", "Qwen/Qwen3-8B")
+    assert [one.host for one in pool.server.servers] == ["http://gpu1:11434", "http://gpu2:11434"]
+    assert agent.backbone is vllm and agent.toolbox.names == ["weather"]
+    assert server.requests == []  # nothing is sent before the first run

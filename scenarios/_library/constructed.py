@@ -2,8 +2,10 @@
 
 Each task runs the real agent against `castling.testing.ScriptedOllama` through the scenario recorder, so the
 files hold exactly what castling sends and what an Ollama server streams back (`source: constructed`); each file
-is then replayed as written (real tools, offline). The `openai/` folder records some of the same tasks on the
-OpenAI-compatible wire, against `castling.scripted_openai.ScriptedOpenAI` (vLLM-shaped SSE, also constructed).
+is then replayed as written (real tools, offline). The `openai/` folders record the same tasks, scripts and tools
+on the OpenAI-compatible wire, against `castling.scripted_openai.ScriptedOpenAI` (vLLM-shaped SSE, also
+constructed), so each file there has its Ollama-wire twin: `openai/qwen/` ↔ `qwen/`, `openai/llama/` ↔ `llama/`,
+`openai/llama-plan/` ↔ `llama-plan/`.
 """
 
 from __future__ import annotations
@@ -36,18 +38,21 @@ class Config(NamedTuple):
     model: str
     strategy: Literal["tools", "plan"]
     server: Literal["ollama", "openai"] = "ollama"
-    tasks: frozenset[str] | None = None
-    """The task ids recorded in this folder (None: every task)."""
 
 
 OPENAI_HOST = "http://127.0.0.1:8000/v1"
 """Where the recorded agent thinks vLLM is (the scripted server answers through the transport; the path counts)."""
+LLAMA_ON_VLLM = "meta-llama/Llama-3.1-8B-Instruct"
+"""The name vLLM serves Llama 3.1 8B under (its Hugging Face id), as `Qwen/Qwen3-8B` for Qwen."""
 CONFIGS = [
     Config("qwen", "qwen", "qwen3:8b", "tools"),
     Config("llama", "llama", "llama3.1:8b", "tools"),
     Config("llama-plan", "llama", "llama3.1:8b", "plan"),
-    Config("openai", "qwen", "Qwen/Qwen3-8B", "tools", "openai", frozenset({"weather-single", "weather-parallel"})),
+    Config("openai/qwen", "qwen", "Qwen/Qwen3-8B", "tools", "openai"),
+    Config("openai/llama", "llama", LLAMA_ON_VLLM, "tools", "openai"),
+    Config("openai/llama-plan", "llama", LLAMA_ON_VLLM, "plan", "openai"),
 ]
+OPENAI_FOLDERS = {config.folder for config in CONFIGS if config.server == "openai"}
 
 
 def build_constructed(folders: set[str] | None = None) -> None:
@@ -59,14 +64,13 @@ def build_constructed(folders: set[str] | None = None) -> None:
             if folders is not None and config.folder not in folders:
                 continue
             for task in TASKS:
-                if config.tasks is None or task[0] in config.tasks:
-                    _build_task(config, task)
+                _build_task(config, task)
     finally:
         execute_module.build_tools = original
 
 
 def _build_task(config: Config, task: Task) -> None:
-    folder, family, model, strategy, api, _ = config
+    folder, family, model, strategy, api = config
     task_id, description, text, tools, script, expectations = task
     capabilities = ("completion", "tools", "thinking") if family == "qwen" else ("completion", "tools")
     server: ScriptedOllama | ScriptedOpenAI = (
@@ -74,16 +78,15 @@ def _build_task(config: Config, task: Task) -> None:
     )
     if strategy == "plan":
         description, plan_script, calls = PLAN_TASKS[task_id]
-        assert isinstance(server, ScriptedOllama), "the plan scripts are written for the Ollama wire"
         plan_script(PlanReplies(server))
         expectations = plan_expectations(task_id, expectations, calls)
     else:
         script(server, family)  # type: ignore[arg-type]  # ScriptedOpenAI takes the same add_reply calls
     scenario = Scenario(
-        id=f"{folder}-{task_id}",
+        id=f"{folder.replace('/', '-')}-{task_id}",
         task_id=task_id,
         description=description,
-        tags=[family, strategy, "constructed"] if strategy == "plan" else [family, *_wire(api), "constructed"],
+        tags=[family, *(["plan"] if strategy == "plan" else []), *_wire(api), "constructed"],
         task=text,
         agent=AgentConfig(backbone=family, model=model, server=api, strategy=strategy, tools=tools, max_steps=6),
         recording=Recording(source="constructed"),

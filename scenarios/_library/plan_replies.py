@@ -1,4 +1,4 @@
-"""The plan strategy's replies (`llama-plan/`): built HERE and nowhere else.
+"""The plan strategy's replies (`llama-plan/`, `openai/llama-plan/`): built HERE and nowhere else.
 
 The plan strategy's replies are JSON for the `format` schema each request sends; `PlanReplies` holds one builder
 per reply kind and `plan_run` the order of the calls: see there when the plan strategy's wire format changes.
@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from castling.agents.plan.schemas import FinalAnswer, Plan, Replan, StepAction
+from castling.scripted_openai import ScriptedOpenAI
 from castling.testing import ScriptedOllama
 
 
@@ -37,7 +38,7 @@ class PlanReplies:
     `python scenarios/_build_library.py plan`.
     """
 
-    def __init__(self, server: ScriptedOllama) -> None:
+    def __init__(self, server: ScriptedOllama | ScriptedOpenAI) -> None:
         self.server = server
 
     def plan(self, *steps: Step) -> None:
@@ -63,7 +64,10 @@ class PlanReplies:
     def cut(self, step: Step, keep: int = 24) -> None:
         """The executor's action for `step`, cut off after `keep` characters by the output limit."""
         content = json.dumps(self._action(step), ensure_ascii=False)[:keep]
-        self.server.add_reply(content, done_reason="length")
+        if isinstance(self.server, ScriptedOpenAI):  # the same cut on each wire: OpenAI's word is finish_reason
+            self.server.add_reply(content, finish_reason="length")
+        else:
+            self.server.add_reply(content, done_reason="length")
 
     @staticmethod
     def _step(step: Step) -> dict[str, Any]:

@@ -17,8 +17,8 @@ def test_replay_command_filters_and_summarises(capsys: pytest.CaptureFixture[str
     assert main(["replay", str(LIBRARY), "-k", "weather-single"]) == 0
     out = capsys.readouterr().out
     assert "qwen-weather-single" in out and "llama-weather-single" in out and "multi-step" not in out
-    assert "llama-plan-weather-single" in out
-    assert "4 of 4 scenarios ok (mode=replay)" in out
+    assert "llama-plan-weather-single" in out and "openai-llama-plan-weather-single" in out
+    assert "6 of 6 scenarios ok (mode=replay)" in out
 
 
 def test_replay_command_fails_on_divergence(library: Path, capsys: pytest.CaptureFixture[str]):

@@ -1,4 +1,4 @@
-"""End to end on the OpenAI wire: castling Agents with `server="openai"` replaying the library's `openai/` files
+"""End to end on the OpenAI wire: castling Agents with `server="openai"` replaying the library's `openai/qwen/` files
 (constructed vLLM-shaped traffic, recorded from ScriptedOpenAI) through `castling replay`, the pytest plugin, the
 `scenario` fixture and `castling serve`."""
 
@@ -14,7 +14,7 @@ from castling.scenarios.serve import ReplayServer
 from castling.scenarios.store import load
 from tests.scenarios.scenario_helpers import LIBRARY
 
-OPENAI = LIBRARY / "openai"
+OPENAI = LIBRARY / "openai" / "qwen"
 SINGLE = OPENAI / "weather-single.yaml"
 MODEL = "Qwen/Qwen3-8B"
 
@@ -22,8 +22,8 @@ MODEL = "Qwen/Qwen3-8B"
 def test_castling_replay_runs_the_openai_library(capsys: pytest.CaptureFixture[str]):
     assert main(["replay", str(OPENAI)]) == 0
     out = capsys.readouterr().out
-    assert "openai-weather-single" in out and "openai-weather-parallel" in out
-    assert "2 of 2 scenarios ok (mode=replay)" in out
+    assert "openai-qwen-weather-single" in out and "openai-qwen-malformed-recovered" in out
+    assert "9 of 9 scenarios ok (mode=replay)" in out
 
 
 def test_the_parallel_calls_replay_with_their_results_matched_by_id():
@@ -39,7 +39,9 @@ def test_the_parallel_calls_replay_with_their_results_matched_by_id():
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    shutil.copytree(OPENAI, pytester.path / "scenarios" / "openai")
+    (pytester.path / "scenarios" / "openai").mkdir(parents=True)
+    for name in ("weather-single.yaml", "weather-parallel.yaml"):  # two files keep the runs short
+        shutil.copy(OPENAI / name, pytester.path / "scenarios" / "openai" / name)
     return pytester
 
 
@@ -101,16 +103,6 @@ def test_an_agent_talks_to_castling_serve_over_loopback():
         server.stop()
     assert result.answer == load(SINGLE).outcome.final_answer
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("weather", {"city": "Paris"})]
-
-
-@pytest.mark.parametrize("task", ["weather-single", "weather-parallel"])
-def test_both_wires_give_the_same_tool_calls_and_answer(task: str):
-    ollama, openai = run_file(LIBRARY / "qwen" / f"{task}.yaml"), run_file(OPENAI / f"{task}.yaml")
-    assert ollama.outcome is not None and openai.outcome is not None
-    assert openai.outcome.final_answer == ollama.outcome.final_answer
-    assert [(c.name, c.arguments, c.result) for c in openai.outcome.tool_calls] == [
-        (c.name, c.arguments, c.result) for c in ollama.outcome.tool_calls
-    ]
 
 
 async def test_an_async_agent_replays_the_openai_file():
