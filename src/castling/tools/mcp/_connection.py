@@ -30,6 +30,7 @@ from mcp.shared.exceptions import MCPError
 from castling._version import __version__
 
 from ._results import McpToolError
+from ._session import McpSession
 from ._transports import ServerSpec, open_transport
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,12 @@ def _close_all() -> None:
         connection.close()
 
 
-class McpConnection:
+class McpConnection(McpSession):
     """A lazily opened, self-restarting MCP session for one agent."""
 
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
+        self.label = spec.label
         self._guard = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
