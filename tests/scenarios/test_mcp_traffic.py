@@ -21,6 +21,7 @@ from castling.testing import ScriptedOllama
 from castling.tools import mcp
 
 COUNTER = [sys.executable, str(Path(__file__).parents[1] / "tools" / "mcp" / "counter_server.py")]
+COUNTER_TOOLS = {"bump", "pid", "slow", "crash", "fail", "area", "grow", "steps"}
 NEVER_STARTED = ["/nonexistent/castling-mcp-server-that-must-not-start"]
 
 
@@ -52,7 +53,7 @@ def test_mcp_tool_list_and_calls_are_recorded_and_replay_without_the_server(tmp_
     _record(path)
     traffic = load(path).mcp
     assert [t.name for t in traffic] == ["counter"]
-    assert {tool["name"] for tool in traffic[0].tools} == {"bump", "pid", "slow", "crash", "fail", "area"}
+    assert {tool["name"] for tool in traffic[0].tools} == COUNTER_TOOLS
     calls = traffic[0].calls
     assert [(c.tool, c.arguments) for c in calls][:1] == [("bump", {"by": 10})]
     assert calls[0].result is not None
@@ -134,3 +135,21 @@ def test_recording_a_file_that_names_an_unregistered_server_says_how_to_register
     with pytest.raises(ConfigError, match=r"register_mcp\('files', mcp\('COMMAND', name='files'\)\)"):
         record(scenario, tmp_path / "u.yaml", ServerLive(ScriptedOllama("qwen3:8b").transport))
     assert not (tmp_path / "u.yaml").exists()
+
+
+def test_a_tool_list_that_changed_during_the_recording_changes_at_the_same_point_in_replay(tmp_path: Path):
+    path = tmp_path / "grow.yaml"
+    model = ScriptedOllama("qwen3:8b")
+    model.add_reply(tool_calls=[("grow", {"name": "shout"})])
+    model.add_reply(tool_calls=[("shout", {"text": "hi"})])
+    model.add_reply("It said hi.")
+    with ScenarioSession(path, "record", live=ServerLive(model.transport), task="grow and use") as s:
+        with Agent(Qwen("qwen3:8b"), tools=[mcp(COUNTER, name="counter")]) as agent:
+            s.result = agent.run(s.task)
+    relisted = load(path).mcp[0].relisted
+    assert [(r.after_calls, "shout" in {t["name"] for t in r.tools}) for r in relisted] == [(1, True)]
+
+    # the replayed model turns were recorded with `shout` offered from the second request on: they match
+    # only if the replay changes the list after the first call, as the server did
+    result = _replay(path, mcp(NEVER_STARTED, name="counter"))
+    assert [call.result for call in result.tool_calls] == ["added shout", "shout says hi"]

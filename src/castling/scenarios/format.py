@@ -174,6 +174,14 @@ class McpCall(_Strict):
     """The call failed without a result (the server crashed, the call timed out): the error the tool raised."""
 
 
+class McpToolList(_Strict):
+    """The tool list read again after the server said it changed (`notifications/tools/list_changed`)."""
+
+    after_calls: int
+    """Replay serves it once this many of the server's calls were made."""
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class McpTraffic(_Strict):
     """One MCP server's traffic: its tool list and its calls. Replay serves them; it never starts the server."""
 
@@ -188,6 +196,8 @@ class McpTraffic(_Strict):
     prefix: str = ""
     """The agent's choice of tools when recorded (`allow=`, `deny=`, `prefix=`), for `agent.mcp` replays."""
     calls: list[McpCall] = Field(default_factory=list)
+    relisted: list[McpToolList] = Field(default_factory=list)
+    """Later tool lists, when the server changed its tools during the run."""
 
 
 class ToolCallOutcome(_Strict):

@@ -19,7 +19,7 @@ import mcp_types as types
 from castling.errors import ConfigError
 from castling.scenarios.canonical import differences, show
 from castling.scenarios.errors import ScenarioDivergence, UnrecordedMcpCall, rerecord_command
-from castling.scenarios.format import McpCall, McpTraffic, Scenario
+from castling.scenarios.format import McpCall, McpToolList, McpTraffic, Scenario
 from castling.scenarios.recorder import Capture
 from castling.tools.mcp import McpServer, McpSession, McpToolError, McpToolSet
 from castling.tools.mcp._transports import ServerSpec
@@ -43,12 +43,21 @@ class RecordingSession(McpSession):
         self.label = inner.label
         self.traffic = traffic
         self.capture = capture
+        self._listed = False
 
     def list_tools(self) -> list[types.Tool]:
         tools = self.inner.list_tools()
+        dumped = [_dump(tool) for tool in tools]
         with self.capture.lock:
-            self.traffic.tools = [_dump(tool) for tool in tools]
+            if not self._listed:
+                self.traffic.tools = dumped
+            else:  # the server changed its tools: replay serves this list after as many calls
+                self.traffic.relisted.append(McpToolList(after_calls=len(self.traffic.calls), tools=dumped))
+            self._listed = True
         return tools
+
+    def tools_changed(self) -> bool:
+        return self.inner.tools_changed()
 
     def call(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         try:
@@ -172,9 +181,26 @@ class ReplayedSession(McpSession):
         self.label = f"{traffic.name} (replayed)"
         self.pending: list[McpCall] = list(traffic.calls)
         self.count = 0
+        self.current = traffic.tools
+        self.relisted = 0
+        """How many of the later tool lists were served."""
 
     def list_tools(self) -> list[types.Tool]:
-        return [types.Tool.model_validate(tool) for tool in self.traffic.tools]
+        with self.replay.lock:
+            if self._relisting_due():
+                self.current = self.traffic.relisted[self.relisted].tools
+                self.relisted += 1
+            return [types.Tool.model_validate(tool) for tool in self.current]
+
+    def tools_changed(self) -> bool:
+        with self.replay.lock:
+            return self._relisting_due()
+
+    def _relisting_due(self) -> bool:
+        # The recorded server changed its tools after this many calls: so does the replay, at the same point.
+        served = len(self.traffic.calls) - len(self.pending)
+        later = self.traffic.relisted
+        return self.relisted < len(later) and later[self.relisted].after_calls <= served
 
     def call(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         with self.replay.lock:

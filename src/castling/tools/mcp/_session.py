@@ -37,6 +37,10 @@ class McpSession(abc.ABC):
     async def acall(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call a tool from any event loop."""
 
+    def tools_changed(self) -> bool:
+        """Whether the tool list changed since it was last read (`notifications/tools/list_changed`); resets."""
+        return False
+
     def close(self) -> None:  # noqa: B027  (a stand-in holds nothing: ending it is optional)
         """End the session (nothing to end for a stand-in)."""
 

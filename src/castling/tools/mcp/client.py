@@ -93,12 +93,16 @@ class McpServer:
             session.close()
             raise
         tools: list[BaseTool] = [self._tool(session, tool) for tool in chosen]
-        return McpToolSet(connection=session, tools=tools, server=session.label)
+        return McpToolSet(connection=session, tools=tools, server=session.label, source=self)
 
-    def _choose(self, listed: Sequence[types.Tool]) -> list[types.Tool]:
+    def relist(self, session: McpSession) -> list[BaseTool]:
+        """The allowed tools after the server changed its list (a vanished allowed tool is no error then)."""
+        return [self._tool(session, tool) for tool in self._choose(session.list_tools(), strict=False)]
+
+    def _choose(self, listed: Sequence[types.Tool], *, strict: bool = True) -> list[types.Tool]:
         names = [tool.name for tool in listed]
         unknown = sorted((self.allow or frozenset()) - set(names)) + sorted(self.deny - set(names))
-        if unknown:
+        if unknown and strict:
             raise ConfigError(
                 f"The MCP server {self.spec.label} has no tool named {', '.join(map(repr, unknown))}. "
                 f"Its tools: {', '.join(names) or 'none'}."
@@ -123,6 +127,15 @@ class McpToolSet:
     connection: McpSession
     tools: list[BaseTool]
     server: str
+    source: McpServer | None = None
+    """The server's choice of tools (`allow=`, `deny=`, `prefix=`), applied again when its list changes."""
+
+    def refresh(self) -> bool:
+        """Re-read the tools if the server said they changed (`notifications/tools/list_changed`); True if so."""
+        if self.source is None or not self.connection.tools_changed():
+            return False
+        self.tools = self.source.relist(self.connection)
+        return True
 
     def close(self) -> None:
         """End the session and stop the server process."""
