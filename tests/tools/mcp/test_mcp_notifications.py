@@ -73,3 +73,28 @@ def test_ctrl_c_in_a_sync_run_cancels_the_request_on_the_server(counter_command,
         assert marker.read_text() == "cancelled"  # the server saw the cancel before it answered bump
     finally:
         box.close()
+
+
+def test_ctrl_c_in_agent_run_cancels_the_mcp_request_on_the_server(counter_command, tmp_path: Path):
+    marker = tmp_path / "marker"
+    model = ScriptedOllama("qwen3:8b")
+    model.add_reply(tool_calls=[("slow", {"seconds": 60, "marker": str(marker)})])
+    model.add_reply("unreachable")
+    main = threading.get_ident()
+
+    def press_ctrl_c_once_the_call_runs() -> None:
+        for _ in range(600):
+            if marker.exists() and marker.read_text() == "started":
+                signal.pthread_kill(main, signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    with Agent(Qwen("qwen3:8b", transport=model.transport), tools=[mcp(counter_command)]) as agent:
+        threading.Thread(target=press_ctrl_c_once_the_call_runs, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            agent.run("sleep a minute")
+        for _ in range(200):  # the cancel travels to the server's process: wait for it to say so
+            if marker.read_text() == "cancelled":
+                break
+            time.sleep(0.05)
+        assert marker.read_text() == "cancelled"
