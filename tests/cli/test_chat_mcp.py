@@ -37,3 +37,16 @@ async def test_a_broken_config_or_server_is_one_line_before_the_prompt(tmp_path)
     chat = Chat(ScriptedOllama(), mcp=["/no/such/mcp-server"])
     assert await chat.run() == 1
     assert chat.text.startswith("error: could not start the MCP server `/no/such/mcp-server`")
+
+
+def test_config_servers_keep_their_config_names_for_scenario_recordings(tmp_path):
+    from castling.cli.mcp_servers import chat_servers
+
+    config = tmp_path / "mcp.json"
+    entries = {
+        "counter": {"command": COUNTER_SERVER[0], "args": COUNTER_SERVER[1:]},
+        "api": {"url": "http://127.0.0.1:9/mcp"},
+    }
+    config.write_text(json.dumps({"mcpServers": entries}))
+    servers = chat_servers([COMMAND], str(config))  # nothing is started until an agent opens them
+    assert [server.key for server in servers] == [f"`{COMMAND}`", "counter", "api"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ from castling.backbones.wire import WireTool
 from castling.errors import ConfigError
 from castling.tools.decorator import ensure_tool
 from castling.tools.provider import ToolProvider, ToolSet
+
+log = logging.getLogger(__name__)
 
 ToolLike = BaseTool | Callable[..., Any] | ToolProvider
 """What `Agent(tools=[...])` takes: langchain-core tools, typed functions, and providers (MCP servers)."""
@@ -89,18 +92,44 @@ class Toolbox:
     def __init__(self, tools: Sequence[ToolLike], *, default_timeout: float | None) -> None:
         self.specs: dict[str, ToolSpec] = {}
         self.tool_sets: list[ToolSet] = []
+        self._default_timeout = default_timeout
         try:
-            for candidate in _expand(tools, self.tool_sets):
-                spec = _prepare(ensure_tool(candidate), default_timeout)
-                if spec.name in self.specs:
-                    raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
-                self.specs[spec.name] = spec
+            self._sources = _expand(tools, self.tool_sets)
+            self.specs = self._build(strict=True)
         except BaseException:
             for tool_set in self.tool_sets:  # a provider opened before the failure must not leak its server
                 tool_set.close()
             raise
-        self.wire: list[WireTool] = [spec.wire for spec in self.specs.values()]
-        _warn_if_many(self.wire)
+        self._wire: list[WireTool] = [spec.wire for spec in self.specs.values()]
+        _warn_if_many(self._wire)
+
+    @property
+    def wire(self) -> list[WireTool]:
+        """The tools as the model sees them, re-read first if a provider's tools changed (MCP `list_changed`)."""
+        self.refresh()
+        return self._wire
+
+    def refresh(self) -> bool:
+        """Rebuild the tools if a tool set says its tools changed; the next model call then sees the new list."""
+        changed = [tool_set for tool_set in self.tool_sets if _refreshed(tool_set)]
+        if not changed:
+            return False
+        self.specs = self._build(strict=False)
+        self._wire = [spec.wire for spec in self.specs.values()]
+        return True
+
+    def _build(self, *, strict: bool) -> dict[str, ToolSpec]:
+        specs: dict[str, ToolSpec] = {}
+        for source in self._sources:
+            for candidate in source.tools if isinstance(source, _Opened) else [source]:
+                spec = _prepare(ensure_tool(candidate), self._default_timeout)
+                if spec.name in specs:
+                    if strict:
+                        raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
+                    log.warning("a tool named %r appeared twice after a tool list changed; kept the first", spec.name)
+                    continue
+                specs[spec.name] = spec
+        return specs
 
     def __bool__(self) -> bool:
         return bool(self.specs)
@@ -189,17 +218,34 @@ class Toolbox:
                 asyncio.run(spec.tool.aclose())  # type: ignore[attr-defined]
 
 
-def _expand(tools: Sequence[ToolLike], opened: list[ToolSet]) -> list[BaseTool | Callable[..., Any]]:
+@dataclass(frozen=True)
+class _Opened:
+    """A provider's tool set, in its place among the agent's tools (its tools may change while it runs)."""
+
+    tool_set: ToolSet
+
+    @property
+    def tools(self) -> Sequence[BaseTool]:
+        return self.tool_set.tools
+
+
+def _expand(tools: Sequence[ToolLike], opened: list[ToolSet]) -> list[BaseTool | Callable[..., Any] | _Opened]:
     # Providers open here, once per agent; `opened` collects them so the toolbox closes them with the agent.
-    flat: list[BaseTool | Callable[..., Any]] = []
+    sources: list[BaseTool | Callable[..., Any] | _Opened] = []
     for candidate in tools:
         if isinstance(candidate, ToolProvider) and not isinstance(candidate, BaseTool):
             tool_set = candidate.open_tools()
             opened.append(tool_set)
-            flat.extend(tool_set.tools)
+            sources.append(_Opened(tool_set))
         else:
-            flat.append(candidate)
-    return flat
+            sources.append(candidate)
+    return sources
+
+
+def _refreshed(tool_set: ToolSet) -> bool:
+    # `refresh` is optional in the ToolSet protocol: providers whose tools never change need not have it.
+    refresh = getattr(tool_set, "refresh", None)
+    return bool(refresh()) if callable(refresh) else False
 
 
 def _warn_if_many(wire: Sequence[WireTool]) -> None:

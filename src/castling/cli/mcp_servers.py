@@ -52,7 +52,8 @@ def _server(name: str, entry: Mapping[str, Any], path: str) -> McpServer:
 
     where = f"server {name!r} in {path}"
     if "url" in entry:
-        return mcp(url=_text(entry["url"], where, "url"), headers=_strings(entry.get("headers"), where, "headers"))
+        url, headers = _text(entry["url"], where, "url"), _strings(entry.get("headers"), where, "headers")
+        return mcp(url=url, headers=headers, name=name)  # the config's name: stable in scenario recordings
     if "command" not in entry:
         raise ConfigError(f"{where} has neither a command nor a url.")
     args = entry.get("args") or []
@@ -63,6 +64,7 @@ def _server(name: str, entry: Mapping[str, Any], path: str) -> McpServer:
         [_text(entry["command"], where, "command"), *args],
         env=_strings(entry.get("env"), where, "env"),
         cwd=_text(cwd, where, "cwd") if cwd is not None else None,
+        name=name,
     )
 
 

@@ -52,6 +52,12 @@ class UnrecordedHttpRequest(ScenarioDivergence):
     kind = "unrecorded-http"
 
 
+class UnrecordedMcpCall(ScenarioDivergence):
+    """An agent called an MCP tool, or opened an MCP server, that the recording does not have."""
+
+    kind = "unrecorded-mcp"
+
+
 class ExpectationFailed(AssertionError):
     """The replay was faithful but an expectation was not met."""
 

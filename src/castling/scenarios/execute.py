@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -62,8 +62,17 @@ def _replaying(inner: BaseTool, cells: list[CodeCell]) -> BaseTool:
     )
 
 
-def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, host: str | None = None) -> Outcome:
-    """Run the task; castling errors become `outcome.error`, divergences propagate."""
+def execute(
+    scenario: Scenario,
+    model: AnyTransport,
+    http: AnyTransport | None,
+    host: str | None = None,
+    mcp: Sequence[Any] = (),
+) -> Outcome:
+    """Run the task; castling errors become `outcome.error`, divergences propagate.
+
+    `mcp`: the tool providers for the MCP servers `agent.mcp` names (replayed or recorded, see `mcp_traffic.py`).
+    """
     if scenario.agent.runner == "wire":
         return execute_wire(scenario, model, host)
     from castling.agents.agent import Agent
@@ -72,7 +81,7 @@ def execute(scenario: Scenario, model: AnyTransport, http: AnyTransport | None, 
     backbone = build_backbone(config, model, model_host(scenario, host))
     agent = Agent(
         backbone,
-        build_tools(scenario, http),
+        [*build_tools(scenario, http), *mcp],
         strategy=config.strategy or "tools",
         system=config.system,
         max_steps=config.max_steps,

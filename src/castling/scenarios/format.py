@@ -45,6 +45,9 @@ class AgentConfig(_Strict):
     max_steps: int = 12
     tools: list[str] = Field(default_factory=list)
     """Tool names: built-ins (`python`, `fetch`), the library's stand-ins, or tools registered by the host side."""
+    mcp: list[str] = Field(default_factory=list)
+    """MCP servers by name: replay serves their recorded traffic (`mcp:` section); recording needs the host side
+    to register a server under each name (`register_mcp`). A file never starts a server."""
 
 
 class Recording(_Strict):
@@ -158,6 +161,45 @@ class CodeCell(_Strict):
     output: str
 
 
+class McpCall(_Strict):
+    """One `tools/call` to an MCP server: its params (tool, arguments) and its result, or the error it raised."""
+
+    id: str
+    tool: str
+    """The tool's name on the server."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    """The `CallToolResult` as the server sent it (JSON-RPC field names: `content`, `isError`, ...)."""
+    error: str | None = None
+    """The call failed without a result (the server crashed, the call timed out): the error the tool raised."""
+
+
+class McpToolList(_Strict):
+    """The tool list read again after the server said it changed (`notifications/tools/list_changed`)."""
+
+    after_calls: int
+    """Replay serves it once this many of the server's calls were made."""
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class McpTraffic(_Strict):
+    """One MCP server's traffic: its tool list and its calls. Replay serves them; it never starts the server."""
+
+    name: str
+    """The server's name: `mcp(name=...)`, else its command line or URL when recorded."""
+    label: str = ""
+    """The command line or URL it was recorded from (for people; never run from the file)."""
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    """The `tools/list` result (every tool, as the server sent it)."""
+    allow: list[str] | None = None
+    deny: list[str] = Field(default_factory=list)
+    prefix: str = ""
+    """The agent's choice of tools when recorded (`allow=`, `deny=`, `prefix=`), for `agent.mcp` replays."""
+    calls: list[McpCall] = Field(default_factory=list)
+    relisted: list[McpToolList] = Field(default_factory=list)
+    """Later tool lists, when the server changed its tools during the run."""
+
+
 class ToolCallOutcome(_Strict):
     """One tool call of the run."""
 
@@ -253,6 +295,7 @@ class Scenario(_Strict):
     model_turns: list[ModelTurn] = Field(default_factory=list)
     tool_http: list[HttpExchange] = Field(default_factory=list)
     code_exec: list[CodeCell] = Field(default_factory=list)
+    mcp: list[McpTraffic] = Field(default_factory=list)
     outcome: Outcome = Field(default_factory=Outcome)
     expectations: list[Expectation] = Field(default_factory=list)
     matching: Matching = Field(default_factory=Matching)

@@ -22,6 +22,7 @@ from castling.scenarios.format import (
     HttpExchange,
     HttpRequest,
     HttpResponse,
+    McpTraffic,
     ModelTurn,
     ServerExchange,
     TurnSummary,
@@ -46,6 +47,8 @@ class Capture:
     blobs: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     """Bodies too large or binary to inline, by exchange id: (bytes, file suffix)."""
     redactions: set[str] = field(default_factory=set)
+    mcp: list[McpTraffic] = field(default_factory=list)
+    """MCP servers' tool lists and calls, one entry per server (`scenarios/mcp_traffic.py` fills it)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def turns(self) -> list[ModelTurn]:

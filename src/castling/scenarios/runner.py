@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,10 +84,11 @@ def _default_live(scenario: Scenario, path: Path) -> LiveSource:
 def replay(scenario: Scenario, path: Path) -> RunReport:
     """Strict replay, then expectations."""
     model, http = ModelReplay(scenario, path), HttpReplay(scenario, path)
+    mcp = _mcp_replay(scenario, path)
     outcome = None
     with offline(scenario.id, str(path)) as guard:  # a tool with its own HTTP client fails here, offline
         try:
-            outcome = execute(scenario, model, http)
+            outcome = execute(scenario, model, http, mcp=mcp.providers() if mcp is not None else ())
         except (ScenarioDivergence, BaseExceptionGroup) as exc:
             found = [*guard.blocked, *_divergences_in(exc)]  # a refused connect is the first cause
             if not found:
@@ -97,11 +99,11 @@ def replay(scenario: Scenario, path: Path) -> RunReport:
                 raise
             # e.g. a tool that caught the refusal and raised its own error: the refusal is the cause to report
             return RunReport(path, "replay", "diverged", scenario, divergence=guard.blocked[0])
-    found = guard.blocked + model.divergences + http.divergences
+    found = guard.blocked + model.divergences + http.divergences + (mcp.divergences if mcp is not None else [])
     if found:  # raised inside the run but swallowed on the way out
         first = found[0]
         return RunReport(path, "replay", "diverged", scenario, outcome, divergence=first)
-    unused = model.unused() + http.unused()
+    unused = model.unused() + http.unused() + (mcp.unused() if mcp is not None else [])
     if unused and scenario.matching.unused_recordings == "fail":
         return RunReport(
             path, "replay", "diverged", scenario, outcome, divergence=unused_error(scenario, str(path), unused)
@@ -157,7 +159,8 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
     # Ollama's version and digest; an OpenAI-compatible server has neither (its /v1/models is recorded when asked)
     stamp = _stamp(model, live.host, scenario.agent.model) if scenario.agent.server == "ollama" else {}
     try:
-        outcome = execute(scenario, model, http, live.host)
+        with _mcp_recording(scenario, capture) as mcp:
+            outcome = execute(scenario, model, http, live.host, mcp=mcp)
     except ScenarioDivergence as exc:
         return RunReport(path, "record", "error", scenario, divergence=exc, note="nothing was saved")
     if outcome.error:
@@ -170,6 +173,33 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
         return RunReport(path, "record", "failed", fresh, outcome, problems=problems)
     save(fresh, path, schema_ref=schema_ref(path))
     return RunReport(path, "record", "passed", fresh, outcome, saved=True)
+
+
+def _mcp_replay(scenario: Scenario, path: Path) -> Any:
+    """The recorded MCP servers `agent.mcp` names (an `mcp_traffic.McpReplay`), or None when it names none."""
+    if not scenario.agent.mcp:
+        return None
+    try:
+        from castling.scenarios import mcp_traffic
+    except ImportError as exc:
+        raise ToolUnavailable(f"the scenario uses MCP servers; install castling[mcp] ({exc}).") from exc
+    return mcp_traffic.McpReplay(scenario, str(path))
+
+
+@contextlib.contextmanager
+def _mcp_recording(scenario: Scenario, capture: Capture) -> Iterator[list[Any]]:
+    """The servers the host side registered for `agent.mcp`, their traffic recorded while the block runs."""
+    if not scenario.agent.mcp:
+        yield []
+        return
+    try:
+        from castling.scenarios import mcp_traffic
+        from castling.tools.mcp import override_sessions
+    except ImportError as exc:
+        raise ToolUnavailable(f"the scenario uses MCP servers; install castling[mcp] ({exc}).") from exc
+    servers = [mcp_traffic.registered_mcp(name) for name in scenario.agent.mcp]
+    with override_sessions(mcp_traffic.recording_factory(capture)):
+        yield servers
 
 
 def recording_wrapper(capture: Capture) -> Callable[[AnyTransport], RecordingTransport]:
@@ -229,6 +259,7 @@ def recorded_scenario(
             "model_turns": capture.turns(),
             "tool_http": tool_http,
             "code_exec": cells,
+            "mcp": capture.mcp,
             "outcome": outcome,
             "expectations": scenario.expectations or scaffold(outcome),
         }

@@ -3,12 +3,14 @@
 Inside the block, every model server without an explicit `transport=` talks to the scenario
 (`castling.backbones.server.override_transport`, a scoped override), so `my_agent().run(s.task)` replays without
 changes to the agent code, whether the agent was built before the block or inside it.
-Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_transport)`).
+Pass `s.http_transport` to HTTP tools (`fetch(transport=s.http_transport)`). MCP servers (`mcp(...)`) opened
+inside the block are recorded, or replayed from the file without being started (`mcp_traffic.py`); build the
+agent inside the block for them, since a server's tools are listed when the agent is built.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,7 +48,11 @@ class ScenarioSession:
         """Replay mode, inside the block: the network guard (its `blocked` lists refused connections)."""
         self._offline: AbstractContextManager[OfflineGuard]
         self._override: AbstractContextManager[AnyTransport]
+        self.mcp_replay: Any = None
+        """Replay mode: the recorded MCP servers (`mcp_traffic.McpReplay`), when the MCP SDK is installed."""
+        self._mcp: AbstractContextManager[Any] = nullcontext()
         self._setup()
+        self._setup_mcp()
 
     @property
     def task(self) -> str:
@@ -70,9 +76,24 @@ class ScenarioSession:
         self.http_transport = RecordingTransport(inner, self.capture, kind="http") if inner is not None else None
         self.source = live.source
 
+    def _setup_mcp(self) -> None:
+        if self.mode == "live":
+            return
+        try:  # without the MCP SDK no agent can open an MCP server: nothing to record or replay
+            from castling.scenarios import mcp_traffic
+            from castling.tools.mcp import override_sessions
+        except ImportError:
+            return
+        if self.mode == "replay":
+            self.mcp_replay = mcp_traffic.McpReplay(self.scenario, str(self.path))
+            self._mcp = override_sessions(self.mcp_replay.factory)
+        else:
+            self._mcp = override_sessions(mcp_traffic.recording_factory(self.capture))
+
     def __enter__(self) -> ScenarioSession:
         self._override = override_transport(self.model_transport)
         self._override.__enter__()
+        self._mcp.__enter__()
         if self.mode == "replay":  # replay is offline: a tool's own HTTP client fails the block
             self._offline = offline(self.scenario.id, str(self.path))
             self.guard = self._offline.__enter__()
@@ -82,16 +103,19 @@ class ScenarioSession:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._override.__exit__(None, None, None)
+        self._mcp.__exit__(None, None, None)
         if self.guard is not None:
             self._offline.__exit__(None, None, None)
         if isinstance(self.model_transport, ModelReplay) and isinstance(self.http_transport, HttpReplay):
             blocked = self.guard.blocked if self.guard is not None else []
-            found = blocked + self.model_transport.divergences + self.http_transport.divergences
+            mcp_divergences = self.mcp_replay.divergences if self.mcp_replay is not None else []
+            found = blocked + self.model_transport.divergences + self.http_transport.divergences + mcp_divergences
             if blocked and error is not blocked[0]:
                 raise blocked[0] from error  # the first cause: what followed came from the refused connection
             if found and not isinstance(error, ScenarioDivergence):
                 raise found[0] from error  # the agent swallowed or re-wrapped the divergence
             unused = self.model_transport.unused() + self.http_transport.unused()
+            unused += self.mcp_replay.unused() if self.mcp_replay is not None else []
             if error is None and unused and self.scenario.matching.unused_recordings == "fail":
                 raise unused_error(self.scenario, str(self.path), unused)
         elif self.mode == "record" and error is None:

@@ -29,6 +29,9 @@ class ToolSet(Protocol):
         """Release the resources (called by `Agent.aclose`)."""
         ...
 
+    # Optional: `refresh() -> bool`, re-reading the tools when they changed (an MCP server's `list_changed`);
+    # the toolbox calls it before each model call when present. Not in the protocol, so older sets still match.
+
 
 @runtime_checkable
 class ToolProvider(Protocol):

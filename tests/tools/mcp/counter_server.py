@@ -7,11 +7,12 @@ nullable arguments. `--tools N` adds N filler tools (for the many-tools warning)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -45,7 +46,9 @@ def pid() -> int:
 
 @server.tool()
 async def slow(seconds: float, marker: str | None = None) -> str:
-    """Sleep, then answer; writes `marker` to a file if cancelled (so a test can see the cancel arrived)."""
+    """Sleep, then answer; `marker` (a file) says `started`, then `cancelled` if the cancel arrived."""
+    if marker:
+        Path(marker).write_text("started")
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
@@ -76,6 +79,28 @@ def area(box: Box, scale: float | None = None, verbose: bool = False) -> dict[st
     if verbose:
         result["label"] = box.label
     return result
+
+
+@server.tool()
+async def grow(name: str, ctx: Context) -> str:
+    """Add a tool called `name` (it echoes its text) and tell the client that the tool list changed."""
+
+    def echo(text: str) -> str:
+        return f"{name} says {text}"
+
+    server.add_tool(echo, name=name, description=f"Echo, added at run time as {name}.")
+    await ctx.notify_tools_changed()  # 2026 protocol: to `subscriptions/listen` streams
+    with contextlib.suppress(Exception):  # 2025-era clients: the `notifications/tools/list_changed` message
+        await ctx.session.send_tool_list_changed()
+    return f"added {name}"
+
+
+@server.tool()
+async def steps(count: int, ctx: Context) -> str:
+    """Report progress `count` times, then answer."""
+    for done in range(1, count + 1):
+        await ctx.report_progress(done, count, f"step {done}")
+    return f"did {count} steps"
 
 
 def _add_fillers(count: int) -> None:

@@ -41,7 +41,7 @@ def test_agent_calls_mcp_tools_with_coerced_arguments_and_one_stateful_session(c
     assert [call.result for call in result.tool_calls] == ["count=10", "count=15"]
     assert result.answer == "The counter is at 15."
     offered = {tool["function"]["name"] for tool in model.requests[0]["tools"]}
-    assert offered == {"bump", "pid", "slow", "crash", "fail", "area"}
+    assert offered == {"bump", "pid", "slow", "crash", "fail", "area", "grow", "steps"}
 
 
 def test_nested_model_and_nullable_arguments_reach_the_model_whole_and_the_server_coerced(toolbox):
@@ -118,7 +118,7 @@ def test_allow_and_deny_pick_tools_and_an_unknown_name_says_which_exist(counter_
         default_timeout=None,
     )
     try:
-        assert box.names == ["bump", "pid", "b_bump", "b_pid", "b_slow", "b_fail", "b_area"]
+        assert box.names == ["bump", "pid", "b_bump", "b_pid", "b_slow", "b_fail", "b_area", "b_grow", "b_steps"]
         assert call(box, "b_bump", {"by": 3}).content == "count=3"
         assert call(box, "bump", {}).content == "count=1"  # two servers, two sessions
     finally:
@@ -146,7 +146,7 @@ def test_bad_arguments_to_mcp_say_what_to_do():
 
 
 def test_more_than_twenty_tools_warn_with_the_count_and_the_tokens(counter_command):
-    with pytest.warns(ManyToolsWarning, match=r"offers 31 tools, whose schemas take about [\d,]+ tokens") as caught:
+    with pytest.warns(ManyToolsWarning, match=r"offers 33 tools, whose schemas take about [\d,]+ tokens") as caught:
         box = Toolbox([mcp([*counter_command, "--tools", "25"])], default_timeout=None)
     box.close()
     assert "allow=" in str(caught[0].message)

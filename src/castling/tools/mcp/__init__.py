@@ -17,9 +17,10 @@ import types
 from typing import Any
 
 from ._results import McpToolError
+from ._session import McpSession, override_sessions
 from .client import McpServer, McpToolSet, mcp
 
-__all__ = ["McpServer", "McpToolError", "McpToolSet", "mcp"]
+__all__ = ["McpServer", "McpSession", "McpToolError", "McpToolSet", "mcp", "override_sessions"]
 
 
 class _CallableModule(types.ModuleType):

@@ -25,11 +25,14 @@ import anyio
 import mcp_types as types
 from mcp import Client
 from mcp.client._transport import Transport, TransportStreams
+from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
 from castling._version import __version__
 
 from ._results import McpToolError
+from ._session import McpSession
 from ._transports import ServerSpec, open_transport
 
 log = logging.getLogger(__name__)
@@ -47,11 +50,12 @@ def _close_all() -> None:
         connection.close()
 
 
-class McpConnection:
+class McpConnection(McpSession):
     """A lazily opened, self-restarting MCP session for one agent."""
 
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
+        self.label = spec.label
         self._guard = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -62,6 +66,8 @@ class McpConnection:
         self._stderr: TextIO | None = None
         self.starts = 0
         """How many times the server was started (1 + restarts)."""
+        self._changed = threading.Event()
+        """Set by the server's `notifications/tools/list_changed`; read (and cleared) by `tools_changed`."""
 
     # -- the public surface: sync and async ------------------------------------------------------------------
 
@@ -76,6 +82,12 @@ class McpConnection:
     async def acall(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call a tool from any event loop (cancelling the caller cancels the request on the server)."""
         return await asyncio.wrap_future(self._submit(self._call(name, arguments)))
+
+    def tools_changed(self) -> bool:
+        """Whether the server said its tool list changed since the last `list_tools` (resets the flag)."""
+        changed = self._changed.is_set()
+        self._changed.clear()
+        return changed
 
     def run_sync(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run a coroutine on the session's loop and wait for it; KeyboardInterrupt cancels it there."""
@@ -154,11 +166,13 @@ class McpConnection:
             stderr = self._new_stderr()
             self.starts += 1
             transport = _watched(open_transport(self.spec, stderr), gone)
-            async with Client(transport, cache=None, client_info=_CLIENT_INFO) as client:
+            handler = self._on_message
+            async with Client(transport, cache=None, client_info=_CLIENT_INFO, message_handler=handler) as client:
                 ready.set_result(client)
                 async with anyio.create_task_group() as group:
                     group.start_soon(_wait_then_cancel, stop.wait, group)
                     group.start_soon(_wait_then_cancel, gone.wait, group)
+                    group.start_soon(self._listen, client)
         except Exception as exc:
             if not ready.done():
                 ready.set_exception(self._start_error(exc))
@@ -169,6 +183,27 @@ class McpConnection:
                 ready.cancel()
             if client is not None and self._client is client:
                 self._client = None
+
+    async def _listen(self, client: Client) -> None:
+        """On the 2026 protocol a server's tool-list changes come on a `subscriptions/listen` stream."""
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    self._mark_changed()
+        except ListenNotSupportedError:
+            pass  # a 2025-era server sends `notifications/tools/list_changed` instead (`_on_message`)
+        except (MCPError, SubscriptionLost, TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            log.debug("MCP server %s: no tool-list change stream (%r)", self.label, exc)
+
+    async def _on_message(self, message: types.ServerNotification | Exception) -> None:
+        # Only the tool list matters to an agent: the toolbox re-reads it before the next model call.
+        if isinstance(message, types.ToolListChangedNotification):
+            self._mark_changed()
+
+    def _mark_changed(self) -> None:
+        if not self._changed.is_set():  # a server may say it both ways (listen stream and notification)
+            log.info("MCP server %s: its tool list changed; re-reading it before the next model call", self.label)
+        self._changed.set()
 
     async def _shutdown(self) -> None:
         if self._stop is not None:
@@ -187,6 +222,7 @@ class McpConnection:
 
     async def _list_tools(self) -> list[types.Tool]:
         client = await self._session()
+        self._changed.clear()  # this listing is the news; a notification arriving after it sets the flag again
         tools: list[types.Tool] = []
         cursor: str | None = None
         for _ in range(100):  # a paginator that never ends must not hang the agent's construction
@@ -200,9 +236,19 @@ class McpConnection:
     async def _call(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         client = await self._session()
         try:
-            return await client.call_tool(name, arguments, read_timeout_seconds=self.spec.timeout)
+            return await client.call_tool(
+                name, arguments, read_timeout_seconds=self.spec.timeout, progress_callback=self._progress(name)
+            )
         except MCPError as exc:
             raise self._call_error(client, name, exc) from None
+
+    def _progress(self, name: str) -> ProgressFnT:
+        async def report(progress: float, total: float | None, message: str | None) -> None:
+            # A long tool's progress, for whoever watches the logs (the chat shows INFO lines with -v).
+            done = f"{progress:g}/{total:g}" if total else f"{progress:g}"
+            log.info("MCP tool %s on %s: progress %s%s", name, self.label, done, f" ({message})" if message else "")
+
+        return report
 
     def _call_error(self, client: Client, name: str, exc: MCPError) -> McpToolError:
         if exc.code == types.CONNECTION_CLOSED:

@@ -7,8 +7,8 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict
 
-from ._connection import McpConnection
 from ._results import render_result
+from ._session import McpSession
 
 
 class McpTool(BaseTool):
@@ -20,7 +20,7 @@ class McpTool(BaseTool):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    connection: McpConnection
+    connection: McpSession
     remote_name: str
     """The name on the server (the same as `name` unless the tools were given a prefix)."""
 
