@@ -45,6 +45,7 @@ def _add_replay(commands: Any) -> None:
     replay.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id, path or tags contain this")
     replay.add_argument("--mode", choices=_MODES, default="replay")
     replay.add_argument("--repeat", type=int, default=1, help="live mode: trials per scenario (pass^k)")
+    replay.add_argument("-j", "--jobs", type=int, default=1, help="files replayed at once, in worker processes")
     replay.add_argument(
         "--host", default=None, help="the server for record/update/live (Ollama, or an OpenAI-compatible URL …/v1)"
     )
