@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from castling.scenarios.eval.text import COLUMNS, row_cells
+from castling.scenarios.eval.text import COLUMNS, number, row_cells
 
 _STYLE = (
     "body{font:15px/1.45 system-ui,sans-serif;color:#1d1d1f;margin:2em auto;max-width:72em;padding:0 1.5em}"
@@ -85,7 +85,7 @@ def tokens_chart(overall: Sequence[dict[str, Any]]) -> str:
     parts = [
         f"<svg width='{left + width + 260}' height='{top + height + 40}' role='img'>",
         f"<rect x='{left}' y='{top}' width='{width}' height='{height}' fill='none' stroke='#bbb'/>",
-        f"<text x='{left + width / 2}' y='{top + height + 32}' text-anchor='middle'>tokens per run (0–{most:g})</text>",
+        f"<text x='{left + width / 2}' y='{top + height + 32}' text-anchor='middle'>tokens per run (0–{number(most)})</text>",
     ]
     for tick in (0, 50, 100):
         y = top + height * (1 - tick / 100)
@@ -98,7 +98,7 @@ def tokens_chart(overall: Sequence[dict[str, Any]]) -> str:
         parts += [
             f"<line x1='{x:.1f}' y1='{y_low:.1f}' x2='{x:.1f}' y2='{y_high:.1f}' stroke='{colour}' stroke-width='2'/>",
             f"<circle class='point' cx='{x:.1f}' cy='{y:.1f}' r='5' fill='{colour}'><title>{_e(_label(row))}: "
-            f"{row['tokens']['per_run']:g} tokens/run, {row['pass_rate']:.0%}</title></circle>",
+            f"{number(row['tokens']['per_run'])} tokens/run, {row['pass_rate']:.0%}</title></circle>",
             f"<rect x='{left + width + 16}' y='{top + i * 18}' width='10' height='10' fill='{colour}'/>",
             f"<text x='{left + width + 32}' y='{top + i * 18 + 9}'>{_e(_label(row))}</text>",
         ]

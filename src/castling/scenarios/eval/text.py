@@ -41,11 +41,16 @@ def row_cells(row: dict[str, Any]) -> list[str]:
         f"{row['passed']}/{row['runs']}",
         f"{row['pass_rate']:.0%}",
         f"{low:.2f}–{high:.2f}",
-        f"{row['tokens']['per_run']:g}",
+        number(row["tokens"]["per_run"]),
         f"{row['latency_s']['p50']:.2f}s",
         f"{row['latency_s']['p95']:.2f}s",
         errors or "—",
     ]
+
+
+def number(value: float) -> str:
+    """`37.5`, `30`, `123456` (never `1.23e+05`, which `:g` gives for large token counts)."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def final_table(results: Sequence[dict[str, Any]], overall: Sequence[dict[str, Any]]) -> str:
