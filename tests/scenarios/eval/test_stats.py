@@ -17,3 +17,9 @@ def test_percentile_interpolates_between_ranks():
     assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
     assert percentile([], 50) == 0.0
+
+
+def test_large_token_counts_print_as_plain_numbers():
+    from castling.scenarios.eval.text import number
+
+    assert [number(123456.0), number(37.5), number(30.0)] == ["123456", "37.5", "30"]

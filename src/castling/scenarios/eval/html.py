@@ -85,7 +85,8 @@ def tokens_chart(overall: Sequence[dict[str, Any]]) -> str:
     parts = [
         f"<svg width='{left + width + 260}' height='{top + height + 40}' role='img'>",
         f"<rect x='{left}' y='{top}' width='{width}' height='{height}' fill='none' stroke='#bbb'/>",
-        f"<text x='{left + width / 2}' y='{top + height + 32}' text-anchor='middle'>tokens per run (0–{number(most)})</text>",
+        f"<text x='{left + width / 2}' y='{top + height + 32}' text-anchor='middle'>"
+        f"tokens per run (0–{number(most)})</text>",
     ]
     for tick in (0, 50, 100):
         y = top + height * (1 - tick / 100)
