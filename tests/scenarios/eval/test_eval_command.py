@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from castling.cli.main import main
+from castling.scenarios.format import Expectation
 from castling.scenarios.runner import run_file
 from castling.scenarios.serve import TransportServer
+from castling.scenarios.store import load, save
 from tests.scenarios.eval.behaviours import SLOW, Behaviours
 from tests.scenarios.scenario_helpers import LIBRARY
 
@@ -101,3 +103,20 @@ def test_unknown_paths_and_missing_models_are_clear_errors(tmp_path: Path, capsy
     with pytest.raises(SystemExit):
         main(["eval", TASKS[0]])  # --model is required
     assert "--model" in capsys.readouterr().err
+
+
+def test_a_trajectory_expectation_decides_runs_in_an_eval(server: tuple[Behaviours, str], tmp_path: Path):
+    _, host = server
+    scenario = load(TASKS[1])
+    trajectory = Expectation(trajectory={"calls": [{"name": "weather", "args": {"city": "Paris"}}], "mode": "strict"})
+    save(scenario.model_copy(update={"expectations": [trajectory]}), tmp_path / "weather.yaml")
+    out = tmp_path / "eval.json"
+    argv = ["eval", str(tmp_path / "weather.yaml"), "--model", "half:1b", "--repeats", "2", "--host", host]
+    assert main([*argv, "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert (document["results"][0]["passed"], document["results"][0]["failed"]) == (1, 1)
+    wrong = next(r for r in document["runs"] if not r["passed"])
+    assert wrong["problems"] == [
+        "trajectory (strict, args exact): 0 call(s) where 1 were expected; expected weather({'city': 'Paris'}); "
+        "the run made no tool calls"
+    ]
