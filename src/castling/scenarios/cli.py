@@ -89,7 +89,7 @@ def _add_compare(commands: Any) -> None:
 
 def _add_eval(commands: Any) -> None:
     run = commands.add_parser(
-        "eval", help="run scenario tasks live per model × backbone × strategy, repeated, with 95% intervals"
+        "eval", help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals"
     )
     run.add_argument("paths", nargs="+", help="scenario files or folders (one run template per task_id)")
     run.add_argument("--model", action="append", required=True, help="a model to evaluate (repeat the option)")
