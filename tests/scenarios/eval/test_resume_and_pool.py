@@ -97,3 +97,17 @@ def test_four_runs_at_once_spread_over_a_pool_of_two_hosts(tmp_path: Path):
     runs = json.loads(out.read_text())["runs"]
     assert {r["host"] for r in runs} == {f"http://{first.host}", f"http://{second.host}"}
     assert json.loads(out.read_text())["results"][0]["passed"] == 8
+
+
+def test_runs_of_a_scenario_edited_since_are_done_again(server: tuple[Behaviours, str], tmp_path: Path):
+    behaviours, host = server
+    task = tmp_path / "no-tool.yaml"
+    task.write_text(Path(NO_TOOL).read_text())
+    out = tmp_path / "eval.json"
+    argv = ["eval", str(task), "--model", "right:1b", "--repeats", "2", "--host", host, "--json", str(out)]
+    assert main(argv) == 0 and main(argv) == 0
+    assert len(behaviours.chats) == 2  # the second command resumed everything
+    task.write_text(task.read_text().replace("contains: Rome", "contains: Italy"))
+    assert main(argv) == 0
+    assert len(behaviours.chats) == 4  # new expectations: both runs again
+    assert json.loads(out.read_text())["results"][0]["runs"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,9 +35,18 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        """Stable identity in the results journal (a resumed eval skips keys already there)."""
+        """Stable identity in the results journal (a resumed eval skips keys already there).
+
+        It includes a digest of what the run does (task, user turns, agent settings, expectations), so runs of a
+        scenario edited since are done again rather than mixed with the new ones.
+        """
         c = self.config
-        return f"{self.task}|{c.model}|{c.backbone}|{c.strategy}|{self.repeat}"
+        return f"{self.task}|{c.model}|{c.backbone}|{c.strategy}|{self.repeat}|{_digest(self.scenario)}"
+
+
+def _digest(scenario: Scenario) -> str:
+    what = scenario.model_dump_json(include={"task", "user_turns", "agent", "expectations"})
+    return hashlib.sha256(what.encode()).hexdigest()[:12]
 
 
 def templates(scenarios: Sequence[Scenario]) -> list[Scenario]:
