@@ -14,6 +14,7 @@ def add_commands(commands: Any) -> None:
     _add_replay(commands)
     _add_serve(commands)
     _add_compare(commands)
+    _add_eval(commands)
 
 
 def _add_record(commands: Any) -> None:
@@ -44,6 +45,7 @@ def _add_replay(commands: Any) -> None:
     replay.add_argument("-k", dest="keyword", default=None, help="only scenarios whose id, path or tags contain this")
     replay.add_argument("--mode", choices=_MODES, default="replay")
     replay.add_argument("--repeat", type=int, default=1, help="live mode: trials per scenario (pass^k)")
+    replay.add_argument("-j", "--jobs", type=int, default=1, help="files replayed at once, in worker processes")
     replay.add_argument(
         "--host", default=None, help="the server for record/update/live (Ollama, or an OpenAI-compatible URL …/v1)"
     )
@@ -83,6 +85,35 @@ def _add_compare(commands: Any) -> None:
     compare.add_argument("--repeat", type=int, default=1)
     compare.add_argument("--host", default=None)
     compare.set_defaults(handler=_compare)
+
+
+def _add_eval(commands: Any) -> None:
+    run = commands.add_parser(
+        "eval", help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals"
+    )
+    run.add_argument("paths", nargs="+", help="scenario files or folders (one run template per task_id)")
+    run.add_argument("--model", action="append", required=True, help="a model to evaluate (repeat the option)")
+    run.add_argument("--backbone", action="append", default=[], help="backbone family (default: from the model)")
+    run.add_argument(
+        "--strategy", action="append", default=[], choices=("tools", "plan"), help="default: each task's own"
+    )
+    run.add_argument("--repeats", type=int, default=1, help="runs per task and configuration")
+    run.add_argument("-j", "--jobs", type=int, default=1, help="runs at once")
+    run.add_argument("--host", action="append", default=[], help="a server URL (repeat: runs spread over them)")
+    run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose path contains this")
+    run.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON (journal beside it)")
+    run.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
+    run.add_argument("--record", default=None, metavar="DIR", help="save every run as a scenario file (and journal)")
+    run.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run: start over")
+    run.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool the files may name")
+    run.add_argument("--check", action="append", default=[], metavar="MODULE:ATTR", help="a custom check")
+    run.set_defaults(handler=_eval)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from castling.scenarios.eval.command import eval_command
+
+    return eval_command(args)
 
 
 def _record(args: argparse.Namespace) -> int:

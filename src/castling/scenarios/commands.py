@@ -17,7 +17,7 @@ from castling.scenarios.live import LiveSource, OllamaLive, live_for
 from castling.scenarios.names import allow
 from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
 from castling.scenarios.report_html import compare_html
-from castling.scenarios.runner import RunReport, record, run_file, run_live
+from castling.scenarios.runner import record, run_live
 from castling.scenarios.store import discover, load
 
 
@@ -81,15 +81,17 @@ def replay_command(args: argparse.Namespace) -> int:
     except CastlingError as exc:
         print(f"castling replay: {exc}", file=sys.stderr)
         return 2
-    reports: list[RunReport] = []
-    for path in select(args.paths, args.keyword):
-        try:
-            live = live_for(load(path), args.host) if args.host else None  # the API the file speaks, at --host
-            reports.append(run_file(path, args.mode, live=live, repeat=args.repeat))
-        except CastlingError as exc:
-            reports.append(RunReport(path, args.mode, "error", note=str(exc)))
-        except Exception as exc:  # a bug in the agent or a tool: report it, keep going with the others
-            reports.append(RunReport(path, args.mode, "error", note=f"{type(exc).__name__}: {exc}"))
+    paths = select(args.paths, args.keyword)
+    if getattr(args, "jobs", 1) > 1:
+        from castling.scenarios.parallel import replay_many
+
+        reports = replay_many(
+            paths, args.mode, jobs=args.jobs, host=args.host, repeat=args.repeat, tools=args.tool, checks=args.check
+        )
+    else:
+        from castling.scenarios.parallel import replay_one
+
+        reports = [replay_one(path, args.mode, args.host, args.repeat) for path in paths]
     for report in reports:
         if not report.ok:
             print(f"\n✘ {report.path}\n{report.message()}\n", file=sys.stderr)

@@ -8,6 +8,7 @@ from typing import Any
 
 from castling.scenarios.format import AnswerCheck, Expectation, Outcome, ToolCalledCheck
 from castling.scenarios.names import not_registered, registered_check
+from castling.scenarios.trajectory import check_trajectory
 
 
 def check_all(expectations: Sequence[Expectation], outcome: Outcome) -> list[str]:
@@ -32,6 +33,8 @@ def check(expectation: Expectation, outcome: Outcome) -> str:
         return f"no_error: the run failed: {outcome.error}" if outcome.error else ""
     if expectation.custom is not None:
         return _custom(expectation.custom, outcome)
+    if expectation.trajectory is not None:
+        return check_trajectory(expectation.trajectory, outcome.tool_calls)
     return ""
 
 

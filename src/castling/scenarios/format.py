@@ -248,6 +248,27 @@ class ToolNotCalledCheck(_Strict):
     name: str
 
 
+class TrajectoryCall(_Strict):
+    """One expected tool call of a trajectory."""
+
+    name: str
+    args: dict[str, Any] | None = None
+    """`None`: any arguments."""
+
+
+class TrajectoryCheck(_Strict):
+    """The run's tool calls against a reference list (agentevals' trajectory match modes).
+
+    `strict`: the same calls in the same order; `unordered`: the same calls in any order; `subset`: every call
+    the run made is in the reference; `superset`: every reference call is among the run's calls.
+    """
+
+    calls: list[TrajectoryCall]
+    mode: Literal["strict", "unordered", "subset", "superset"] = "strict"
+    args: Literal["exact", "partial"] = "exact"
+    """`partial`: the reference's arguments must appear with those values; others may be present."""
+
+
 class Expectation(_Strict):
     """One check on the outcome; exactly one field is set."""
 
@@ -258,6 +279,7 @@ class Expectation(_Strict):
     no_error: bool | None = None
     custom: str | None = None
     """A check registered by the host side (`register_check`, or configuration), never imported from the file."""
+    trajectory: TrajectoryCheck | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Expectation:

@@ -1,0 +1,1 @@
+"""`castling eval`: live runs of scenario tasks per model × backbone × strategy, repeated, with intervals."""

@@ -1,0 +1,83 @@
+"""The body of `castling eval`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from castling.errors import CastlingError
+from castling.scenarios.commands import select
+from castling.scenarios.eval.figures import overall, results
+from castling.scenarios.eval.html import eval_html
+from castling.scenarios.eval.journal import Journal, RunRecord
+from castling.scenarios.eval.plan import plan_runs
+from castling.scenarios.eval.run import run_all
+from castling.scenarios.eval.text import Progress, final_table
+from castling.scenarios.names import allow
+from castling.scenarios.store import load
+
+JOURNAL = "eval-journal.jsonl"
+
+
+def journal_path(args: argparse.Namespace) -> Path | None:
+    """Where finished runs are journaled: in `--record DIR`, else beside `--json OUT`; None: no resume."""
+    if args.record:
+        return Path(args.record) / JOURNAL
+    if args.json:
+        return Path(args.json + ".journal.jsonl")
+    return None
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """Plan, run what the journal does not have yet, print the table, write JSON/HTML; 1 if any run errored."""
+    try:
+        for path in args.tool:
+            allow(path, "tool")
+        for path in args.check:
+            allow(path, "check")
+        scenarios = [load(p) for p in select(args.paths, args.keyword)]
+    except CastlingError as exc:
+        print(f"castling eval: {exc}", file=sys.stderr)
+        return 2
+    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats)
+    if not specs:
+        print("castling eval: no agent scenarios found under " + " ".join(args.paths), file=sys.stderr)
+        return 2
+    where = journal_path(args)
+    journal = Journal(where) if where is not None else None
+    if journal is not None and args.fresh and where is not None:
+        where.unlink(missing_ok=True)
+    done = journal.read() if journal is not None else {}
+    todo = [s for s in specs if s.key not in done]
+    if len(todo) < len(specs):
+        print(f"resuming: {len(specs) - len(todo)} of {len(specs)} runs already done ({where})", file=sys.stderr)
+    record_dir = Path(args.record) if args.record else None
+    hosts: list[str | None] = list(args.host) or [None]
+    progress = Progress(len(specs), len(specs) - len(todo))
+    try:
+        fresh = run_all(todo, hosts=hosts, jobs=args.jobs, journal=journal, record_dir=record_dir, on_done=progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    by_key = {**done, **{r.key: r for r in fresh}}
+    records = [by_key[s.key] for s in specs if s.key in by_key]
+    return _report(args, records)
+
+
+def _report(args: argparse.Namespace, records: list[RunRecord]) -> int:
+    rows, totals = results(records), overall(records)
+    print(final_table(rows, totals))
+    meta = f"{len(records)} runs · repeats {args.repeats} · hosts: {', '.join(args.host) or 'default'}"
+    if args.json:
+        document = {"results": rows, "overall": totals, "runs": [vars(r) for r in records]}
+        Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"\nJSON: {args.json}")
+    if args.html:
+        Path(args.html).write_text(eval_html(rows, totals, meta=meta), encoding="utf-8")
+        print(f"HTML report: {args.html}")
+    errored = sum(bool(r.error_kind) for r in records)
+    if errored:  # a wrong answer is a result; a run that could not happen (server down, HTTP 500) is flagged
+        print(f"\n{errored} of {len(records)} runs failed before an answer (errors column)", file=sys.stderr)
+    return 1 if errored else 0
