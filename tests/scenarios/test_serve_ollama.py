@@ -74,6 +74,7 @@ def test_a_diverging_request_does_not_use_up_its_turn(served: Served):
         served.client.chat(model="llama3.1", messages=[{"role": "user", "content": "helo"}], stream=False)
     assert info.value.status_code == 400
     assert "diverged at model turn 0 of 1" in info.value.error
+    assert "castling serve --loose FILE" in info.value.error  # the way out for third-party tool loops
     assert served.ask("GET", "/api/nothing")[0] == 404  # a stray request in between changes nothing either
     assert served.hello().startswith("Hello! How are you today?")  # turn 0 is still there
 
@@ -169,3 +170,12 @@ def test_raw_socket_sees_http11_status_line(served: Served):
         while chunk := sock.recv(4096):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 200") and b"Content-Length: 17" in reply
+
+
+def test_loose_mode_names_a_live_file_for_what_it_is():
+    with serving(LIVE, "--loose") as served:
+        assert served.hello().startswith("Hello! How are you today?")
+        with pytest.raises(ollama.ResponseError) as info:
+            served.hello()
+    assert "(live recording) has only 1 model replies and all were served" in info.value.error
+    assert "constructed script" not in info.value.error

@@ -142,8 +142,8 @@ class TransportServer:
         try:
             return self.transport.handle_request(request)
         except ScenarioDivergence as exc:
-            print(str(exc), file=sys.stderr)
-            return _error(handler.path, 400, brief(exc))
+            print(f"{exc}\n{LOOSE_HINT}", file=sys.stderr)
+            return _error(handler.path, 400, f"{brief(exc)} · {LOOSE_HINT.strip()}")
         except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
             return _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
 
@@ -160,6 +160,12 @@ def check_bind(host: str, allow_remote: bool) -> None:
             f"will not listen on {host!r}, which other machines may reach: they could read the recorded conversation. "
             "Serve loopback only with --bind 127.0.0.1 (the default), or add --allow-remote if you mean it."
         )
+
+
+LOOSE_HINT = (
+    "  Not castling's own agent? Other tool loops send requests of their own shape (thinking sent back, other tool "
+    "descriptions): `castling serve --loose FILE` serves the replies in order whatever is asked."
+)
 
 
 def brief(exc: ScenarioDivergence) -> str:
