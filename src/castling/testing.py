@@ -20,11 +20,24 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from castling.backbones.wire import merge_chunks
+
+if TYPE_CHECKING:
+    from castling.scripted_openai import ScriptedOpenAI
+
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "ScriptExhausted",
+    "ScriptedOllama",
+    "ScriptedOpenAI",
+    "ScriptedReply",
+    "WindowedOllama",
+    "prompt_size",
+]
 
 DEFAULT_CAPABILITIES = ("completion", "tools", "thinking")
 _CREATED = "2026-01-01T00:00:00.000000Z"
@@ -245,3 +258,7 @@ def __getattr__(name: str) -> Any:
 
         return ScriptedOpenAI
     raise AttributeError(f"module 'castling.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "ScriptedOpenAI"})

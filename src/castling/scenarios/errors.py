@@ -52,10 +52,6 @@ class UnrecordedHttpRequest(ScenarioDivergence):
     kind = "unrecorded-http"
 
 
-class ExpectationFailed(AssertionError):
-    """The replay was faithful but an expectation was not met."""
-
-
 def rerecord_command(path: str, scenario_id: str) -> str:
     """The command that re-records one scenario file."""
     return f"pytest {path} --scenario-mode=update      # or: castling replay {path} --mode update"
