@@ -74,6 +74,11 @@ class ScriptedOllama:
         self.replies: list[ScriptedReply] = []
         self.requests: list[dict[str, Any]] = []
         """Bodies of the `/api/chat` requests received, in order."""
+        self.nodes: list[str | None] = []
+        """The graph node (`model`, `planner`, `decide`, …) that made each `/api/chat` request; None outside a graph.
+
+        Known only in-process (the transport is called inside the node); a server behind a port sees None.
+        """
         self.paths: list[str] = []
         self.transport = httpx.MockTransport(self.handle)
 
@@ -142,6 +147,7 @@ class ScriptedOllama:
 
     def _chat(self, body: dict[str, Any]) -> httpx.Response:
         self.requests.append(body)
+        self.nodes.append(calling_node())
         if not self.replies:
             raise ScriptExhausted(f"the agent made model call #{len(self.requests)} but the script had no reply left")
         reply = self.replies.pop(0)
@@ -163,6 +169,18 @@ class _Lines(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> Any:
         for line in self.lines:
             yield json.dumps(line).encode() + b"\n"
+
+
+def calling_node() -> str | None:
+    """The LangGraph node running this call (from the run's config, carried in context variables), else None."""
+    from langgraph.config import get_config
+
+    try:
+        metadata = get_config().get("metadata") or {}
+    except RuntimeError:  # not inside a graph run
+        return None
+    node = metadata.get("langgraph_node")
+    return str(node) if node else None
 
 
 def _pieces(text: str, size: int) -> list[str]:
