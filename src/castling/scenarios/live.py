@@ -10,9 +10,10 @@ from typing import Any, Protocol
 import httpx
 
 from castling.backbones.ollama import resolve_host
+from castling.scenarios.discovery import discovery_response
 from castling.scenarios.format import Scenario
 from castling.scenarios.openai_wire import chat_api
-from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
+from castling.scenarios.replayer import turn_response, wants_stream
 from castling.scenarios.store import read_blob
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport

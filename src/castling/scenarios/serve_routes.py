@@ -37,6 +37,8 @@ def early_answer(method: str, path: str, body: bytes) -> httpx.Response | None:
     """The answer to a request that needs no recording (or cannot have one); None to pass it on to the replay."""
     route = urlsplit(path).path
     if is_openai(path):
+        if chat_api(route) == "openai" and method != "POST":
+            return error_response(405, f"{method} {route} is not allowed: chat completions are POSTed")
         return _json_problem(body, openai=True) if method == "POST" else None
     allowed = OLLAMA_ROUTES.get(route)
     if allowed is None:
