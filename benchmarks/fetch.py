@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT / "tests" / "tools" / "web"))
 from pages import article_page  # noqa: E402
 from server import Server, static  # noqa: E402
 
-from castling.tools.web import InProcessExtractor, ProcessExtractor, fetch  # noqa: E402
+from castling.tools.web import fetch  # noqa: E402
 from castling.tools.web._extract import _full_page_markdown, extract_html, warm_up  # noqa: E402
+from castling.tools.web._extractor import InProcessExtractor, ProcessExtractor  # noqa: E402
 
 SIZES = [20_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]
 

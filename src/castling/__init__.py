@@ -1,7 +1,8 @@
 """castling: a graph-based agent runtime for local models through Ollama.
 
 The public names load lazily, so `import castling` (and the `castling` command) stays fast: langgraph is
-imported only when an agent is built.
+imported only when an agent is built. `_EXPORTS` is the one table of what is public and where it lives; the
+imports under `TYPE_CHECKING` repeat it for type checkers, which cannot read a table (a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -9,140 +10,137 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from castling._version import __version__
-from castling.errors import (
-    CapabilityMissing,
-    CastlingError,
-    CheckpointerUnavailable,
-    ConfigError,
-    ContextMemoryWarning,
-    ContextOverflow,
-    ModelNotFound,
-    ModelStreamError,
-    ModelTimeout,
-    OllamaError,
-    OllamaResponseError,
-    OllamaUnreachable,
-    ReplanLimitExceeded,
-    ScenarioFileError,
-    ServerError,
-    ServerResponseError,
-    ServerUnreachable,
-    StepLimitExceeded,
-    StructuredOutputError,
-    ThinkingBudgetExhausted,
-    ThreadBusy,
-)
+from castling._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from castling.agents.agent import Agent
-    from castling.agents.approval import Decision, Resume
-    from castling.agents.events import (
-        ApprovalEvent,
-        CompactionEvent,
-        Event,
-        FinalEvent,
-        PlanCreatedEvent,
-        PlanRevisedEvent,
-        StepFinishedEvent,
-        StepStartedEvent,
-        TextDelta,
-        ThinkingDelta,
-        ToolCallEvent,
-        ToolResultEvent,
-        UsageEvent,
+if TYPE_CHECKING:  # one statement per module: keep the grouping of `_EXPORTS`
+    # isort: off
+    from castling.agents.agent import (
+        Agent as Agent,
     )
-    from castling.agents.result import PlanRecord, RunResult, StepRecord, ToolCallRecord
-    from castling.backbones.base import Backbone
-    from castling.backbones.context import ContextPolicy
-    from castling.backbones.llama import Llama
-    from castling.backbones.qwen import Qwen
-    from castling.backbones.usage import Usage
-    from castling.tools.decorator import tool
+    from castling.agents.approval import (
+        Decision as Decision,
+        Resume as Resume,
+    )
+    from castling.agents.events import (
+        ApprovalEvent as ApprovalEvent,
+        CompactionEvent as CompactionEvent,
+        Event as Event,
+        FinalEvent as FinalEvent,
+        PlanCreatedEvent as PlanCreatedEvent,
+        PlanRevisedEvent as PlanRevisedEvent,
+        StepFinishedEvent as StepFinishedEvent,
+        StepStartedEvent as StepStartedEvent,
+        TextDelta as TextDelta,
+        ThinkingDelta as ThinkingDelta,
+        ToolCallEvent as ToolCallEvent,
+        ToolResultEvent as ToolResultEvent,
+        UsageEvent as UsageEvent,
+    )
+    from castling.agents.result import (
+        PlanRecord as PlanRecord,
+        RunResult as RunResult,
+        StepRecord as StepRecord,
+        ToolCallRecord as ToolCallRecord,
+    )
+    from castling.backbones.base import (
+        Backbone as Backbone,
+    )
+    from castling.backbones.context import (
+        ContextPolicy as ContextPolicy,
+    )
+    from castling.backbones.llama import (
+        Llama as Llama,
+    )
+    from castling.backbones.qwen import (
+        Qwen as Qwen,
+    )
+    from castling.backbones.usage import (
+        Usage as Usage,
+    )
+    from castling.errors import (
+        CapabilityMissing as CapabilityMissing,
+        CastlingError as CastlingError,
+        CheckpointerUnavailable as CheckpointerUnavailable,
+        ConfigError as ConfigError,
+        ContextMemoryWarning as ContextMemoryWarning,
+        ContextOverflow as ContextOverflow,
+        ModelNotFound as ModelNotFound,
+        ModelStreamError as ModelStreamError,
+        ModelTimeout as ModelTimeout,
+        OllamaError as OllamaError,
+        OllamaResponseError as OllamaResponseError,
+        OllamaUnreachable as OllamaUnreachable,
+        ReplanLimitExceeded as ReplanLimitExceeded,
+        ScenarioFileError as ScenarioFileError,
+        ServerError as ServerError,
+        ServerResponseError as ServerResponseError,
+        ServerUnreachable as ServerUnreachable,
+        StepLimitExceeded as StepLimitExceeded,
+        StructuredOutputError as StructuredOutputError,
+        ThinkingBudgetExhausted as ThinkingBudgetExhausted,
+        ThreadBusy as ThreadBusy,
+    )
+    from castling.tools.decorator import (
+        tool as tool,
+    )
+    # isort: on
 
-_LAZY: dict[str, str] = {
-    "Agent": "castling.agents.agent",
-    "ApprovalEvent": "castling.agents.events",
-    "Backbone": "castling.backbones.base",
-    "CompactionEvent": "castling.agents.events",
-    "ContextPolicy": "castling.backbones.context",
-    "Decision": "castling.agents.approval",
-    "Event": "castling.agents.events",
-    "FinalEvent": "castling.agents.events",
-    "Llama": "castling.backbones.llama",
-    "PlanCreatedEvent": "castling.agents.events",
-    "PlanRecord": "castling.agents.result",
-    "PlanRevisedEvent": "castling.agents.events",
-    "Qwen": "castling.backbones.qwen",
-    "Resume": "castling.agents.approval",
-    "RunResult": "castling.agents.result",
-    "StepFinishedEvent": "castling.agents.events",
-    "StepRecord": "castling.agents.result",
-    "StepStartedEvent": "castling.agents.events",
-    "TextDelta": "castling.agents.events",
-    "ThinkingDelta": "castling.agents.events",
-    "ToolCallEvent": "castling.agents.events",
-    "ToolCallRecord": "castling.agents.result",
-    "ToolResultEvent": "castling.agents.events",
-    "Usage": "castling.backbones.usage",
-    "UsageEvent": "castling.agents.events",
-    "tool": "castling.tools.decorator",
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "castling.agents.agent": ("Agent",),
+    "castling.agents.approval": ("Decision", "Resume"),
+    "castling.agents.events": (
+        "ApprovalEvent",
+        "CompactionEvent",
+        "Event",
+        "FinalEvent",
+        "PlanCreatedEvent",
+        "PlanRevisedEvent",
+        "StepFinishedEvent",
+        "StepStartedEvent",
+        "TextDelta",
+        "ThinkingDelta",
+        "ToolCallEvent",
+        "ToolResultEvent",
+        "UsageEvent",
+    ),
+    "castling.agents.result": ("PlanRecord", "RunResult", "StepRecord", "ToolCallRecord"),
+    "castling.backbones.base": ("Backbone",),
+    "castling.backbones.context": ("ContextPolicy",),
+    "castling.backbones.llama": ("Llama",),
+    "castling.backbones.qwen": ("Qwen",),
+    "castling.backbones.usage": ("Usage",),
+    "castling.errors": (
+        "CapabilityMissing",
+        "CastlingError",
+        "CheckpointerUnavailable",
+        "ConfigError",
+        "ContextMemoryWarning",
+        "ContextOverflow",
+        "ModelNotFound",
+        "ModelStreamError",
+        "ModelTimeout",
+        "OllamaError",
+        "OllamaResponseError",
+        "OllamaUnreachable",
+        "ReplanLimitExceeded",
+        "ScenarioFileError",
+        "ServerError",
+        "ServerResponseError",
+        "ServerUnreachable",
+        "StepLimitExceeded",
+        "StructuredOutputError",
+        "ThinkingBudgetExhausted",
+        "ThreadBusy",
+    ),
+    "castling.tools.decorator": ("tool",),
 }
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [
-    "Agent",
-    "ApprovalEvent",
-    "Backbone",
-    "CapabilityMissing",
-    "CastlingError",
-    "CheckpointerUnavailable",
-    "CompactionEvent",
-    "ConfigError",
-    "ContextMemoryWarning",
-    "ContextOverflow",
-    "ContextPolicy",
-    "Decision",
-    "Event",
-    "FinalEvent",
-    "Llama",
-    "ModelNotFound",
-    "ModelStreamError",
-    "ModelTimeout",
-    "OllamaError",
-    "OllamaResponseError",
-    "OllamaUnreachable",
-    "PlanCreatedEvent",
-    "PlanRecord",
-    "PlanRevisedEvent",
-    "Qwen",
-    "ReplanLimitExceeded",
-    "Resume",
-    "RunResult",
-    "ScenarioFileError",
-    "ServerError",
-    "ServerResponseError",
-    "ServerUnreachable",
-    "StepFinishedEvent",
-    "StepLimitExceeded",
-    "StepRecord",
-    "StepStartedEvent",
-    "StructuredOutputError",
-    "TextDelta",
-    "ThinkingBudgetExhausted",
-    "ThinkingDelta",
-    "ThreadBusy",
-    "ToolCallEvent",
-    "ToolCallRecord",
-    "ToolResultEvent",
-    "Usage",
-    "UsageEvent",
-    "__version__",
-    "tool",
-]
+__all__ = sorted([*_MODULE_OF, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'castling' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

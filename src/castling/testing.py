@@ -20,11 +20,24 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from castling.backbones.wire import merge_chunks
+
+if TYPE_CHECKING:
+    from castling.scripted_openai import ScriptedOpenAI
+
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "ScriptExhausted",
+    "ScriptedOllama",
+    "ScriptedOpenAI",
+    "ScriptedReply",
+    "WindowedOllama",
+    "prompt_size",
+]
 
 DEFAULT_CAPABILITIES = ("completion", "tools", "thinking")
 _CREATED = "2026-01-01T00:00:00.000000Z"
@@ -64,6 +77,11 @@ class ScriptedOllama:
         self.replies: list[ScriptedReply] = []
         self.requests: list[dict[str, Any]] = []
         """Bodies of the `/api/chat` requests received, in order."""
+        self.nodes: list[str | None] = []
+        """The graph node (`model`, `planner`, `decide`, …) that made each `/api/chat` request; None outside a graph.
+
+        Known only in-process (the transport is called inside the node); a server behind a port sees None.
+        """
         self.paths: list[str] = []
         self.transport = httpx.MockTransport(self.handle)
 
@@ -133,6 +151,7 @@ class ScriptedOllama:
 
     def _chat(self, body: dict[str, Any]) -> httpx.Response:
         self.requests.append(body)
+        self.nodes.append(calling_node())
         if not self.replies:
             raise ScriptExhausted(f"the agent made model call #{len(self.requests)} but the script had no reply left")
         reply = self.replies.pop(0)
@@ -154,6 +173,18 @@ class _Lines(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> Any:
         for line in self.lines:
             yield json.dumps(line).encode() + b"\n"
+
+
+def calling_node() -> str | None:
+    """The LangGraph node running this call (from the run's config, carried in context variables), else None."""
+    from langgraph.config import get_config
+
+    try:
+        metadata = get_config().get("metadata") or {}
+    except RuntimeError:  # not inside a graph run
+        return None
+    node = metadata.get("langgraph_node")
+    return str(node) if node else None
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -249,3 +280,7 @@ def __getattr__(name: str) -> Any:
 
         return ScriptedOpenAI
     raise AttributeError(f"module 'castling.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "ScriptedOpenAI"})

@@ -33,11 +33,6 @@ def agent(server, ran, **kwargs):
     return Agent(Llama(server.model, transport=server.transport), [code_tool(ran)], **kwargs)
 
 
-def kinds(server):
-    names = {"You plan": "planner", "You carry": "executor", "You check": "replanner"}
-    return [next(v for k, v in names.items() if r["messages"][0]["content"].startswith(k)) for r in server.requests]
-
-
 def one_step(server, code="print(6*7)", answer="6*7 = 42."):
     server.add_reply(plan(COMPUTE))
     server.add_reply(act("run_python", code=code))
@@ -61,12 +56,12 @@ async def test_plan_step_waits_for_approval_and_resume_does_not_ask_the_model_ag
     first = await collect(smart, TASK, "p1")
     assert isinstance(first[-1], ApprovalEvent)
     assert (first[-1].name, first[-1].arguments, first[-1].thread_id) == ("run_python", {"code": "print(6*7)"}, "p1")
-    assert ran == [] and kinds(server) == ["planner", "executor"]
+    assert ran == [] and server.nodes == ["planner", "decide"]
     assert [e.kind for e in first if e.kind != "usage"] == ["plan_created", "step_started", "approval"]
 
     second = await collect(smart, Resume(Decision("run")), "p1")
     assert ran == ["print(6*7)"]
-    assert kinds(server) == ["planner", "executor", "replanner"] and server.pending == 0
+    assert server.nodes == ["planner", "decide", "replanner"] and server.pending == 0
     assert [e.kind for e in second if e.kind not in ("usage", "text")] == [
         "tool_call",
         "tool_result",
@@ -91,7 +86,7 @@ def test_sync_stream_pauses_and_resumes_without_repeating_the_executor_call(serv
     assert isinstance(events[-1], ApprovalEvent) and ran == []
     events = list(smart.stream(Resume(Decision("run")), thread_id="s1"))
     assert ran == ["print(6*7)"] and events[-1].result.answer == "6*7 = 42."
-    assert kinds(server) == ["planner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner"]
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -113,7 +108,7 @@ async def test_edit_runs_the_edited_arguments_and_the_records_show_them(server, 
     assert [(c.arguments, c.result) for c in result.tool_calls] == [({"code": "print(6*7)"}, "ran print(6*7)")]
     assert result.steps[0].tool_calls[0].arguments == {"code": "print(6*7)"}
     assert "ran print(6*7)" in last_user(server.requests[2])
-    assert kinds(server) == ["planner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner"]
 
 
 async def test_edited_arguments_are_validated_like_any_call(server):
@@ -150,7 +145,7 @@ async def test_rejection_is_the_step_outcome_the_replanner_reads(server, mode):
     assert "declined" in first.outcome and "no imports, please" in first.outcome
     assert first.error == "rejected by the user"
     assert first.outcome in last_user(server.requests[2])  # the re-planner's prompt
-    assert kinds(server) == ["planner", "executor", "replanner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner", "decide", "replanner"]
     assert result.answer == "6*7 is 42 (computed without Python)."
     rejected = next(e for e in events if e.kind == "tool_result")
     assert rejected.error == "rejected by the user"
@@ -180,7 +175,7 @@ async def test_when_needed_replanning_still_skips_the_replanner_with_approval(se
     while isinstance(events[-1], ApprovalEvent):
         events = await collect(smart, Resume(Decision("run")), "w1")
     assert ran == ["1", "2"]
-    assert kinds(server) == ["planner", "executor", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "decide", "replanner"]
     assert isinstance(events[-1], FinalEvent) and events[-1].result.answer == "Both ran."
 
 
@@ -232,7 +227,7 @@ async def test_interrupted_while_the_plan_tool_runs_records_the_step_as_interrup
     assert result.text == TOOL_INTERRUPTED
     events = await collect(smart, "and now?", "i2")
     assert events[-1].result.answer == "Fresh start."
-    assert kinds(server) == ["planner", "executor", "planner"]
+    assert server.nodes == ["planner", "decide", "planner"]
 
 
 async def test_interrupted_mid_answer_keeps_the_partial_answer_in_a_plan_thread(server):
@@ -249,7 +244,7 @@ async def test_run_cannot_ask_so_it_says_to_use_stream(server):
     one_step(server)
     with pytest.raises(ConfigError, match="use agent.stream"):
         await agent(server, ran, approve={"run_python"}).arun(TASK)
-    assert ran == [] and kinds(server) == ["planner", "executor"]
+    assert ran == [] and server.nodes == ["planner", "decide"]
 
 
 async def test_a_rejected_step_goes_to_the_replanner_with_when_needed(server):
@@ -261,6 +256,6 @@ async def test_a_rejected_step_goes_to_the_replanner_with_when_needed(server):
     smart = agent(server, ran, approve={"run_python"}, replan="when_needed")
     await collect(smart, TASK, "w2")
     events = await collect(smart, Resume(Decision("reject", reason="not now")), "w2")
-    assert ran == [] and kinds(server) == ["planner", "executor", "replanner"]
+    assert ran == [] and server.nodes == ["planner", "decide", "replanner"]
     assert "not now" in last_user(server.requests[2])
     assert events[-1].result.answer == "Stopped: the user declined."

@@ -22,11 +22,6 @@ def agent(server, **kwargs):
     return Agent(Llama(server.model, transport=server.transport), tools=[weather], replan="when_needed", **kwargs)
 
 
-def kinds(server):
-    names = {"You plan": "planner", "You carry": "executor", "You check": "replanner"}
-    return [next(v for k, v in names.items() if r["messages"][0]["content"].startswith(k)) for r in server.requests]
-
-
 def test_on_track_steps_skip_the_replanner_until_the_last_one():
     server = ScriptedOllama("llama3.2:3b")
     server.add_reply(plan(PARIS, LYON))
@@ -36,7 +31,7 @@ def test_on_track_steps_skip_the_replanner_until_the_last_one():
 
     result = agent(server).run("Paris or Lyon?")
 
-    assert kinds(server) == ["planner", "executor", "executor", "replanner"]  # 4 calls, not 5
+    assert server.nodes == ["planner", "decide", "decide", "replanner"]  # 4 calls, not 5
     assert [s.outcome for s in result.steps] == ["rain, 14 C", "sun, 22 C"]
     assert result.answer == "Lyon: sun. Paris: rain."
     assert "rain, 14 C" in last_user(server.requests[2])  # the executor judging the plan sees the results
@@ -56,7 +51,7 @@ def test_revise_sends_the_step_back_to_the_replanner_which_sees_past_steps_and_r
 
     result = agent(server, max_replans=1).run("Where is it sunny?")
 
-    assert kinds(server) == ["planner", "executor", "executor", "replanner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "decide", "replanner", "decide", "replanner"]
     assert [c.arguments["city"] for c in result.tool_calls] == ["Paris", "Marseille"]
     assert "rain, 14 C" in last_user(server.requests[3])  # the re-planner sees the past steps
     assert [r.reason for r in result.plan.history] == ["created", "revised after step 1"]
@@ -73,7 +68,7 @@ def test_a_failed_step_is_followed_by_the_replanner():
 
     result = agent(server).run("Rome or Lyon?")
 
-    assert kinds(server) == ["planner", "executor", "replanner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner", "decide", "replanner"]
     assert result.steps[0].error and result.answer == "Lyon: sun."
 
 
@@ -83,7 +78,7 @@ def test_every_step_is_the_default_and_unknown_modes_are_refused():
     server.add_reply(step("on_track", "Paris"))
     server.add_reply(done("Rain."))
     Agent(Llama(server.model, transport=server.transport), tools=[weather]).run("Paris?")
-    assert kinds(server) == ["planner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner"]
     assert "plan" not in server.requests[1]["format"]["anyOf"][0]["properties"]
     with pytest.raises(ConfigError, match="when_needed"):
         Agent(Llama("llama3.2:3b"), tools=[weather], strategy="plan", replan="sometimes")
@@ -98,7 +93,7 @@ def test_max_steps_still_stops_a_run_whose_steps_all_look_on_track():
 
     result = agent(server, max_steps=2).run("Three cities?")
 
-    assert kinds(server) == ["planner", "executor", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "decide", "replanner"]
     assert result.stop_reason == "max_steps" and len(result.steps) == 2
     assert "max_steps=2" in result.answer
 
@@ -114,5 +109,5 @@ async def test_arun_skips_and_revises_the_same_way():
 
     result = await agent(server).arun("Where is it sunny?")
 
-    assert kinds(server) == ["planner", "executor", "executor", "replanner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "decide", "replanner", "decide", "replanner"]
     assert [c.arguments["city"] for c in result.tool_calls] == ["Paris", "Marseille"]

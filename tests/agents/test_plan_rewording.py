@@ -1,9 +1,7 @@
-"""A re-planner that only fills in what a step found (a reworded goal) should not count as a plan revision.
+"""A re-planner that only fills in what a step found (a reworded goal) does not count as a plan revision.
 
-agents/plan/README.md: "a re-planner that rewords the remaining goals is not counted as one". `plan/steps.py:_changed`
-compares the goals' words (case and punctuation ignored), so any other wording counts, and a plan whose
-re-planner writes the city it just learned into the next goal hits `max_replans` although the steps and tools
-never change. Found while building scenarios/llama-plan/; a revision is now a change of the steps' tools or count.
+A revision is a change of the steps' tools or of their count (agents/plan/README.md), so a re-planner that writes
+the city it just learned into the next goal does not use up `max_replans` while the steps and tools stay the same.
 """
 
 from castling import Agent, Llama

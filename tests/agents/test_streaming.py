@@ -60,3 +60,34 @@ def test_text_deltas_reach_the_caller_before_the_run_ends(make_agent, server):
     assert first.text == "one "
     rest = list(stream)
     assert isinstance(rest[-1], FinalEvent)
+
+
+def streamed_text(events) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def test_a_call_written_as_text_is_not_streamed_as_the_answer(make_agent, server):
+    server.add_reply('<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>', chunk_size=3)
+    server.add_reply('{"name": "weather", "arguments": {"city": "Lyon"}}', chunk_size=3)
+    server.add_reply("Paris is sunny, Lyon rainy.", chunk_size=4)
+    events = list(make_agent().stream("Weather?"))
+    assert [e.arguments["city"] for e in events if isinstance(e, ToolCallEvent)] == ["Paris", "Lyon"]
+    assert streamed_text(events) == "Paris is sunny, Lyon rainy."
+    assert kinds(events).index("tool_call") < kinds(events).index("text")
+
+
+def test_text_before_a_call_streams_and_the_markup_does_not(make_agent, server):
+    server.add_reply(
+        'Let me check. <tool_call>{"name": "weather", "arguments": {"city": "Paris"}}</tool_call>', chunk_size=4
+    )
+    server.add_reply("Sunny.", chunk_size=4)
+    events = list(make_agent().stream("Weather?"))
+    assert streamed_text(events) == "Let me check. Sunny."
+    assert isinstance(events[0], TextDelta) and events[0].text == "Let "  # not held: it cannot be a call
+
+
+async def test_text_that_only_looks_like_a_call_is_streamed_whole(make_agent, server):
+    server.add_reply('{"answer": 42} is the JSON, and <b>bold</b> is HTML.', chunk_size=5)
+    events = [e async for e in make_agent().astream("Show JSON")]
+    assert streamed_text(events) == '{"answer": 42} is the JSON, and <b>bold</b> is HTML.'
+    assert events[-1].result.answer == '{"answer": 42} is the JSON, and <b>bold</b> is HTML.'

@@ -22,6 +22,7 @@ def ask(url: str, head: str, body: bytes = b"") -> tuple[int, str]:
     """Send `head` (request line and headers, without the blank line) and `body`; the status and body returned."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host.strip("[]"), int(port)), timeout=5) as connection:
+        head += "\nConnection: close"  # HTTP/1.1 keeps connections open: read this answer to the end of the connection
         connection.sendall(head.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body)
         answer = b""
         while chunk := connection.recv(65536):
@@ -83,11 +84,25 @@ def test_a_huge_body_is_refused_from_its_length_without_being_read(served: Repla
     )
 
 
-def test_a_malformed_or_chunked_length_is_a_clear_error(served: ReplayServer):
+CHUNKED = "POST /api/chat HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked"
+
+
+def test_a_malformed_length_is_a_clear_error_and_a_chunked_body_is_read(served: ReplayServer):
     status, body = ask(served.url, "POST /api/chat HTTP/1.1\nHost: 127.0.0.1\nContent-Length: lots")
     assert status == 400 and "Content-Length must be a number of bytes, not 'lots'" in body
-    status, body = ask(served.url, "POST /api/chat HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked", b"0\r\n\r\n")
-    assert status == 411 and "needs a Content-Length" in body
+    status, body = ask(served.url, CHUNKED, b'8\r\n{"model"\r\nc\r\n: "mistral"}\r\n0\r\n\r\n')
+    assert status == 404 and json.loads(body) == {"error": "model 'mistral' not found"}  # the body was read
+    status, body = ask(served.url, CHUNKED, b"zz\r\n{}\r\n0\r\n\r\n")
+    assert status == 400 and "malformed chunked request body" in body
+
+
+def test_a_chunked_body_over_the_limit_is_refused():
+    server = TransportServer(httpx.MockTransport(lambda r: httpx.Response(200)), port=0, max_body=10).start()
+    try:
+        status, body = ask(server.url, CHUNKED, b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+        assert status == 413 and "over castling serve's limit of 10 bytes" in body
+    finally:
+        server.stop()
 
 
 def wait_until(condition, what: str) -> None:

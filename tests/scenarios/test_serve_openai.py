@@ -62,6 +62,17 @@ def test_a_divergence_is_a_400_in_the_openai_error_shape(served: ReplayServer, c
     assert "First difference at $.messages[1].content" in capsys.readouterr().err  # the full diff on the console
 
 
+def test_bad_requests_on_v1_routes_are_openai_shaped_errors_that_leave_the_turn(served: ReplayServer):
+    with httpx.Client(base_url=served.url + "/v1") as client:
+        assert client.get("/chat/completions").status_code == 405
+        malformed = client.post("/chat/completions", content=b"{not json")
+        assert malformed.status_code == 400 and "invalid JSON" in malformed.json()["error"]["message"]
+        unknown = client.post("/chat/completions", json={**first_request(), "model": "gpt-4o"})
+        assert unknown.status_code == 404 and "gpt-4o" in unknown.json()["error"]["message"]
+        answered = client.post("/chat/completions", json=first_request())  # turn 0 is still there
+        assert answered.status_code == 200
+
+
 def test_the_guard_applies_to_v1_routes(served: ReplayServer):
     refused = httpx.get(served.url + "/v1/models", headers={"Host": "attacker.example"})
     assert refused.status_code == 403

@@ -13,13 +13,6 @@ from castling.backbones.base import Reply
 from castling.backbones.wire import ChatTurn, WireMessage
 
 
-def to_wire(messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
-    """The conversation as `/api/chat` messages, with the system prompt first."""
-    wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
-    wire.extend(_one(m) for m in messages)
-    return wire
-
-
 class WireCache:
     """Converts each message once per run instead of the whole history on every step.
 
@@ -32,7 +25,7 @@ class WireCache:
         self._items: dict[int, tuple[BaseMessage, WireMessage]] = {}
 
     def to_wire(self, messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
-        """Same as the module's `to_wire`, reusing earlier conversions."""
+        """The conversation as `/api/chat` messages, the system prompt first; each message converted once."""
         wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
         items = self._items
         for message in messages:
@@ -52,7 +45,7 @@ def _one(message: BaseMessage) -> WireMessage:
             out["tool_calls"] = [{"function": {"name": c["name"], "arguments": c["args"]}} for c in message.tool_calls]
         return out
     if isinstance(message, ToolMessage):
-        # Ollama matches results to calls by order and tool_name: the client drops ids (see reference notes).
+        # Ollama matches results to calls by order and tool_name: its Python client sends no call ids.
         return {"role": "tool", "content": message.text, "tool_name": message.name or ""}
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.text}

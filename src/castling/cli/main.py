@@ -107,6 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:  # an optional extra is missing: one line saying what to install
+        from castling.cli.extras import missing_extra
+
+        line = missing_extra(exc)
+        if line is None:
+            raise
+        print(f"castling {args.command}: {line}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -175,9 +175,14 @@ def short_diff(recorded: Any, actual: Any, path: str, max_lines: int = 16) -> st
     left = _pretty(subtree(recorded, path))
     right = _pretty(subtree(actual, path))
     lines = list(difflib.unified_diff(left, right, "recorded", "this run", lineterm="", n=1))[2:]
+    lines = [_cut(line) for line in lines]  # one huge string (a 10 MB body) must not flood the console
     if len(lines) > max_lines:
         lines = lines[:max_lines] + [f"… ({len(lines) - max_lines} more diff lines)"]
     return "\n".join(lines)
+
+
+def _cut(line: str, limit: int = 200) -> str:
+    return line if len(line) <= limit else f"{line[:limit]}…  ({len(line):,} chars)"
 
 
 def _pretty(value: Any) -> list[str]:

@@ -58,10 +58,6 @@ class UnrecordedMcpCall(ScenarioDivergence):
     kind = "unrecorded-mcp"
 
 
-class ExpectationFailed(AssertionError):
-    """The replay was faithful but an expectation was not met."""
-
-
 def rerecord_command(path: str, scenario_id: str) -> str:
     """The command that re-records one scenario file."""
     return f"pytest {path} --scenario-mode=update      # or: castling replay {path} --mode update"

@@ -10,9 +10,10 @@ from typing import Any, Protocol
 import httpx
 
 from castling.backbones.ollama import resolve_host
+from castling.scenarios.discovery import discovery_response
 from castling.scenarios.format import Scenario
 from castling.scenarios.openai_wire import chat_api
-from castling.scenarios.replayer import discovery_response, turn_response, wants_stream
+from castling.scenarios.replayer import turn_response, wants_stream
 from castling.scenarios.store import read_blob
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
@@ -139,7 +140,11 @@ class ScriptedFromScenario:
             index, self._next = self._next, self._next + 1
         turns = self.scenario.model_turns
         if index >= len(turns):
-            return httpx.Response(500, json={"error": f"the constructed script has only {len(turns)} replies"})
+            message = (
+                f"scenario {self.scenario.id!r} ({self.scenario.recording.source} recording) has only {len(turns)} "
+                "model replies and all were served; restart to serve them again"
+            )
+            return httpx.Response(500, json={"error": message})
         return turn_response(turns[index].response, streamed=wants_stream(body, api), api=api)
 
     def _http(self, request: httpx.Request) -> httpx.Response:
@@ -150,4 +155,4 @@ class ScriptedFromScenario:
                     read_blob(self.folder, response.body_file) if response.body_file else (response.body or "").encode()
                 )
                 return httpx.Response(response.status, headers=response.headers, content=body)
-        return httpx.Response(404, text="not in the constructed script")
+        return httpx.Response(404, text=f"{request.method} {request.url} is not recorded in {self.scenario.id!r}")

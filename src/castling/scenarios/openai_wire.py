@@ -258,5 +258,6 @@ def models_response(models: list[str], path: str) -> httpx.Response:
 
 def error_response(status: int, message: str) -> httpx.Response:
     """An error in the OpenAI shape (`{"error": {"message", "type", "code"}}`) that OpenAI clients read."""
-    kind = {400: "BadRequestError", 403: "PermissionDeniedError", 404: "NotFoundError"}.get(status, "InternalError")
+    kinds = {400: "BadRequestError", 403: "PermissionDeniedError", 404: "NotFoundError", 405: "MethodNotAllowedError"}
+    kind = kinds.get(status, "InternalError")
     return httpx.Response(status, json={"error": {"message": message, "type": kind, "param": None, "code": status}})

@@ -1,7 +1,8 @@
 """Replay at the wire: httpx transports that answer from a scenario and never touch the network.
 
 Model turns are served strictly in order, each only after its request matched the recorded one on canonical
-JSON; discovery calls (`/api/show`, `/api/tags`, `/api/version`; `/v1/models` on the OpenAI wire) are answered
+JSON (a model named without a tag is its `:latest`); discovery calls (`/api/show`, `/api/tags`, `/api/ps`,
+`/api/version`; `/v1/models` on the OpenAI wire) are answered
 whenever asked; tool HTTP is matched on method + URL (+ body), first-in first-out among identical requests.
 Whichever API the file recorded is served: Ollama's `/api/chat` (NDJSON) or OpenAI's `/v1/chat/completions` (SSE).
 """
@@ -19,6 +20,7 @@ import httpx
 
 from castling.backbones.wire import merge_chunks
 from castling.scenarios.canonical import canonical
+from castling.scenarios.discovery import discovery_response, same_model, scenario_models
 from castling.scenarios.errors import (
     ExtraModelCall,
     ScenarioDivergence,
@@ -27,14 +29,8 @@ from castling.scenarios.errors import (
     rerecord_command,
     turn_divergence,
 )
-from castling.scenarios.format import HttpExchange, ModelTurn, Scenario, WireResponse
-from castling.scenarios.openai_wire import (
-    chat_api,
-    error_response,
-    is_models_path,
-    models_response,
-    openai_turn_response,
-)
+from castling.scenarios.format import HttpExchange, Scenario, WireResponse
+from castling.scenarios.openai_wire import chat_api, error_response, openai_turn_response
 from castling.scenarios.store import read_blob
 
 
@@ -66,25 +62,51 @@ class _Replay(httpx.BaseTransport, httpx.AsyncBaseTransport):
         raise NotImplementedError
 
 
-class ModelReplay(_Replay):
-    """Answers the Ollama or the OpenAI-compatible API from the scenario's model turns."""
+COMMIT = "castling.commit"
+"""Response extension of a served turn: call it once the reply was delivered whole, to use the turn up."""
 
-    def __init__(self, scenario: Scenario, path: str | Path) -> None:
+
+class ModelReplay(_Replay):
+    """Answers the Ollama or the OpenAI-compatible API from the scenario's model turns.
+
+    A turn is used up when its request matched; with `commit_on_send=True` (`castling serve`) only when the server
+    calls the response's `COMMIT` extension after writing the reply whole, so a request that failed (a divergence,
+    a client that hung up mid-stream) leaves the turn for the next try.
+    """
+
+    def __init__(self, scenario: Scenario, path: str | Path, *, commit_on_send: bool = False) -> None:
         super().__init__(scenario, path)
         self.next_turn = 0
+        self.commit_on_send = commit_on_send
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else {}
         route = request.url.path
-        api = chat_api(route)
-        if api is not None:
-            return self._chat(body, route, api)
-        return discovery_response(self.scenario, route, body)
+        api = chat_api(route) or ("ollama" if route.endswith("/api/generate") else None)
+        if api is None:
+            return discovery_response(self.scenario, route, body)
+        missing = self._unknown_model(body, route, api)
+        return missing if missing is not None else self._chat(body, route, api)
+
+    def _unknown_model(self, body: Any, route: str, api: str) -> httpx.Response | None:
+        """404 as the server says it for a model the file does not hold, or a route it did not record."""
+        asked = str(body.get("model") or "") if isinstance(body, dict) else ""
+        if api == "openai":
+            if asked in scenario_models(self.scenario):
+                return None
+            return error_response(404, f"The model `{asked}` does not exist (replaying {self.scenario.id}).")
+        if not any(same_model(asked, m) for m in scenario_models(self.scenario)):
+            return httpx.Response(404, json={"error": f"model '{asked}' not found"})
+        if not any(t.request.path == route for t in self.scenario.model_turns):
+            message = f"{route} is not recorded in scenario {self.scenario.id!r}: it recorded only other routes"
+            return httpx.Response(404, json={"error": message})
+        return None
 
     def _chat(self, body: Any, route: str, api: str) -> httpx.Response:
         with self.lock:
             index = self.next_turn
-            self.next_turn += 1
+            if not self.commit_on_send:
+                self.next_turn += 1
         turns = self.scenario.model_turns
         if index >= len(turns):
             raise ExtraModelCall(
@@ -98,28 +120,46 @@ class ModelReplay(_Replay):
         matching = self.scenario.matching
         no_system = matching.system_prompt == "ignore"
         expected = canonical(recorded.request.body, matching.ignore_paths, ignore_system=no_system)
-        actual = canonical(body, matching.ignore_paths, ignore_system=no_system)
-        if expected != actual:
+        actual = canonical(
+            _as_recorded_model(body, recorded.request.body), matching.ignore_paths, ignore_system=no_system
+        )
+        if expected != actual or recorded.request.path != route:
             raise turn_divergence(
                 path=self.path,
                 scenario_id=self.scenario.id,
                 turn=index,
                 total=len(turns),
-                recorded=expected,
-                actual=actual,
+                recorded={"route": recorded.request.path, **expected} if expected == actual else expected,
+                actual={"route": route, **actual} if expected == actual else actual,
                 model=self.scenario.agent.model,
                 constructed=self.scenario.recording.source == "constructed",
                 drift=version_drift(self.scenario.recording.client_versions),
                 route=f"POST {route}",
                 api=api,
             )
-        return turn_response(recorded.response, streamed=wants_stream(body, api), api=api)
+        response = turn_response(recorded.response, streamed=wants_stream(body, api), api=api, route=route)
+        if self.commit_on_send:
+            response.extensions[COMMIT] = lambda: self._commit(index)
+        return response
+
+    def _commit(self, index: int) -> None:
+        with self.lock:  # two clients served the same turn at once use it up once
+            if self.next_turn == index:
+                self.next_turn += 1
 
     def unused(self) -> list[str]:
         return [f"model turn {t.turn}" for t in self.scenario.model_turns[self.next_turn :]]
 
     def _command(self) -> str:
         return rerecord_command(self.path, self.scenario.id)
+
+
+def _as_recorded_model(body: Any, recorded: Any) -> Any:
+    """`body` with its model named as the recording names it, when both are one model (`llama3` ↔ `llama3:latest`)."""
+    if not (isinstance(body, dict) and isinstance(recorded, dict)):
+        return body
+    asked, named = str(body.get("model") or ""), str(recorded.get("model") or "")
+    return {**body, "model": named} if asked != named and same_model(asked, named) else body
 
 
 class HttpReplay(_Replay):
@@ -202,7 +242,9 @@ def wants_stream(body: Any, api: str) -> bool:
     return bool(body.get("stream", default)) if isinstance(body, dict) else default
 
 
-def turn_response(response: WireResponse, *, streamed: bool, api: str = "ollama") -> httpx.Response:
+def turn_response(
+    response: WireResponse, *, streamed: bool, api: str = "ollama", route: str = "/api/chat"
+) -> httpx.Response:
     """The recorded answer, as a stream (NDJSON, or SSE on the OpenAI wire) or one JSON object, as asked."""
     if api == "openai":
         return openai_turn_response(response, streamed=streamed)
@@ -211,8 +253,19 @@ def turn_response(response: WireResponse, *, streamed: bool, api: str = "ollama"
     if response.status != 200:
         return httpx.Response(response.status, json=response.chunks[-1] if response.chunks else {})
     if not streamed:
-        return httpx.Response(200, json=merge_chunks(response.chunks))
+        merge = merge_generate if route.endswith("/api/generate") else merge_chunks
+        return httpx.Response(200, json=merge(response.chunks))
     return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, stream=NdjsonStream(response.chunks))
+
+
+def merge_generate(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The non-streamed form of a streamed `/api/generate` reply: `response` (and `thinking`) joined."""
+    merged = dict(chunks[-1]) if chunks else {}
+    merged["response"] = "".join(str(c.get("response") or "") for c in chunks)
+    thinking = "".join(str(c.get("thinking") or "") for c in chunks)
+    if thinking:
+        merged["thinking"] = thinking
+    return merged
 
 
 class NdjsonStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -227,44 +280,3 @@ class NdjsonStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for line in self.lines:
             yield line
-
-
-def discovery_response(scenario: Scenario, route: str, body: Any) -> httpx.Response:
-    """`/api/show`, `/api/tags`, `/api/version`, `/v1/models`: recorded if possible, else derived from the scenario."""
-    model = str(body.get("model") or body.get("name") or "") if isinstance(body, dict) else ""
-    for exchange in scenario.server:
-        if exchange.path == route and (route != "/api/show" or exchange.model == model):
-            return httpx.Response(exchange.status, json=exchange.body)
-    models = sorted(
-        {str(t.request.body.get("model")) for t in scenario.model_turns if isinstance(t.request.body, dict)}
-    )
-    models = models or [scenario.agent.model]
-    if is_models_path(route):
-        return models_response(models, route)
-    if route.startswith("/v1/") or scenario.agent.server == "openai":
-        return error_response(404, f"{route} is not recorded in scenario {scenario.id!r} (a replay serves only it)")
-    if route == "/api/version":
-        return httpx.Response(200, json={"version": scenario.recording.ollama_version or "0.0.0-replay"})
-    if route == "/api/tags":
-        return httpx.Response(200, json={"models": [_tag(m, scenario.recording.model_digest) for m in models]})
-    if route == "/api/show":
-        if model not in models:
-            return httpx.Response(404, json={"error": f"model '{model}' not found (replaying {scenario.id})"})
-        capabilities = ["completion", "tools"] + (["thinking"] if _thinks(scenario.model_turns) else [])
-        return httpx.Response(200, json={"capabilities": capabilities, "model_info": {}, "details": {}})
-    return httpx.Response(404, text="404 page not found")
-
-
-def _thinks(turns: list[ModelTurn]) -> bool:
-    return any(isinstance(t.request.body, dict) and t.request.body.get("think") for t in turns)
-
-
-def _tag(name: str, digest: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "model": name,
-        "modified_at": "2026-01-01T00:00:00Z",
-        "size": 0,
-        "digest": digest.removeprefix("sha256:") or "0" * 64,
-        "details": {},
-    }

@@ -1,10 +1,12 @@
 """`castling serve`: a model server on loopback that replays one scenario's model turns, in the API it recorded.
 
-Ollama: `/api/chat` (streamed NDJSON or one JSON object), `/api/show`, `/api/tags` and `/api/version`.
+Ollama: `/api/chat` and (when recorded) `/api/generate` (streamed NDJSON or one JSON object), `/api/show`,
+`/api/tags`, `/api/ps`, `/api/version` and `GET /` (`Ollama is running`); wrong methods, unknown paths, empty or
+malformed bodies and unknown models are answered as Ollama answers them (`serve_routes`), over HTTP/1.1 (`serve_http`).
 OpenAI-compatible (vLLM, llama.cpp, …): `/v1/chat/completions` (SSE or one JSON completion) and `/v1/models`.
 So the REPL and any client of either API can be tested offline against a real process. By default requests
-must match the recording (a divergence is answered with HTTP 400 and its message); `loose=True` serves the
-replies in order whatever is asked.
+must match the recording (a divergence is answered with HTTP 400 and its message, and the turn stays unused: a
+turn is used up only once its reply was sent whole); `loose=True` serves the replies in order whatever is asked.
 
 Every request passes `serve_guard.RequestGuard` first (Host and Origin of this machine only, bodies up to 8 MiB),
 and at most 32 connections are served at once (see `serve_guard`). It listens on loopback unless told
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
@@ -28,7 +29,7 @@ from castling.scenarios.errors import API_NAMES, ScenarioDivergence
 from castling.scenarios.format import REPLAY_HEADER
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.openai_wire import api_prefix, error_response
-from castling.scenarios.replayer import ModelReplay
+from castling.scenarios.replayer import COMMIT, ModelReplay
 from castling.scenarios.serve_guard import (
     IDLE_TIMEOUT,
     MAX_BODY,
@@ -40,6 +41,8 @@ from castling.scenarios.serve_guard import (
     end_early,
     is_loopback,
 )
+from castling.scenarios.serve_http import read_body, write_response
+from castling.scenarios.serve_routes import early_answer, is_openai
 from castling.scenarios.store import load
 
 
@@ -92,21 +95,17 @@ class TransportServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"  # the end of the body is the end of the connection: simple streaming
+            protocol_version = "HTTP/1.1"  # as Ollama: persistent connections, answers with a length or chunked
             timeout = IDLE_TIMEOUT  # a client that stays silent does not hold a connection slot for ever
 
             def dispatch(self) -> None:
                 """Every method and route: the guard first, then the body (within its limit), then the answer."""
                 refusal = server.guard.check(self.headers)
-                if refusal is not None:
-                    server.refuse(self, refusal)
+                body = read_body(self, server.guard.max_body) if refusal is None else refusal
+                if isinstance(body, Refusal):
+                    server.refuse(self, body)
                     return
-                length = server.guard.body_length(self.headers)
-                if self.command == "HEAD":
-                    self.send_response(200)
-                    self.end_headers()
-                    return
-                server.answer(self, self.rfile.read(length) if length else b"")
+                server.answer(self, body)
 
             do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = dispatch
 
@@ -117,7 +116,7 @@ class TransportServer:
 
     def refuse(self, handler: BaseHTTPRequestHandler, refusal: Refusal) -> None:
         """Answer `refusal` as Ollama words errors (`{"error": ...}`) without reading the request's body."""
-        body = error_response(refusal.status, refusal.message).content if _openai(handler.path) else b""
+        body = error_response(refusal.status, refusal.message).content if is_openai(handler.path) else b""
         body = body or json.dumps({"error": refusal.message}).encode()
         handler.send_response(refusal.status)
         handler.send_header("Content-Type", "application/json")
@@ -129,39 +128,29 @@ class TransportServer:
         end_early(handler.connection, wait=2.0)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
-        request = httpx.Request(handler.command, f"http://replay{handler.path}", content=body)
+        """Answer one request; a recorded turn counts as used only once its reply was written whole."""
+        response = early_answer(handler.command, handler.path, body) or self._replayed(handler, body)
+        headers = {REPLAY_HEADER: self.replaying} if self.replaying is not None else {}
+        sent = write_response(handler, response, headers, delay=self.delay)
+        commit = response.extensions.get(COMMIT)
+        if sent and commit is not None:
+            commit()
+
+    def _replayed(self, handler: BaseHTTPRequestHandler, body: bytes) -> httpx.Response:
+        method = "GET" if handler.command == "HEAD" else handler.command
+        request = httpx.Request(method, f"http://replay{handler.path}", content=body)
         try:
-            response = self.transport.handle_request(request)
+            return self.transport.handle_request(request)
         except ScenarioDivergence as exc:
-            print(str(exc), file=sys.stderr)
-            response = _error(handler.path, 400, brief(exc))
+            print(f"{exc}\n{LOOSE_HINT}", file=sys.stderr)
+            return _error(handler.path, 400, f"{brief(exc)} · {LOOSE_HINT.strip()}")
         except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
-            response = _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
-        handler.send_response(response.status_code)
-        if self.replaying is not None:  # clients (the chat's /save) can tell a replay from Ollama
-            handler.send_header(REPLAY_HEADER, self.replaying)
-        for name, value in response.headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                handler.send_header(name, value)
-        handler.end_headers()
-        try:
-            pieces: Any = [response.content]  # built from JSON: already in memory
-        except httpx.ResponseNotRead:
-            pieces = response.iter_raw()  # NDJSON: written line by line as it is produced
-        for piece in pieces:
-            handler.wfile.write(piece)
-            handler.wfile.flush()
-            if self.delay:
-                time.sleep(self.delay)
-
-
-def _openai(path: str) -> bool:
-    return path.startswith("/v1/")
+            return _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
 
 
 def _error(path: str, status: int, message: str) -> httpx.Response:
     """An error as the asking client's API words it: OpenAI's `{"error": {"message": …}}` or Ollama's `{"error": …}`."""
-    return error_response(status, message) if _openai(path) else httpx.Response(status, json={"error": message})
+    return error_response(status, message) if is_openai(path) else httpx.Response(status, json={"error": message})
 
 
 def check_bind(host: str, allow_remote: bool) -> None:
@@ -173,6 +162,12 @@ def check_bind(host: str, allow_remote: bool) -> None:
         )
 
 
+LOOSE_HINT = (
+    "  Not castling's own agent? Other tool loops send requests of their own shape (thinking sent back, other tool "
+    "descriptions): `castling serve --loose FILE` serves the replies in order whatever is asked."
+)
+
+
 def brief(exc: ScenarioDivergence) -> str:
     """The divergence in one line for the client; the full diff goes to the server's console.
 
@@ -181,7 +176,8 @@ def brief(exc: ScenarioDivergence) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     keep = [lines[0]] if lines else []
     keep += [line for line in lines if line.startswith(("First difference", "Likely cause"))]
-    return " · ".join(keep + ["full diff on the castling serve console"])
+    has_diff = any(line.startswith(("recorded:", "this run:")) for line in lines)
+    return " · ".join(keep + (["full diff on the castling serve console"] if has_diff else []))
 
 
 class ReplayServer(TransportServer):
@@ -200,7 +196,11 @@ class ReplayServer(TransportServer):
         check_bind(host, allow_remote)  # before loading anything
         scenario = load(path)
         self.path = Path(path)
-        handler: Any = ScriptedFromScenario(scenario).model_transport() if loose else ModelReplay(scenario, path)
+        handler: Any = (
+            ScriptedFromScenario(scenario).model_transport()
+            if loose
+            else ModelReplay(scenario, path, commit_on_send=True)
+        )
         super().__init__(handler, host=host, port=port, delay=delay, allow_remote=allow_remote)
         self.replaying = self.path.name
 

@@ -4,7 +4,8 @@
   server as if same-origin. Such requests carry the page's name in `Host` (and `Origin`), so both must name the
   machine itself: `localhost`, `127.0.0.1`, `[::1]` or the bound address (with `--allow-remote` on a wildcard
   address, any IP literal: a rebinding needs a DNS name). Refused with 403.
-- Bodies over `MAX_BODY` are refused (413) from their `Content-Length`, before any of them is read.
+- Bodies over `MAX_BODY` are refused (413) from their `Content-Length`, before any of them is read (a chunked
+  body as soon as its chunks add up to more).
 - At most `MAX_CONNECTIONS` connections are served at once; more are answered 503 at once and closed, and a
   connection that stays silent for `IDLE_TIMEOUT` seconds is dropped.
 - A client hanging up mid-answer is not an error of the server: nothing is printed for it.
@@ -76,13 +77,9 @@ class RequestGuard:
             return Refusal(403, f"castling serve answers pages of this machine only, not Origin {origin!r}{_WHY}")
         return self._body_check(headers)
 
-    def body_length(self, headers: Message | Mapping[str, str]) -> int:
-        """The body's length in bytes (after `check` passed)."""
-        return int(headers.get("content-length") or 0)
-
     def _body_check(self, headers: Message | Mapping[str, str]) -> Refusal | None:
         if "chunked" in (headers.get("transfer-encoding") or "").lower():
-            return Refusal(411, "castling serve needs a Content-Length; send the body in one piece, not chunked")
+            return None  # its size is checked while it is read (`serve_http.read_body`)
         length = (headers.get("content-length") or "0").strip()
         if not length.isdigit():
             return Refusal(400, f"Content-Length must be a number of bytes, not {length!r}")

@@ -12,7 +12,6 @@ import yaml
 from pydantic import ValidationError
 
 from castling.errors import ScenarioFileError
-from castling.scenarios.format import INLINE_LIMIT as INLINE_LIMIT  # re-exported: it used to live here
 from castling.scenarios.format import Scenario
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

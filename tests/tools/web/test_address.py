@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from castling.tools.web import AddressPolicy, AddressRefused, classify, parse_ip_literal
+from castling.tools.web import AddressPolicy, AddressRefused
+from castling.tools.web._address import classify, parse_ip_literal
 
 INTERNAL_SPELLINGS = [
     ("127.0.0.1", "loopback"),

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from castling.tools.web import ExtractorPool, ProcessExtractor
+from castling.tools.web import ExtractorPool
+from castling.tools.web._extractor import ProcessExtractor
 
 from .pages import SCRIPT_MARKER, STYLE_MARKER, article_page, minimal_pdf
 from .server import Server, static

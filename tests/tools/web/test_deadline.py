@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from castling.tools.web import Extracted, ExtractorPool, StaticResolver, fetch
+from castling.tools.web import ExtractorPool, StaticResolver, fetch
+from castling.tools.web._extract import Extracted
 from castling.tools.web._extractor import ExtractionFailed
 
 from .server import LoopbackOnlyBackend, Server, static

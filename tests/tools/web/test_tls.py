@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from castling.tools.web import AddressPolicy, PinnedTransport, StaticResolver, fetch
+from castling.tools.web import AddressPolicy, StaticResolver, fetch
+from castling.tools.web._transport import PinnedTransport
 
 from .server import Server, static
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 import castling.tools.web._confine as confine_module
-from castling.tools.web import ProcessExtractor
-from castling.tools.web._extractor import ExtractionFailed
+from castling.tools.web._extractor import ExtractionFailed, ProcessExtractor
 from castling.tools.web._spawn import INHERITED_ENV
 
 from .server import static

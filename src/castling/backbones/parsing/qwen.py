@@ -1,6 +1,6 @@
 """Tool calls a Qwen model left in `content`.
 
-The forms seen in real traffic (see the reference notes): Hermes `<tool_call>{json}</tool_call>` blocks, one or
+The forms seen in real traffic: Hermes `<tool_call>{json}</tool_call>` blocks, one or
 several; the Qwen3.5/Coder XML form `<function=NAME><parameter=P>V</parameter></function>`; a ```json fenced
 call; and bare JSON `{"name": ..., "arguments": ...}`. Inline `<think>...</think>` (servers without a reasoning
 parser) is split off as thinking.
