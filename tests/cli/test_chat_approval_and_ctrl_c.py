@@ -40,7 +40,7 @@ async def test_run_once_shows_the_code_and_asks_again_next_time(server):
     assert chat.text.count("run_python wants to run:") == 2
     assert "    print(1)" in chat.text
     assert '⚙ run_python(code="print(1)")' in chat.text
-    assert "  ↳ ran print(1)  (+1 lines, /verbose shows all)" in chat.text
+    assert "  ↳ ran print(1)  (+1 line, /verbose shows all)" in chat.text
 
 
 async def test_always_stops_asking_for_that_tool(server):

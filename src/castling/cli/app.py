@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background
     from castling.agents.approval import Resume
 
 EXIT_WINDOW = 2.0
+SPIN_EVERY = 0.1
+"""Seconds between two frames of the activity indicator."""
 
 
 @dataclass
@@ -91,6 +93,8 @@ class ChatApp:
         self._last_call = Usage()
         self._modes: dict[str, str] = {}
         self._tools_running = 0
+        self._rejected: dict[str, str] = {}
+        """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
         self.recorder: SessionRecorder | None = None
         self.ready: asyncio.Future[None] | None = None
         """Done when the agent runtime (langgraph) is loaded and the checkpointer open (set by `start_chat`)."""
@@ -193,6 +197,7 @@ class ChatApp:
         if self.recorder is not None:
             self.recorder.turn_started(self.session_id, _snapshot(self.settings))
         self._turn = asyncio.create_task(self._run_turn(text))
+        spinner = asyncio.create_task(self._spin())
         quiet = contextlib.ExitStack()
         if self.handle_signals:
             quiet.enter_context(no_echo())
@@ -206,9 +211,18 @@ class ChatApp:
                 self.screen.error(_error_line(exc, self.settings.model))
                 await self._record_cut_reply(exc)
         finally:
+            spinner.cancel()
+            self.screen.status(None)
+            self.screen.step = ""
             quiet.close()
             self._turn = None
             self.screen.end_block()
+
+    async def _spin(self) -> None:
+        """Keep the activity indicator moving while the turn runs (it shows only while nothing else is printed)."""
+        while True:
+            await asyncio.sleep(SPIN_EVERY)
+            self.screen.spin()
 
     def interrupt(self) -> None:
         """Stop the turn in flight (what Ctrl-C does while the model answers or a tool runs); else nothing."""
@@ -217,6 +231,7 @@ class ChatApp:
 
     async def _record_interruption(self) -> None:
         text, thinking = self._partial
+        self.screen.status(None)
         self.screen.end_block()
         if self._tools_running:
             what = "the tool was stopped and its result recorded as interrupted"
@@ -255,7 +270,9 @@ class ChatApp:
         self._modes = dict(self.settings.approval)
         self._partial = ["", ""]
         self._tools_running = 0
+        self._rejected = {}
         turn_usage = Usage()
+        self.screen.status("planning: waiting for the model" if self._plans() else "waiting for the model")
         while True:
             pending: ApprovalEvent | None = None
             async for event in self.agent.astream(task, thread_id=self.session_id):
@@ -268,6 +285,7 @@ class ChatApp:
                     self._show(event)
             if pending is None:
                 break
+            self.screen.status(None)
             self.screen.end_block()
             self._tools_running = 1  # a call waits at the approval question
             try:
@@ -277,10 +295,17 @@ class ChatApp:
             self._tools_running = 0
             if decision.action != "run":
                 self._note(f"a {pending.name} call was {'edited' if decision.action == 'edit' else 'rejected'}")
+            if decision.action == "reject":
+                self._rejected[pending.call_id] = decision.reason
+            self.screen.status("waiting for the model")
             task = Resume(decision)
         self.totals.turns += 1
         self.totals.usage = self.totals.usage + turn_usage
         await self._footer(turn_usage)
+
+    def _plans(self) -> bool:
+        """Whether the agent uses the plan strategy (its first model call makes a plan)."""
+        return getattr(self.agent, "strategy", self.settings.strategy) == "plan"
 
     def _note(self, why: str) -> None:
         if self.recorder is not None:
@@ -296,11 +321,19 @@ class ChatApp:
         elif isinstance(event, ToolCallEvent):
             self._partial = ["", ""]
             self._tools_running += 1
+            if event.call_id in self._rejected:
+                return  # shown at the approval question; it does not run
             self.totals.tool_calls += 1
-            self.screen.tool_call(event.name, event.arguments)
+            self.screen.tool_call(event.name, event.arguments, event.call_id)
+            self.screen.status(f"running {event.name}")
         elif isinstance(event, ToolResultEvent):
             self._tools_running -= 1
-            self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose)
+            if event.call_id in self._rejected:
+                reason = self._rejected.pop(event.call_id)
+                self.screen.line(f"  ✗ {event.name} not run: rejected" + (f" ({reason})" if reason else ""), "\x1b[33m")
+            else:
+                self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose, event.call_id)
+            self.screen.status("waiting for the model")
         elif isinstance(event, FinalEvent):
             self.last_answer = event.result.answer
         elif not self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)

@@ -4,15 +4,22 @@ Every update renders the whole text off-screen to ANSI lines. Lines above the la
 settled and go to the normal scrollback exactly once; the tail is erased and redrawn with plain cursor moves (no
 full-screen `Live`, which misbehaves in tmux and with content taller than the terminal). Updates are throttled
 to about ten times the render cost, between 1/20 s and 1 s.
+
+The width is read at every render, so a terminal resized mid-reply is followed: the tail is erased by the rows it
+takes at the new width (a terminal that reflows splits a line wider than itself into several rows), and the
+settled part is matched to the new rendering by its text, so no settled line is printed twice or lost.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
 import time
 from collections.abc import Callable
 from typing import TextIO
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.syntax import Syntax
@@ -21,6 +28,7 @@ from rich.text import Text
 TAIL = 6
 MIN_INTERVAL = 1 / 20
 MAX_INTERVAL = 1.0
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class PlainCodeBlock(CodeBlock):
@@ -44,23 +52,55 @@ def render_lines(text: str, width: int) -> list[str]:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, color_system="256", width=width, legacy_windows=False)
     console.print(ChatMarkdown(text, code_theme="monokai", inline_code_theme="monokai"), end="")
-    return buffer.getvalue().split("\n")
+    return [line.rstrip(" ") for line in buffer.getvalue().split("\n")]
+
+
+def plain(line: str) -> str:
+    """A rendered line without its styles."""
+    return _ANSI.sub("", line)
+
+
+def rows(line: str, width: int) -> int:
+    """The terminal rows a line takes `width` columns wide (a reflowing terminal wraps what is wider)."""
+    return max(1, math.ceil(cell_len(plain(line).rstrip()) / max(1, width)))
+
+
+def settled_count(lines: list[str], settled: str) -> int:
+    """How many of `lines` (a new rendering) hold text already settled: matched by the text without blanks.
+
+    A line that holds both settled and new text counts as not settled: repeating part of a line beats losing one.
+    """
+    target, seen = len(settled), 0
+    for count, line in enumerate(lines):
+        seen += len("".join(plain(line).split()))
+        if seen > target:
+            return count
+    return len(lines)
 
 
 class MarkdownStream:
     """One streamed answer rendered as Markdown into a terminal."""
 
     def __init__(
-        self, out: TextIO, width: int, *, tail: int = TAIL, clock: Callable[[], float] = time.monotonic
+        self,
+        out: TextIO,
+        width: int | Callable[[], int],
+        *,
+        tail: int = TAIL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
-        self.width = width
+        self.width: Callable[[], int] = width if callable(width) else (lambda: width)
+        """Read at every render: the terminal may be resized mid-reply."""
         self.tail = tail
         self.clock = clock
         self.printed = 0
         """Settled lines already in the scrollback."""
-        self.live = 0
+        self.live: list[str] = []
         """Lines of the repaintable tail currently on screen."""
+        self.settled = ""
+        """The text (without blanks) of the settled lines, to find them again in a rendering at another width."""
+        self.rendered_width = 0
         self.interval = MIN_INTERVAL
         self.last_update = float("-inf")
         self.text = ""
@@ -72,17 +112,25 @@ class MarkdownStream:
         if not final and now - self.last_update < self.interval:
             return
         started = time.perf_counter()
-        lines = render_lines(text, self.width)
+        width = self.width()
+        lines = render_lines(text, width)
         while lines and not lines[-1].strip():
             lines.pop()
         self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 10 * (time.perf_counter() - started)))
         self.last_update = now
+        if width != self.rendered_width and self.printed:
+            self.printed = settled_count(lines, self.settled)
+            self.settled = "".join("".join(plain(line).split()) for line in lines[: self.printed])
+        self.rendered_width = width
         stable = len(lines) if final else max(self.printed, len(lines) - self.tail)
-        parts = [f"\x1b[{self.live}F\x1b[J"] if self.live else []
-        parts += [line + "\n" for line in lines[self.printed : stable]]
-        live = lines[stable:]
-        parts += [line + "\n" for line in live]
-        self.printed, self.live = stable, len(live)
+        on_screen = sum(rows(line, width) for line in self.live)
+        parts = [f"\x1b[{on_screen}F\x1b[J"] if on_screen else []
+        settling = lines[self.printed : stable]
+        parts += [line + "\n" for line in settling]
+        self.settled += "".join("".join(plain(line).split()) for line in settling)
+        self.live = lines[stable:]
+        parts += [line + "\n" for line in self.live]
+        self.printed = stable
         self.out.write("".join(parts))
         self.out.flush()
 
@@ -90,4 +138,4 @@ class MarkdownStream:
         """Render the final text and leave everything in the scrollback."""
         if self.text:
             self.update(self.text, final=True)
-        self.live = 0
+        self.live = []
