@@ -132,15 +132,28 @@ def test_the_width_is_read_at_every_answer(monkeypatch):
     assert max(len(line) for line in plain.splitlines()) <= 40
 
 
-def test_a_resize_mid_reply_erases_the_rows_the_tail_takes_at_the_new_width():
+def test_a_resize_mid_reply_goes_on_after_what_is_shown_without_repeating_or_losing_it():
     out = io.StringIO()
     width = [80]
     ticks = iter(range(10_000))
     stream = MarkdownStream(out, lambda: width[0], tail=3, clock=lambda: float(next(ticks)))
-    text = "".join(f"- item {i} " + "x" * 60 + "\n" for i in range(5))
-    stream.update(text)  # 2 lines settled, 3 live, each 70 columns wide
-    width[0] = 40  # a reflowing terminal now shows each live line on 2 rows
-    start = len(out.getvalue())
-    stream.update(text + "- item 5\n")
-    assert out.getvalue()[start:].startswith("\x1b[6F\x1b[J")
-    assert out.getvalue()[start:].count("item 0") == 0  # a settled line is not printed again
+    words = [f"w{i:03d}" for i in range(200)]
+    for count in range(1, 201):
+        if count == 120:
+            width[0] = 40  # the terminal is made narrower mid-reply
+        stream.update(" ".join(words[:count]))
+    stream.finish()
+    output = out.getvalue()
+    shown = screen_text(output)
+    assert [shown.count(word) for word in words] == [1] * 200
+
+
+def screen_text(output):
+    """What a terminal shows after `output`: `ESC[nF ESC[J` erases the last n lines (lines never wrap here)."""
+    lines = []
+    for part in re.split(r"(\x1b\[\d+F\x1b\[J)", output):
+        if move := re.fullmatch(r"\x1b\[(\d+)F\x1b\[J", part):
+            del lines[len(lines) - int(move.group(1)) :]
+        else:
+            lines += part.split("\n")[:-1] if part.endswith("\n") else part.split("\n")
+    return "\n".join(lines)

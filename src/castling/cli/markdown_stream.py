@@ -5,21 +5,20 @@ settled and go to the normal scrollback exactly once; the tail is erased and red
 full-screen `Live`, which misbehaves in tmux and with content taller than the terminal). Updates are throttled
 to about ten times the render cost, between 1/20 s and 1 s.
 
-The width is read at every render, so a terminal resized mid-reply is followed: the tail is erased by the rows it
-takes at the new width (a terminal that reflows splits a line wider than itself into several rows), and the
-settled part is matched to the new rendering by its text, so no settled line is printed twice or lost.
+The width is read at every render, so a terminal resized mid-reply is followed. What the terminal shows then is
+left alone (a terminal that reflows has moved it in ways the cursor cannot follow: tmux pushes rows into the
+scrollback, where no cursor move reaches), and the rendering at the new width goes on from the first character not
+shown yet (matched by the text without blanks), so nothing is printed twice or lost.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import re
 import time
 from collections.abc import Callable
 from typing import TextIO
 
-from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.syntax import Syntax
@@ -60,22 +59,33 @@ def plain(line: str) -> str:
     return _ANSI.sub("", line)
 
 
-def rows(line: str, width: int) -> int:
-    """The terminal rows a line takes `width` columns wide (a reflowing terminal wraps what is wider)."""
-    return max(1, math.ceil(cell_len(plain(line).rstrip()) / max(1, width)))
+def _letters(line: str) -> str:
+    """The line's text without styles and blanks: what stays the same at any width."""
+    return "".join(plain(line).split())
 
 
-def settled_count(lines: list[str], settled: str) -> int:
-    """How many of `lines` (a new rendering) hold text already settled: matched by the text without blanks.
+def settled_count(lines: list[str], settled: str) -> tuple[int, int]:
+    """Where the settled text ends in `lines` (a new rendering): whole lines, then non-blank characters of the next.
 
-    A line that holds both settled and new text counts as not settled: repeating part of a line beats losing one.
+    Matched by the text without blanks, since the line breaks differ at another width.
     """
     target, seen = len(settled), 0
     for count, line in enumerate(lines):
-        seen += len("".join(plain(line).split()))
-        if seen > target:
-            return count
-    return len(lines)
+        size = len(_letters(line))
+        if seen + size > target:
+            return count, target - seen
+        seen += size
+    return len(lines), 0
+
+
+def after(line: str, skip: int) -> str:
+    """The plain text of `line` after its first `skip` non-blank characters (the rest of a half-settled line)."""
+    text = plain(line)
+    for position, char in enumerate(text):
+        if skip <= 0:
+            return text[position:].lstrip()
+        skip -= not char.isspace()
+    return ""
 
 
 class MarkdownStream:
@@ -101,6 +111,8 @@ class MarkdownStream:
         self.settled = ""
         """The text (without blanks) of the settled lines, to find them again in a rendering at another width."""
         self.rendered_width = 0
+        self.cut: tuple[int, int] | None = None
+        """After a resize, the line that was partly shown already and how many of its characters to leave out."""
         self.interval = MIN_INTERVAL
         self.last_update = float("-inf")
         self.text = ""
@@ -118,21 +130,31 @@ class MarkdownStream:
             lines.pop()
         self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 10 * (time.perf_counter() - started)))
         self.last_update = now
-        if width != self.rendered_width and self.printed:
-            self.printed = settled_count(lines, self.settled)
-            self.settled = "".join("".join(plain(line).split()) for line in lines[: self.printed])
+        if width != self.rendered_width and (self.printed or self.live):
+            self._resized(lines)
         self.rendered_width = width
+        if self.cut is not None and self.cut[0] < len(lines):
+            lines[self.cut[0]] = after(lines[self.cut[0]], self.cut[1])
         stable = len(lines) if final else max(self.printed, len(lines) - self.tail)
-        on_screen = sum(rows(line, width) for line in self.live)
-        parts = [f"\x1b[{on_screen}F\x1b[J"] if on_screen else []
+        parts = [f"\x1b[{len(self.live)}F\x1b[J"] if self.live else []
         settling = lines[self.printed : stable]
         parts += [line + "\n" for line in settling]
-        self.settled += "".join("".join(plain(line).split()) for line in settling)
+        self.settled += "".join(_letters(line) for line in settling)
         self.live = lines[stable:]
         parts += [line + "\n" for line in self.live]
         self.printed = stable
         self.out.write("".join(parts))
         self.out.flush()
+
+    def _resized(self, lines: list[str]) -> None:
+        """The terminal changed width: what it shows stays, and `lines` (the new rendering) go on after it.
+
+        Nothing is erased: a terminal that reflows may have moved the old tail where no cursor move reaches.
+        """
+        self.settled += "".join(_letters(line) for line in self.live)
+        self.live = []
+        self.printed, skip = settled_count(lines, self.settled)
+        self.cut = (self.printed, skip) if skip else None
 
     def finish(self) -> None:
         """Render the final text and leave everything in the scrollback."""
