@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
 
 from castling.cli.settings import parse_value
@@ -42,5 +44,17 @@ def run(args: argparse.Namespace) -> int:
     screen = Screen(styled=False if args.plain else None)
     try:
         return asyncio.run(start_chat(chat_options, screen=screen, handle_signals=True))
+    except BrokenPipeError:  # the reader left (`castling chat | head`): stop quietly, as `cat` does
+        _discard_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
     finally:
-        screen.restore()
+        with contextlib.suppress(BrokenPipeError):
+            screen.restore()
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
