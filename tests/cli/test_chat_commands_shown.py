@@ -48,3 +48,25 @@ async def test_usage_counts_the_model_call_of_a_cut_reply_as_interrupted(chat, s
     await chat.run("explain\r", "/usage\r", "/exit\r")
     assert "model calls 1 ·" in chat.text
     assert chat.text.rstrip().endswith("interrupted 1") or "interrupted 1" in chat.text
+
+
+async def test_resume_keeps_the_sessions_settings(server):
+    server.add_reply("noted")
+    server.add_reply("still here")
+    first = Chat(server)
+    await first.run("/set num_ctx 8192\r", "/think off\r", "remember 7\r", "/exit\r")
+    resumed = Chat(server, resume="")  # a new process: `castling chat --resume`
+    await resumed.run("what number?\r", "/exit\r")
+    request = server.requests[-1]
+    assert request["options"]["num_ctx"] == 8192 and request["think"] is False
+    assert "with its settings: num_ctx=8192" in resumed.text
+
+
+async def test_settings_changed_after_the_last_turn_are_kept_too(server):
+    server.add_reply("noted")
+    server.add_reply("still here")
+    first = Chat(server)
+    await first.run("remember 7\r", "/set temperature 0.1\r", "/exit\r")
+    resumed = Chat(server, resume="")
+    await resumed.run("what number?\r", "/exit\r")
+    assert server.requests[-1]["options"]["temperature"] == 0.1

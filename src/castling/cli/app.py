@@ -36,7 +36,7 @@ from castling.cli.inputs import Prompter
 from castling.cli.recording import SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
-from castling.cli.settings import ChatSettings, default_approval
+from castling.cli.settings import ChatSettings, default_approval, kept
 from castling.cli.terminal import no_echo
 from castling.errors import CapabilityMissing, CastlingError, ModelStreamError
 
@@ -132,6 +132,7 @@ class ChatApp:
         if note and not quiet:
             self.screen.warn(note)
         self.agent = agent
+        self.index.remember(self.session_id, self.settings.model, kept(self.settings))  # for --resume
         return True
 
     async def wait_ready(self) -> bool:
@@ -195,7 +196,7 @@ class ChatApp:
         """Send one message and stream the answer; Ctrl-C (or `interrupt()`) stops it and keeps what was said."""
         if not await self.wait_ready() or (self.agent is None and not self.rebuild()):
             return
-        self.index.touch(self.session_id, text, self.settings.model)
+        self.index.touch(self.session_id, text, self.settings.model, kept(self.settings))
         if self.recorder is not None:
             self.recorder.turn_started(self.session_id, _snapshot(self.settings))
         self._turn = asyncio.create_task(self._run_turn(text))
