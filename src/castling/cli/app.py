@@ -33,7 +33,7 @@ from castling.backbones.usage import Usage
 from castling.cli.agent_setup import AgentFactory
 from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
-from castling.cli.recording import SessionRecorder
+from castling.cli.recording import FAILED, SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval, kept
@@ -213,7 +213,7 @@ class ChatApp:
                 self._note("a reply was interrupted")
                 await self._record_interruption()
             elif (exc := self._turn.exception()) is not None:
-                self._note("a turn failed")
+                self._note(FAILED)
                 self.screen.error(_error_line(exc, self.settings.model))
                 await self._record_cut_reply(exc)
         finally:
