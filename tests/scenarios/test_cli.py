@@ -83,7 +83,8 @@ def test_record_command_against_a_served_model(tmp_path: Path, capsys: pytest.Ca
         server.stop()
     assert code == 0, capsys.readouterr()
     scenario = load(out_file)
-    assert scenario.recording.source == "live" and len(scenario.model_turns) == 2
+    assert scenario.recording.source == "constructed" and len(scenario.model_turns) == 2  # served, not live
+    assert scenario.recording.provenance.startswith("castling serve replaying")
     assert scenario.expectations[0].final_answer is not None
     assert main(["replay", str(out_file)]) == 0
 
