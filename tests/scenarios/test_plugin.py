@@ -96,3 +96,13 @@ def test_other_yaml_under_scenarios_is_not_collected(project: pytest.Pytester):
     result = project.runpytest("scenarios", "--collect-only", "-q")
     assert "compose" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*4 tests collected*"])
+
+
+def test_a_file_named_on_the_command_line_is_collected_outside_a_scenarios_folder(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    saved = pytester.path / "saved"
+    saved.mkdir()
+    shutil.copy(LIBRARY / "qwen" / "weather-single.yaml", saved / "x.yaml")
+    result = pytester.runpytest("saved/x.yaml")
+    result.assert_outcomes(passed=1)
+    assert pytester.runpytest("saved").ret == pytest.ExitCode.NO_TESTS_COLLECTED  # a folder: only under scenarios/
