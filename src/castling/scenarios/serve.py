@@ -25,7 +25,7 @@ import httpx
 
 from castling.errors import ConfigError
 from castling.scenarios.errors import API_NAMES, ScenarioDivergence
-from castling.scenarios.format import REPLAY_HEADER
+from castling.scenarios.format import REPLAY_HEADER, Scenario
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.openai_wire import api_prefix, error_response
 from castling.scenarios.replayer import ModelReplay
@@ -205,13 +205,31 @@ class ReplayServer(TransportServer):
         self.replaying = self.path.name
 
 
+def chat_flags(scenario: Scenario) -> str:
+    """`castling chat` flags that send what the file recorded (strict matching diverges on any other request)."""
+    from castling.tools.builtins import BUILTIN_TOOLS
+
+    agent = scenario.agent
+    builtins = {builtin.scenario_name for builtin in BUILTIN_TOOLS.values()}
+    tools = ",".join(t for t in agent.tools if t in builtins) or "none"
+    flags = [f"-m {agent.model}", f"--backbone {agent.backbone}", f"--tools {tools}"]
+    flags += [f"--strategy {agent.strategy}"] if agent.strategy else []
+    flags += [f"--think {'on' if agent.think else 'off'}"] if isinstance(agent.think, bool) else []
+    options = {**agent.options, **({"num_ctx": agent.num_ctx} if agent.num_ctx else {})}
+    flags += [f"--set {name}={value}" for name, value in options.items()]
+    others = [t for t in agent.tools if t not in builtins]
+    if others:  # the chat cannot offer them, so its requests differ from the file's
+        flags.append(f"  (the chat has no {', '.join(others)} tool: `castling replay FILE` runs this file as it is)")
+    return " ".join(flags)
+
+
 def describe(server: ReplayServer) -> str:
     """The start-up banner."""
     scenario = load(server.path)
     if scenario.agent.server == "openai":
         hint = f"castling chat --server openai --host {server.url}{api_prefix(scenario)} -m {scenario.agent.model}"
     else:
-        hint = f"OLLAMA_HOST={server.url} castling chat"
+        hint = f"OLLAMA_HOST={server.url} castling chat {chat_flags(scenario)}"
     return (
         f"castling serve: replaying {server.path} ({len(scenario.model_turns)} model turns, "
         f"{API_NAMES[scenario.agent.server]}, model {scenario.agent.model}) at {server.url}\n"
