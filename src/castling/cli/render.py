@@ -249,8 +249,10 @@ class Screen:
         self.line(f"warning: {text}", YELLOW)
 
     def error(self, text: str) -> None:
-        """One clear error line."""
-        self.line(f"error: {' '.join(text.split())}", RED)
+        """One clear error line (API arguments named as the chat's flags)."""
+        from castling.cli.wording import for_the_command_line
+
+        self.line(f"error: {for_the_command_line(' '.join(text.split()))}", RED)
 
     def raw(self, text: str) -> None:
         """Text as given, but for hidden characters (shown as marks)."""
