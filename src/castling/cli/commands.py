@@ -273,7 +273,7 @@ async def _multiline(app: ChatApp, arg: str) -> None:
 
 
 # -- output ----------------------------------------------------------------------------------------------------
-@command("usage", "", "tokens, speed and tool calls of this session")
+@command("usage", "", "model calls, tokens, speed and tool calls of this conversation (since /new)")
 async def _usage(app: ChatApp, arg: str) -> None:
     t = app.totals
     speed = f"{t.usage.tokens_per_second:.1f} tok/s" if t.usage.tokens_per_second else "n/a"

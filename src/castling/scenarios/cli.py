@@ -62,7 +62,9 @@ def _add_replay(commands: Any) -> None:
 def _add_serve(commands: Any) -> None:
     serve = commands.add_parser("serve", help="an Ollama-compatible server on loopback replaying a scenario")
     serve.add_argument("path", help="the scenario file")
-    serve.add_argument("--port", type=int, default=11434)
+    serve.add_argument(
+        "--port", type=int, default=11434, help="port to listen on (default: 11434, Ollama's; 0 picks a free one)"
+    )
     serve.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on")
     serve.add_argument(
         "--allow-remote",

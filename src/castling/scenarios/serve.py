@@ -137,6 +137,11 @@ class TransportServer:
             response = _error(handler.path, 400, brief(exc))
         except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
             response = _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
+        if response.status_code >= 500:  # the client sees an error: the serve console says which
+            print(
+                f"castling serve: answered {response.status_code} to {handler.path}: {_reason(response)}",
+                file=sys.stderr,
+            )
         handler.send_response(response.status_code)
         if self.replaying is not None:  # clients (the chat's /save) can tell a replay from Ollama
             handler.send_header(REPLAY_HEADER, self.replaying)
@@ -153,6 +158,14 @@ class TransportServer:
             handler.wfile.flush()
             if self.delay:
                 time.sleep(self.delay)
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error")
+    except (httpx.ResponseNotRead, ValueError, AttributeError):
+        return "(streamed)"
+    return str(error.get("message") if isinstance(error, dict) else error)
 
 
 def _openai(path: str) -> bool:
