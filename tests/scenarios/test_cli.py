@@ -113,3 +113,12 @@ def test_record_keeps_the_old_backbone_model_form_with_a_note(tmp_path: Path, ca
     assert "--backbone qwen3:8b as the model is deprecated: use -m qwen3:8b" in capsys.readouterr().err
     agent = load(out_file).agent
     assert (agent.model, agent.backbone) == ("qwen3:8b", "qwen")
+
+
+def test_compare_says_which_scenarios_it_leaves_out_and_shows_no_discovery_row(capsys: pytest.CaptureFixture[str]):
+    assert main(["compare", str(LIBRARY)]) == 0
+    out = capsys.readouterr().out
+    assert "default-model" not in out.split("not compared:")[0]  # no task row for the model listing
+    note = out.split("not compared:")[1]
+    assert "wire-only (they check the client, not an agent): " in note and "openllmetry-llama3-joke-stream" in note
+    assert "1 discovery (model listing, not a task): llamastack-tags-default-model" in note
