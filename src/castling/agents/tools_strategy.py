@@ -36,7 +36,6 @@ from castling.agents.result import STOP_KEY
 from castling.agents.state import AgentState
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.backbones.base import Backbone, Reply, ToolGuide
-from castling.backbones.parsing.holdback import HeldText
 from castling.backbones.wire import DeltaKind, OnDelta, WireMessage
 from castling.errors import StepLimitExceeded
 
@@ -94,16 +93,12 @@ class ToolsStrategy:
     # -- model -----------------------------------------------------------------------------------------------
     def model(self, state: AgentState) -> dict[str, Any]:
         writer = get_stream_writer()
-        held = HeldText(_deltas(writer))  # a call written as text is not streamed as the answer
-        reply = self.backbone.chat(self._messages(state), tools=self.toolbox.wire, on_delta=held)
-        held.finish(reply.text, recovered=reply.recovered)
+        reply = self.backbone.chat(self._messages(state), tools=self.toolbox.wire, on_delta=_deltas(writer))
         return self._record(state, reply, writer)
 
     async def amodel(self, state: AgentState) -> dict[str, Any]:
         writer = get_stream_writer()
-        held = HeldText(_deltas(writer))
-        reply = await self.backbone.achat(self._messages(state), tools=self.toolbox.wire, on_delta=held)
-        held.finish(reply.text, recovered=reply.recovered)
+        reply = await self.backbone.achat(self._messages(state), tools=self.toolbox.wire, on_delta=_deltas(writer))
         return self._record(state, reply, writer)
 
     def _messages(self, state: AgentState) -> list[WireMessage]:

@@ -15,7 +15,15 @@ from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, live_for
 from castling.scenarios.names import allow
-from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report import (
+    Row,
+    comparable,
+    compare_text,
+    left_out,
+    row_for,
+    rows_from_recordings,
+    session_table,
+)
 from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import RunReport, record, run_file, run_live
 from castling.scenarios.store import discover, load
@@ -179,6 +187,8 @@ def compare_command(args: argparse.Namespace) -> int:
         mode = "recorded outcomes"
         rows = rows_from_recordings(scenarios)
     print(compare_text(rows))
+    if note := left_out(scenarios):
+        print(f"\n{note}")
     if args.html:
         Path(args.html).write_text(compare_html(rows, mode=mode), encoding="utf-8")
         print(f"\nHTML report: {args.html}")
@@ -202,7 +212,7 @@ def live_rows(
     """
     templates: dict[str, Scenario] = {}
     for scenario in scenarios:
-        if scenario.agent.runner == "agent":
+        if comparable(scenario):
             templates.setdefault(scenario.group, scenario)
     rows = []
     for template in templates.values():
