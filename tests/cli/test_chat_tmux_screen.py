@@ -3,9 +3,11 @@
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
+from castling.cli.render import SPINNER
 from tests.cli.ollama_stub import OllamaStub, text_lines
 from tests.cli.test_chat_tmux import CASTLING, TMUX, Terminal, terminal_env
 
@@ -93,3 +95,39 @@ def test_parallel_results_are_paired_with_their_calls(tmp_path):
             assert '↳ run_python(code="print(6 * 9)") → 54' in screen
         finally:
             terminal.close()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="the real python tool needs bubblewrap")
+def test_a_plan_run_against_castling_serve_shows_what_it_waits_for_and_each_step(tmp_path):
+    """The library's Llama plan file served by a real `castling serve` (strict, paced), driven by the hinted command."""
+    from castling.scenarios.store import load
+    from tests.cli.test_chat_tmux_serve import free_port, serve
+
+    path = Path(__file__).parents[2] / "scenarios" / "llama-plan" / "code-exec.yaml"
+    port = free_port()
+    env = terminal_env(tmp_path / "data", f"http://127.0.0.1:{port}")
+    with open(tmp_path / "serve.log", "w") as log:
+        server = serve(path, port, log, delay=0.5)
+        terminal = Terminal(
+            f"{CASTLING} chat -m llama3.1:8b --backbone llama --tools python --strategy plan --approve none", env
+        )
+        try:
+            terminal.wait(lambda: at_prompt(terminal), "the prompt")
+            terminal.keys(load(path).task, "Enter")
+            terminal.wait(lambda: "planning: waiting for the model" in indicator(terminal.screen()), "the planning")
+            terminal.wait(lambda: "step 1/1: waiting for the model" in indicator(terminal.screen()), "the step", 15)
+            terminal.wait(lambda: "tok/s" in terminal.screen(), "the footer", timeout=30)
+            screen = terminal.screen()
+        finally:
+            terminal.close()
+            server.kill()
+            server.wait(5)
+    assert "Plan:\n  1. Compute 2**100 exactly with Python.  [run_python]" in screen
+    assert '▸ step 1: Compute 2**100 exactly with Python.\n⚙ run_python(code="print(2**100)")' in screen
+    assert "↳ 1267650600228229401496703205376" in screen
+    assert indicator(screen) == []  # nothing left of the indicator
+
+
+def indicator(screen):
+    """What the activity indicator says on screen (without its spinner frame and seconds)."""
+    return [line[2:].split(" · ")[0] for line in screen.splitlines() if line and line[0] in SPINNER]
