@@ -32,8 +32,8 @@ def _without_gc(function: Callable[..., Any]) -> Callable[..., Any]:
 # collector paused keeps the suite's result independent of the order the modules are first imported in.
 _rewrite._rewrite_test = _without_gc(_rewrite._rewrite_test)
 
-from castling import Agent, Qwen, tool
-from castling.testing import ScriptedOllama
+from castling import Agent, Qwen, tool  # noqa: E402
+from castling.testing import ScriptedOllama  # noqa: E402
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 

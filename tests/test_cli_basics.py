@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from castling.cli.main import main
 
 
@@ -49,3 +51,21 @@ def test_the_backbone_registry_loads_without_the_model_stack():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_chat_help_lists_the_slash_commands_and_keys(capsys):
+    from castling.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["chat", "--help"])
+    out = capsys.readouterr().out
+    assert "/approve [TOOL] ask|auto|never" in out and "/save PATH" in out
+    assert "Ctrl-C clears the line" in out and "Enter/y run once" in out
+
+
+def test_serve_port_has_help_and_its_default(capsys):
+    from castling.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "port to listen on (default: 11434" in " ".join(capsys.readouterr().out.split())

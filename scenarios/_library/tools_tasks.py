@@ -99,8 +99,8 @@ TASKS: list[Task] = [
     ),
     (
         "code-exec",
-        "Code execution with the sandboxed python tool. Built with a stand-in run_python (the real tool had not "
-        "landed): when it does, re-record with --scenario-mode=update (constructed: no model needed).",
+        "Code execution with the built-in sandboxed python tool: on replay its cell re-runs in the sandbox. "
+        "Constructed traffic: re-record with --scenario-mode=update (no model needed).",
         "What is 2**100 exactly? Use Python.",
         ["python"],
         code,
@@ -108,8 +108,8 @@ TASKS: list[Task] = [
     ),
     (
         "web-fetch",
-        "Web fetch with the built-in fetch tool. Built with a stand-in fetch (the real tool had not landed): when it "
-        "does, re-record with --scenario-mode=update (constructed: no model needed).",
+        "Web fetch with the built-in fetch tool: on replay it reads the recorded page (tool_http), offline. "
+        "Constructed traffic: re-record with --scenario-mode=update (no model needed).",
         "What is the title of https://example.org/ ?",
         ["fetch"],
         fetch_page,

@@ -61,7 +61,7 @@ class OllamaStub:
     def __init__(self, models: list[str], capabilities: tuple[str, ...] = ("completion", "tools")) -> None:
         self.models = models
         self.capabilities = list(capabilities)
-        self.replies: list[tuple[list[str], float, int | None]] = []
+        self.replies: list[tuple[list[str], float, int | None, float]] = []
         self.requests: list[dict] = []
         self.loaded: list[str] = []
         """Models `/api/ps` reports as loaded."""
@@ -81,9 +81,10 @@ class OllamaStub:
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, lines: list[str], delay: float = 0.0, break_after: int | None = None) -> None:
-        """Queue a reply; with `break_after`, the connection is dropped after that many lines."""
-        self.replies.append((lines, delay, break_after))
+    def add(self, lines: list[str], delay: float = 0.0, break_after: int | None = None, first: float = 0.0) -> None:
+        """Queue a reply; with `break_after`, the connection is dropped after that many lines; `first`: seconds
+        before the first line (a model loading or thinking before it answers)."""
+        self.replies.append((lines, delay, break_after, first))
 
     def __enter__(self) -> OllamaStub:
         self.thread.start()
@@ -161,7 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.answering = False
                 self.stub.active -= 1
 
-    def _stream(self, lines: list[str], delay: float, break_after: int | None) -> None:
+    def _stream(self, lines: list[str], delay: float, break_after: int | None, first: float) -> None:
+        time.sleep(first)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")

@@ -35,12 +35,12 @@ async def test_run_once_shows_the_code_and_asks_again_next_time(server):
     server.add_reply(tool_calls=[("run_python", {"code": "print(2)"})])
     server.add_reply("Done.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "\r", "y\r", "/exit\r")
+    await chat.run("go\r", "\r", "y", "/exit\r")
     assert ran == ["print(1)", "print(2)"]
     assert chat.text.count("run_python wants to run:") == 2
     assert "    print(1)" in chat.text
     assert '⚙ run_python(code="print(1)")' in chat.text
-    assert "  ↳ ran print(1)  (+1 lines, /verbose shows all)" in chat.text
+    assert "  ↳ ran print(1)  (+1 line, /verbose shows all)" in chat.text
 
 
 async def test_always_stops_asking_for_that_tool(server):
@@ -49,7 +49,7 @@ async def test_always_stops_asking_for_that_tool(server):
     server.add_reply(tool_calls=[("run_python", {"code": "b"})])
     server.add_reply("Done.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "a\r", "/approve\r", "/exit\r")
+    await chat.run("go\r", "a", "/approve\r", "/exit\r")
     assert ran == ["a", "b"]
     assert chat.text.count("run_python wants to run:") == 1
     assert "run_python   auto" in chat.text
@@ -60,7 +60,7 @@ async def test_edit_runs_the_edited_code(server):
     server.add_reply(tool_calls=[("run_python", {"code": "print(1)"})])
     server.add_reply("Done.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "e\r", "\x15print(42)\x1b\r", "/exit\r")
+    await chat.run("go\r", "e", "\x15print(42)\x1b\r", "/exit\r")
     assert ran == ["print(42)"]
     assert tool_results(server.requests[1]) == ["ran print(42)\nsecond line"]
 
@@ -70,7 +70,7 @@ async def test_reject_sends_the_reason_to_the_model_and_runs_nothing(server):
     server.add_reply(tool_calls=[("run_python", {"code": "import os; os.remove('x')"})])
     server.add_reply("Understood, I will not delete it.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "n\r", "do not delete files\r", "/exit\r")
+    await chat.run("go\r", "n", "do not delete files\r", "/exit\r")
     assert ran == []
     (result,) = tool_results(server.requests[1])
     assert "declined" in result and "do not delete files" in result
@@ -225,8 +225,18 @@ async def test_reject_then_always_in_one_reply_keeps_the_rejection(server):
     server.add_reply(tool_calls=[("run_python", {"code": "later"})])
     server.add_reply("Done.")
     chat = code_chat(server, ran)
-    await chat.run("go\r", "n\r", "no\r", "a\r", "/exit\r")
+    await chat.run("go\r", "n", "no\r", "a", "/exit\r")
     assert ran == ["good", "later"]
     assert chat.text.count("wants to run:") == 2
     results = tool_results(server.requests[1])
     assert "declined" in results[0] and results[1] == "ran good\nsecond line"
+
+
+async def test_the_approval_question_answers_on_one_key_and_ignores_other_keys(server):
+    ran = []
+    server.add_reply(tool_calls=[("run_python", {"code": "rm()"})])
+    server.add_reply("OK.")
+    chat = code_chat(server, ran)
+    await chat.run("go\r", "xq", "n", "not now\r", "/exit\r")  # no Enter after the n
+    assert ran == []
+    assert "not now" in tool_results(server.requests[1])[0]

@@ -11,7 +11,7 @@ from tests.cli.chatdriver import Chat
 async def test_help_lists_every_command_from_the_table(chat):
     await chat.run("/help\r", "/exit\r")
     for name, entry in COMMANDS.items():
-        assert f"/{name}" in chat.text and entry.help in chat.text
+        assert f"/{name}" in chat.text and entry.help in " ".join(chat.text.split())  # wrapped to the terminal
 
 
 async def test_unknown_command_gets_one_line(chat):
@@ -61,7 +61,7 @@ async def test_think_and_set_change_the_next_request(chat, server):
     request = server.requests[0]
     assert request["think"] is False
     assert request["options"]["num_ctx"] == 8192 and request["options"]["temperature"] == 0.2
-    assert "options: num_ctx=8192, temperature=0.2" in chat.text
+    assert "set: num_ctx=8192 temperature=0.2" in chat.text
 
 
 async def test_tools_list_enable_disable(server):

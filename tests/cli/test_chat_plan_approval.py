@@ -44,7 +44,7 @@ async def test_reject_in_a_plan_step_gives_the_replanner_the_reason(llama):
     ran = []
     script(llama, answer="Without running code: 42.")
     chat = code_chat(llama, ran)
-    await chat.run("what is 6*7?\r", "n\r", "no code today\r", "/exit\r")
+    await chat.run("what is 6*7?\r", "n", "no code today\r", "/exit\r")
     assert ran == []
     replanner = last_user(llama.requests[2])
     assert "declined" in replanner and "no code today" in replanner
@@ -55,7 +55,7 @@ async def test_edit_in_a_plan_step_runs_the_edited_code(llama):
     ran = []
     script(llama, code="print(6*6)")
     chat = code_chat(llama, ran)
-    await chat.run("what is 6*7?\r", "e\r", "\x15print(6*7)\x1b\r", "/exit\r")
+    await chat.run("what is 6*7?\r", "e", "\x15print(6*7)\x1b\r", "/exit\r")
     assert ran == ["print(6*7)"]
     assert "ran print(6*7)" in last_user(llama.requests[2])
 

@@ -56,7 +56,7 @@ def test_plain_output_has_no_escape_codes():
     assert "\x1b" not in output
     assert output == (
         "Thinking...\nhmm\n...done thinking.\n\n**raw** markdown\n"
-        '⚙ fetch(url="http://example.invalid")\n  ↳ page text  (+1 lines, /verbose shows all)\n'
+        '⚙ fetch(url="http://example.invalid")\n  ↳ page text  (+1 line, /verbose shows all)\n'
     )
 
 
@@ -155,4 +155,4 @@ def test_one_line_result_skips_the_code_tools_section_labels():
     out = io.StringIO()
     screen = Screen(out, styled=False)
     screen.tool_result("run_python", "[stdout]\n1267650600228229401496703205376\n[value]\n2", None, verbose=False)
-    assert out.getvalue() == "  ↳ 1267650600228229401496703205376  (+3 lines, /verbose shows all)\n"
+    assert out.getvalue() == "  ↳ 1267650600228229401496703205376  (+1 line, /verbose shows all)\n"  # [value] 2

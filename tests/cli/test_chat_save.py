@@ -83,7 +83,7 @@ async def test_a_rejected_call_is_saved_for_wire_replay_and_says_why(server, tmp
     chat = Chat(server, tools="run_python")
     (tmp_path / "x").write_text("keep me")
     target = tmp_path / "rejected.yaml"
-    await chat.run("delete x\r", "n\r", "do not delete files\r", f"/save {target}\r", "/exit\r")
+    await chat.run("delete x\r", "n", "do not delete files\r", f"/save {target}\r", "/exit\r")
     assert "wire replay only, because a run_python call was rejected" in chat.text
     scenario = load(target)
     assert scenario.agent.runner == "wire"
@@ -208,3 +208,11 @@ async def test_saving_over_a_scenario_keeps_its_expectations_and_never_a_foreign
     assert len(load(target).model_turns) == 1
     assert "exists and is not a scenario file, so it was left alone" in chat.text
     assert notes.read_text() == "- just a list\n"
+
+
+async def test_a_session_whose_last_turn_failed_is_saved_without_no_error_and_passes_its_replay(chat, server, tmp_path):
+    server.add_error(500, "model runner crashed")
+    target = tmp_path / "failed.yaml"
+    await chat.run("explain\r", f"/save {target}\r", "/exit\r")
+    assert not any(e.no_error for e in load(target).expectations)
+    assert run_file(target).status == "passed"

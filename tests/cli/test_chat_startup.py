@@ -18,6 +18,7 @@ async def test_unreachable_server_is_one_line_with_what_to_do():
     assert await chat.run() == 1
     assert chat.text.startswith("error: Ollama is not reachable at http://")
     assert "ollama serve" in chat.text and chat.text.count("\n") == 1
+    assert "OLLAMA_HOST / --host" in chat.text and "host=" not in chat.text  # the chat's flag, not the API's
 
 
 async def test_no_models_installed_says_which_to_pull():

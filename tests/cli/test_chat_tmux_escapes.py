@@ -26,7 +26,7 @@ def test_hostile_code_is_shown_with_its_escapes_and_an_answer_cannot_write_the_c
             screen = terminal.screen()
             assert '# ␛[2K␛[G  2 print("hello")' in screen  # the hiding trick is in plain sight
             assert "hidden character(s)" in screen
-            terminal.keys("n", "Enter")
+            terminal.keys("n")
             terminal.wait(lambda: "Why not?" in terminal.screen(), "the reason question")
             terminal.keys("escape sequences", "Enter")
             terminal.wait(lambda: "Nothing else." in terminal.screen(), "the answer")

@@ -21,10 +21,10 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def serve(path, port, log):
+def serve(path, port, log, delay=0.002):
     """`castling serve` in its own process; returns once it accepts connections."""
     process = subprocess.Popen(
-        [str(CASTLING), "serve", str(path), "--port", str(port), "--delay", "0.002"],
+        [str(CASTLING), "serve", str(path), "--port", str(port), "--delay", str(delay)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -76,20 +76,49 @@ def test_record_command_against_a_served_model(tmp_path: Path, capsys: pytest.Ca
     out_file = tmp_path / "rec" / "paris.yaml"
     try:
         code = main(
-            ["record", "What's the weather in Paris?", "--backbone", "qwen3:8b", "--tools", "weather"]
+            ["record", "What's the weather in Paris?", "-m", "qwen3:8b", "--backbone", "qwen", "--tools", "weather"]
             + ["--host", server.url, "-o", str(out_file)]
         )
     finally:
         server.stop()
     assert code == 0, capsys.readouterr()
     scenario = load(out_file)
-    assert scenario.recording.source == "live" and len(scenario.model_turns) == 2
+    assert scenario.recording.source == "constructed" and len(scenario.model_turns) == 2  # served, not live
+    assert scenario.recording.provenance.startswith("castling serve replaying")
     assert scenario.expectations[0].final_answer is not None
     assert main(["replay", str(out_file)]) == 0
 
 
 def test_record_command_without_ollama_saves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     out_file = tmp_path / "x.yaml"
-    code = main(["record", "hi", "--backbone", "qwen3:8b", "--host", "http://127.0.0.1:9", "-o", str(out_file)])
+    code = main(["record", "hi", "-m", "qwen3:8b", "--host", "http://127.0.0.1:9", "-o", str(out_file)])
     assert code == 1 and not out_file.exists()
-    assert "nothing saved" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err  # one line, like the chat's
+    assert err.startswith("castling record: Ollama is not reachable") and err.endswith("; nothing saved\n")
+    assert "--host" in err and "host=" not in err and "ServerUnreachable" not in err
+
+
+def test_record_keeps_the_old_backbone_model_form_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    server = ReplayServer(LIBRARY / "qwen" / "weather-single.yaml", port=0, loose=True).start()
+    out_file = tmp_path / "paris.yaml"
+    try:
+        code = main(
+            ["record", "What's the weather in Paris?", "--backbone", "qwen3:8b", "--tools", "weather"]
+            + ["--host", server.url, "-o", str(out_file)]
+        )
+    finally:
+        server.stop()
+    assert code == 0
+    assert "--backbone qwen3:8b as the model is deprecated: use -m qwen3:8b" in capsys.readouterr().err
+    agent = load(out_file).agent
+    assert (agent.model, agent.backbone) == ("qwen3:8b", "qwen")
+
+
+def test_compare_says_which_scenarios_it_leaves_out_and_shows_no_discovery_row(capsys: pytest.CaptureFixture[str]):
+    assert main(["compare", str(LIBRARY)]) == 0
+    out = capsys.readouterr().out
+    assert "default-model" not in out.split("not compared:")[0]  # no task row for the model listing
+    note = out.split("not compared:")[1]
+    assert "wire-only (they check the client, not an agent): " in note and "openllmetry-llama3-joke-stream" in note
+    assert "1 discovery (model listing, not a task): llamastack-tags-default-model" in note

@@ -96,3 +96,29 @@ def test_other_yaml_under_scenarios_is_not_collected(project: pytest.Pytester):
     result = project.runpytest("scenarios", "--collect-only", "-q")
     assert "compose" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*4 tests collected*"])
+
+
+def test_a_file_named_on_the_command_line_is_collected_outside_a_scenarios_folder(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    saved = pytester.path / "saved"
+    saved.mkdir()
+    shutil.copy(LIBRARY / "qwen" / "weather-single.yaml", saved / "x.yaml")
+    result = pytester.runpytest("saved/x.yaml")
+    result.assert_outcomes(passed=1)
+    assert pytester.runpytest("saved").ret == pytest.ExitCode.NO_TESTS_COLLECTED  # a folder: only under scenarios/
+
+
+def readme_fixture_example(readme: Path) -> str:
+    """The README's `scenario` fixture example, as written."""
+    blocks = readme.read_text().split("```python\n")[1:]
+    return next(block.split("```")[0] for block in blocks if "def test_my_agent(scenario)" in block)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "src/castling/scenarios/README.md"])
+def test_the_readme_fixture_example_passes_as_written(pytester: pytest.Pytester, readme: str):
+    root = Path(__file__).parents[2]
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    (pytester.path / "scenarios" / "qwen").mkdir(parents=True)
+    shutil.copy(LIBRARY / "qwen" / "web-fetch.yaml", pytester.path / "scenarios" / "qwen" / "web-fetch.yaml")
+    pytester.makepyfile(test_example=readme_fixture_example(root / readme))
+    pytester.runpytest("test_example.py").assert_outcomes(passed=1)

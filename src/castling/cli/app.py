@@ -33,18 +33,20 @@ from castling.backbones.usage import Usage
 from castling.cli.agent_setup import AgentFactory
 from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
-from castling.cli.recording import SessionRecorder
+from castling.cli.recording import FAILED, SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
-from castling.cli.settings import ChatSettings, default_approval
+from castling.cli.settings import ChatSettings, default_approval, kept
 from castling.cli.terminal import no_echo
-from castling.errors import CapabilityMissing, CastlingError
+from castling.errors import CapabilityMissing, CastlingError, ModelStreamError
 
 if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background while the prompt shows
     from castling.agents.agent import Agent
     from castling.agents.approval import Resume
 
 EXIT_WINDOW = 2.0
+SPIN_EVERY = 0.1
+"""Seconds between two frames of the activity indicator."""
 
 
 @dataclass
@@ -91,6 +93,10 @@ class ChatApp:
         self._last_call = Usage()
         self._modes: dict[str, str] = {}
         self._tools_running = 0
+        self._rejected: dict[str, str] = {}
+        self._call_open = False
+        """A model call was sent and has not reported its usage: an interruption now still counts it."""
+        """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
         self.recorder: SessionRecorder | None = None
         self.ready: asyncio.Future[None] | None = None
         """Done when the agent runtime (langgraph) is loaded and the checkpointer open (set by `start_chat`)."""
@@ -126,6 +132,7 @@ class ChatApp:
         if note and not quiet:
             self.screen.warn(note)
         self.agent = agent
+        self.index.remember(self.session_id, self.settings.model, kept(self.settings))  # for --resume
         return True
 
     async def wait_ready(self) -> bool:
@@ -189,26 +196,39 @@ class ChatApp:
         """Send one message and stream the answer; Ctrl-C (or `interrupt()`) stops it and keeps what was said."""
         if not await self.wait_ready() or (self.agent is None and not self.rebuild()):
             return
-        self.index.touch(self.session_id, text, self.settings.model)
+        self.index.touch(self.session_id, text, self.settings.model, kept(self.settings))
         if self.recorder is not None:
             self.recorder.turn_started(self.session_id, _snapshot(self.settings))
         self._turn = asyncio.create_task(self._run_turn(text))
+        spinner = asyncio.create_task(self._spin())
         quiet = contextlib.ExitStack()
         if self.handle_signals:
             quiet.enter_context(no_echo())
         try:
             await asyncio.wait({self._turn})
+            ended_early = self._turn.cancelled() or self._turn.exception() is not None
+            if ended_early and self._call_open:  # the model call cut short never reported its usage: count it
+                self.totals.usage = self.totals.usage + Usage(calls=1)
             if self._turn.cancelled():
                 self._note("a reply was interrupted")
                 await self._record_interruption()
             elif (exc := self._turn.exception()) is not None:
-                self._note("a turn failed")
+                self._note(FAILED)
                 self.screen.error(_error_line(exc, self.settings.model))
                 await self._record_cut_reply(exc)
         finally:
+            spinner.cancel()
+            self.screen.status(None)
+            self.screen.step = ""
             quiet.close()
             self._turn = None
             self.screen.end_block()
+
+    async def _spin(self) -> None:
+        """Keep the activity indicator moving while the turn runs (it shows only while nothing else is printed)."""
+        while True:
+            await asyncio.sleep(SPIN_EVERY)
+            self.screen.spin()
 
     def interrupt(self) -> None:
         """Stop the turn in flight (what Ctrl-C does while the model answers or a tool runs); else nothing."""
@@ -217,6 +237,7 @@ class ChatApp:
 
     async def _record_interruption(self) -> None:
         text, thinking = self._partial
+        self.screen.status(None)
         self.screen.end_block()
         if self._tools_running:
             what = "the tool was stopped and its result recorded as interrupted"
@@ -237,6 +258,8 @@ class ChatApp:
     async def _record_cut_reply(self, exc: BaseException) -> None:
         """A reply cut by an error mid-stream: keep what was shown in the conversation, marked with the error."""
         text, thinking = self._partial
+        if isinstance(exc, ModelStreamError):  # the reply was cut short: /usage counts it as interrupted
+            self.totals.interrupted += 1
         if not text.strip() or self.agent is None:
             return  # nothing was said: the conversation stays as the last checkpoint left it
         self.last_answer = text
@@ -255,7 +278,10 @@ class ChatApp:
         self._modes = dict(self.settings.approval)
         self._partial = ["", ""]
         self._tools_running = 0
+        self._rejected = {}
+        self._call_open = True
         turn_usage = Usage()
+        self.screen.status("planning: waiting for the model" if self._plans() else "waiting for the model")
         while True:
             pending: ApprovalEvent | None = None
             async for event in self.agent.astream(task, thread_id=self.session_id):
@@ -263,11 +289,14 @@ class ChatApp:
                     pending = event
                 elif isinstance(event, UsageEvent):
                     turn_usage = turn_usage + event.usage
+                    self.totals.usage = self.totals.usage + event.usage  # now: the turn may yet be interrupted
                     self._last_call = event.usage
+                    self._call_open = False
                 else:
                     self._show(event)
             if pending is None:
                 break
+            self.screen.status(None)
             self.screen.end_block()
             self._tools_running = 1  # a call waits at the approval question
             try:
@@ -277,10 +306,17 @@ class ChatApp:
             self._tools_running = 0
             if decision.action != "run":
                 self._note(f"a {pending.name} call was {'edited' if decision.action == 'edit' else 'rejected'}")
+            if decision.action == "reject":
+                self._rejected[pending.call_id] = decision.reason
+            self.screen.status("waiting for the model")
+            self._call_open = True
             task = Resume(decision)
         self.totals.turns += 1
-        self.totals.usage = self.totals.usage + turn_usage
         await self._footer(turn_usage)
+
+    def _plans(self) -> bool:
+        """Whether the agent uses the plan strategy (its first model call makes a plan)."""
+        return getattr(self.agent, "strategy", self.settings.strategy) == "plan"
 
     def _note(self, why: str) -> None:
         if self.recorder is not None:
@@ -296,23 +332,41 @@ class ChatApp:
         elif isinstance(event, ToolCallEvent):
             self._partial = ["", ""]
             self._tools_running += 1
+            if event.call_id in self._rejected:
+                return  # shown at the approval question; it does not run
+            self._call_open = False
             self.totals.tool_calls += 1
-            self.screen.tool_call(event.name, event.arguments)
+            self.screen.tool_call(event.name, event.arguments, event.call_id)
+            self.screen.status(f"running {event.name}")
         elif isinstance(event, ToolResultEvent):
             self._tools_running -= 1
-            self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose)
+            if event.call_id in self._rejected:
+                reason = self._rejected.pop(event.call_id)
+                self.screen.line(f"  ✗ {event.name} not run: rejected" + (f" ({reason})" if reason else ""), "\x1b[33m")
+            else:
+                self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose, event.call_id)
+            self.screen.status("waiting for the model")
+            self._call_open = True
         elif isinstance(event, FinalEvent):
             self.last_answer = event.result.answer
-        elif not self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
+        elif self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
+            self._call_open = True  # the next model call (a step, the re-planner, the answer) follows
+        else:
             self.screen.info(_describe(event))
+
+    async def sent_options(self) -> dict[str, Any]:
+        """The Ollama options the backbone sends with the current settings (its defaults included); {} if unknown."""
+        if self.agent is None:
+            return {}
+        with contextlib.suppress(CastlingError):
+            info = await self.agent.backbone.server.ashow(self.settings.model)
+            return dict(self.agent.backbone.settings(info, with_tools=False)[0])
+        return {}
 
     async def _footer(self, usage: Usage) -> None:
         if not usage.calls or self.agent is None:
             return
-        num_ctx = None
-        with contextlib.suppress(CastlingError):
-            info = await self.agent.backbone.server.ashow(self.settings.model)
-            num_ctx = self.agent.backbone.settings(info, with_tools=False)[0].get("num_ctx")
+        num_ctx = (await self.sent_options()).get("num_ctx")
         last = self._last_call
         self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
         notices: list[str] = getattr(self.agent.backbone, "notices", [])

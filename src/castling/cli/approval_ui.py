@@ -34,7 +34,7 @@ async def decide(event: ApprovalEvent, settings: ChatSettings, screen: Screen, p
     else:
         screen.raw(json.dumps(event.arguments, indent=2, ensure_ascii=False))
     while True:
-        answer = (await prompter.ask(QUESTION)).strip().lower()
+        answer = (await prompter.choose(QUESTION, "yaen")).strip().lower()
         if answer in ("", "y", "yes", "once", "r", "run"):
             return Decision("run")
         if answer in ("a", "always"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -47,8 +48,12 @@ def run(args: argparse.Namespace) -> int:
     screen = Screen(styled=False if args.plain else None)
     try:
         return asyncio.run(start_chat(chat_options, screen=screen, handle_signals=True))
+    except BrokenPipeError:  # the reader left (`castling chat | head`): stop quietly, as `cat` does
+        _discard_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
     finally:
-        screen.restore()
+        with contextlib.suppress(BrokenPipeError):
+            screen.restore()
 
 
 def _context_flags(args: argparse.Namespace, options: dict[str, object]) -> str | None:
@@ -66,3 +71,11 @@ def _context_flags(args: argparse.Namespace, options: dict[str, object]) -> str 
             return f"--kv-memory: {exc}"
         os.environ["CASTLING_KV_MEMORY"] = args.kv_memory  # read by every backbone the chat builds
     return None
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -53,15 +54,30 @@ async def run_command(app: ChatApp, line: str) -> None:
     await entry.handler(app, arg.strip())
 
 
-def help_text() -> str:
-    """The `/help` text, from the table."""
-    width = max(len(f"/{name} {c.usage}".rstrip()) for name, c in COMMANDS.items())
-    rows = [f"  {f'/{name} {c.usage}'.rstrip():<{width}}  {c.help}" for name, c in COMMANDS.items()]
-    keys = (
-        '\nKeys: Ctrl-C clears the line / stops the reply · Ctrl-D exits · """ starts a multiline block · '
-        "Ctrl-X Ctrl-E opens $EDITOR"
+KEYS = (
+    'Keys: Ctrl-C clears the line / stops the reply · Ctrl-D exits · """ starts a multiline block · '
+    "Ctrl-X Ctrl-E opens $EDITOR · at the approval question one key answers: Enter/y run once, a always, "
+    "e edit, n reject"
+)
+
+
+def help_text(width: int = 100) -> str:
+    """The `/help` text, from the table, wrapped to `width` columns (descriptions under their own column)."""
+    column = min(max(len(f"/{name} {c.usage}".rstrip()) for name, c in COMMANDS.items()), width // 3)
+    indent = " " * (column + 4)
+    rows = []
+    for name, c in COMMANDS.items():
+        usage = f"/{name} {c.usage}".rstrip()
+        head = f"  {usage:<{column}}  " if len(usage) <= column else f"  {usage}\n{indent}"
+        rows.append(_fill(c.help, width, head, indent))
+    return "Commands:\n" + "\n".join(rows) + "\n\n" + _fill(KEYS, width, "", "  ")
+
+
+def _fill(text: str, width: int, first: str, rest: str) -> str:
+    """Wrapped at spaces only: `re-plan` and `/approve` stay whole."""
+    return textwrap.fill(
+        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False, break_long_words=False
     )
-    return "Commands:\n" + "\n".join(rows) + keys
 
 
 def argument_choices(app: ChatApp, prefix: str) -> Iterable[str]:
@@ -80,7 +96,7 @@ def argument_choices(app: ChatApp, prefix: str) -> Iterable[str]:
 # -- session ---------------------------------------------------------------------------------------------------
 @command("help", "", "show this help")
 async def _help(app: ChatApp, arg: str) -> None:
-    app.screen.raw(help_text())
+    app.screen.raw(help_text(app.screen.width))
 
 
 @command("exit", "", "leave the chat (also Ctrl-D)")
@@ -90,8 +106,11 @@ async def _exit(app: ChatApp, arg: str) -> None:
 
 @command("new", "", "start a new conversation (the current one stays in /sessions)")
 async def _new(app: ChatApp, arg: str) -> None:
+    from castling.cli.app import Totals
+
     app.session_id = new_session_id()
     app.last_answer = ""
+    app.totals = Totals()  # /usage is about this conversation
     app.screen.info(f"new session {app.session_id}")
 
 
@@ -169,14 +188,22 @@ async def _think(app: ChatApp, arg: str) -> None:
 async def _set(app: ChatApp, arg: str) -> None:
     name, _, raw = arg.partition(" ")
     if not name:
-        shown = ", ".join(f"{k}={v}" for k, v in app.settings.options.items()) or "none"
-        app.screen.info(f"options: {shown}")
+        chosen = app.settings.options
+        app.screen.info("set: " + (" ".join(f"{k}={v}" for k, v in chosen.items()) or "nothing (the defaults)"))
+        sent = await app.sent_options()
+        if sent:
+            app.screen.info("sent to the model: " + " ".join(f"{k}={v}" for k, v in sent.items()))
         return
     if not raw.strip():
         app.screen.error("usage: /set PARAM VALUE (e.g. /set num_ctx 16384)")
         return
-    options = {**app.settings.options, name: parse_value(raw.strip())}
-    await _change(app, "options", options)
+    value = parse_value(raw.strip())
+    old = app.settings.options
+    app.settings.options = {**old, name: value}
+    if app.rebuild():
+        app.screen.info(f"{name} = {value}")
+    else:
+        app.settings.options = old
 
 
 async def _change(app: ChatApp, attribute: str, value: object) -> None:
@@ -246,7 +273,7 @@ async def _multiline(app: ChatApp, arg: str) -> None:
 
 
 # -- output ----------------------------------------------------------------------------------------------------
-@command("usage", "", "tokens, speed and tool calls of this session")
+@command("usage", "", "model calls, tokens, speed and tool calls of this conversation (since /new)")
 async def _usage(app: ChatApp, arg: str) -> None:
     t = app.totals
     speed = f"{t.usage.tokens_per_second:.1f} tok/s" if t.usage.tokens_per_second else "n/a"

@@ -37,6 +37,10 @@ class Prompter(Protocol):
         """A short answer (approval, reason, edited code)."""
         ...
 
+    async def choose(self, question: str, keys: str) -> str:
+        """One key of `keys` (lower case), or "" for Enter; on a terminal the key answers without Enter."""
+        ...
+
 
 def unfence(text: str) -> str:
     """The content of a `\"\"\"` block, or the text unchanged."""
@@ -106,6 +110,27 @@ def _bindings(multiline: Callable[[], bool]) -> KeyBindings:
     return keys
 
 
+def _choice_bindings(keys: str) -> KeyBindings:
+    """A key of `keys` (or Enter) answers at once; every other key is ignored; Ctrl-C / Ctrl-D as in `read`."""
+    bindings = KeyBindings()
+
+    def answer(key: str) -> Callable[[KeyPressEvent], None]:
+        def handler(event: KeyPressEvent) -> None:
+            event.app.current_buffer.text = key  # left on the prompt line: the user sees what was answered
+            event.app.exit(result=key)
+
+        return handler
+
+    for key in keys:
+        bindings.add(key)(answer(key))
+        bindings.add(key.upper())(answer(key))
+    bindings.add("enter")(answer(""))
+    bindings.add("c-c")(lambda event: event.app.exit(exception=KeyboardInterrupt(), style="class:aborting"))
+    bindings.add("c-d")(lambda event: event.app.exit(exception=EOFError()))
+    bindings.add("<any>")(lambda event: None)
+    return bindings
+
+
 class ToolkitPrompter:
     """prompt_toolkit input; `input`/`output` are injectable (tests use a pipe input and `DummyOutput`)."""
 
@@ -144,6 +169,12 @@ class ToolkitPrompter:
         finally:
             self._multiline = False
 
+    async def choose(self, question: str, keys: str) -> str:
+        chooser: PromptSession[str] = PromptSession(
+            key_bindings=_choice_bindings(keys), input=self.asker.input, output=self.asker.output
+        )
+        return await chooser.prompt_async(question, handle_sigint=False)
+
 
 class LinePrompter:
     """Plain line input for when stdin is not a terminal (`echo hi | castling chat`)."""
@@ -168,3 +199,6 @@ class LinePrompter:
     async def ask(self, question: str, *, default: str = "", multiline: bool = False) -> str:
         answer = await self._line(question)
         return answer or default
+
+    async def choose(self, question: str, keys: str) -> str:
+        return (await self._line(question)).strip().lower()  # a line: there is no terminal to read one key from

@@ -34,8 +34,21 @@ def _chat(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _chat_epilog() -> str:
+    """The slash commands and keys, from the chat's own table (argparse only: no langgraph import)."""
+    from castling.cli.commands import help_text
+
+    return "In the chat:\n" + help_text(width=100).removeprefix("Commands:\n")
+
+
 def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    chat = commands.add_parser("chat", help="chat with a local model that can run code and read the web")
+    chat = commands.add_parser(
+        "chat",
+        help="chat with a local model that can run code and read the web",
+        description="Chat with a local model that can run code and read the web.",
+        epilog=_chat_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     chat.add_argument("-m", "--model", help="Ollama model (default: the best installed tool-capable Qwen, else Llama)")
     chat.add_argument(
         "--host", help="server URL (Ollama default: OLLAMA_HOST, then http://127.0.0.1:11434; openai: the /v1 base URL)"

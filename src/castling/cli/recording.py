@@ -20,6 +20,9 @@ from castling.backbones.server import AnyTransport
 from castling.scenarios.format import REPLAY_HEADER, Source
 from castling.scenarios.recorder import Capture, RecordingTransport
 
+FAILED = "a turn failed"
+"""The note a failed turn leaves (wire replay; `/save` scaffolds no `no_error` for it)."""
+
 
 class NetworkWatch(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Real HTTP (sync and async), noting whether the server is `castling serve` (its answers carry a header)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from castling.backbones.registry import FALLBACK_FAMILY, backbone_class, family_for_model
+from castling.cli.recording import FAILED
 from castling.errors import CastlingError, ConfigError
 from castling.scenarios.format import AgentConfig, ModelTurn, Outcome, Recording, Scenario, ToolCallOutcome
 from castling.scenarios.recorder import Capture
@@ -58,6 +59,8 @@ def _write(app: ChatApp, recorder: SessionRecorder, capture: Capture, path: Path
     fresh = recorded_scenario(base, capture, outcome, recorder.source, _stamp(capture.server, app), path.parent)
     if runner == "wire":
         fresh.code_exec = []  # the wire runner runs no tools: their results are inside the recorded requests
+    if not kept and FAILED in recorder.notes:  # a failed turn replays as failed: `no_error` would fail at once
+        fresh.expectations = [e for e in fresh.expectations if not e.no_error]
     save(fresh, path, schema_ref=schema_ref(path) or None)
     how = "the agent replays it" if runner == "agent" else f"wire replay only, because {'; '.join(recorder.notes)}"
     app.screen.info(

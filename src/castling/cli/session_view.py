@@ -26,11 +26,19 @@ async def resume(app: ChatApp, session_id: str) -> bool:
             app.screen.error(f"no session {session_id!r}: /sessions lists them")
             return False
         info = found
+    from castling.cli.settings import restore
+
     app.session_id = info.id
+    changed = restore(app.settings, info.settings)
     if info.model and info.model != app.settings.model:
         app.settings.model = info.model
+        changed.append("model")
+    if changed:
         app.rebuild()
     app.screen.info(f"resumed session {info.id}: {info.title} ({info.model})")
+    if info.settings.get("options"):
+        shown = " ".join(f"{k}={v}" for k, v in info.settings["options"].items())
+        app.screen.info(f"with its settings: {shown}")
     await show_recent(app)
     return True
 

@@ -45,6 +45,26 @@ class ChatSettings:
         return self.approval.get(tool, "ask" if tool in self.ask_first else default_approval(tool))
 
 
+KEPT = ("backbone", "strategy", "think", "options", "system")
+"""The settings a session keeps for `--resume` / `/resume`: those that shape the model's requests. Tools and
+approval modes are not restored: a resumed chat never runs more freely than it was started."""
+
+
+def kept(settings: ChatSettings) -> dict[str, Any]:
+    """The settings a session keeps (JSON-ready)."""
+    return {name: getattr(settings, name) for name in KEPT}
+
+
+def restore(settings: ChatSettings, saved: dict[str, Any]) -> list[str]:
+    """Apply a session's kept settings; the names of those that changed."""
+    changed = []
+    for name in KEPT:
+        if name in saved and saved[name] != getattr(settings, name):
+            setattr(settings, name, dict(saved[name]) if name == "options" else saved[name])
+            changed.append(name)
+    return changed
+
+
 def default_approval(tool: str) -> ApprovalMode:
     """Code execution asks first; read-only tools such as fetch run freely."""
     return "ask" if tool in CODE_TOOLS else "auto"

@@ -20,8 +20,11 @@ def add_commands(commands: Any) -> None:
 def _add_record(commands: Any) -> None:
     record = commands.add_parser("record", help="run a task against a live Ollama and save it as a scenario")
     record.add_argument("task", help="the task to give the agent")
-    record.add_argument("--backbone", required=True, metavar="MODEL", help="model name, e.g. qwen3:8b or llama3.1:8b")
-    record.add_argument("--family", default=None, help="backbone family (default: from the model name)")
+    record.add_argument("-m", "--model", default=None, help="model name, e.g. qwen3:8b or llama3.1:8b (required)")
+    record.add_argument(
+        "--backbone", default=None, metavar="FAMILY", help="backbone family: qwen, llama, ... (default: from the model)"
+    )
+    record.add_argument("--family", default=None, help=argparse.SUPPRESS)  # the old spelling of --backbone
     record.add_argument("--tools", default="", help="comma-separated tool names: python, fetch, weather, ...")
     record.add_argument("--system", default=None, help="system prompt")
     record.add_argument("--strategy", choices=("tools", "plan"), default=None)
@@ -61,7 +64,9 @@ def _add_replay(commands: Any) -> None:
 def _add_serve(commands: Any) -> None:
     serve = commands.add_parser("serve", help="an Ollama-compatible server on loopback replaying a scenario")
     serve.add_argument("path", help="the scenario file")
-    serve.add_argument("--port", type=int, default=11434)
+    serve.add_argument(
+        "--port", type=int, default=11434, help="port to listen on (default: 11434, Ollama's; 0 picks a free one)"
+    )
     serve.add_argument("--bind", default="127.0.0.1", help="loopback address to listen on")
     serve.add_argument(
         "--allow-remote",

@@ -15,10 +15,36 @@ from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
 from castling.scenarios.live import LiveSource, OllamaLive, live_for
 from castling.scenarios.names import allow
-from castling.scenarios.report import Row, compare_text, row_for, rows_from_recordings, session_table
+from castling.scenarios.report import (
+    Row,
+    comparable,
+    compare_text,
+    left_out,
+    row_for,
+    rows_from_recordings,
+    session_table,
+)
 from castling.scenarios.report_html import compare_html
 from castling.scenarios.runner import record, run_live
 from castling.scenarios.store import discover, load
+
+
+def _model_and_family(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """`-m MODEL` and `--backbone FAMILY`, as in `castling chat`; the old `--backbone MODEL` / `--family` still work."""
+    from castling.backbones.registry import BACKBONES
+
+    model, family = args.model, args.backbone
+    if args.family:
+        print("castling record: note: --family is now --backbone (the family, as in castling chat)", file=sys.stderr)
+        family = family or args.family
+    if model is None and family is not None and family not in BACKBONES:
+        print(
+            f"castling record: note: --backbone {family} as the model is deprecated: use -m {family} "
+            "(--backbone now names the family, as in castling chat)",
+            file=sys.stderr,
+        )
+        model, family = family, args.family
+    return model, family
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -32,9 +58,13 @@ def record_command(args: argparse.Namespace) -> int:
     except CastlingError as exc:
         print(f"castling record: {exc}", file=sys.stderr)
         return 2
+    model, family = _model_and_family(args)
+    if not model:
+        print("castling record: name the model with -m MODEL (e.g. -m qwen3:8b)", file=sys.stderr)
+        return 2
     agent = AgentConfig(
-        backbone=args.family or family_or_fallback(args.backbone),
-        model=args.backbone,
+        backbone=family or family_or_fallback(model),
+        model=model,
         server=args.server,
         strategy=args.strategy or "tools",
         system=args.system,
@@ -53,6 +83,12 @@ def record_command(args: argparse.Namespace) -> int:
         report = record(scenario, path, live_for(scenario, args.host))
     except CastlingError as exc:
         print(f"castling record: {exc}", file=sys.stderr)
+        return 1
+    if report.status == "error" and report.outcome is not None and report.outcome.error:  # e.g. no server
+        from castling.cli.wording import for_the_command_line
+
+        error = for_the_command_line(report.outcome.error).rstrip(".")
+        print(f"castling record: {error}; nothing saved", file=sys.stderr)
         return 1
     print(session_table([report]))
     if report.saved:
@@ -153,6 +189,8 @@ def compare_command(args: argparse.Namespace) -> int:
         mode = "recorded outcomes"
         rows = rows_from_recordings(scenarios)
     print(compare_text(rows))
+    if note := left_out(scenarios):
+        print(f"\n{note}")
     if args.html:
         Path(args.html).write_text(compare_html(rows, mode=mode), encoding="utf-8")
         print(f"\nHTML report: {args.html}")
@@ -176,7 +214,7 @@ def live_rows(
     """
     templates: dict[str, Scenario] = {}
     for scenario in scenarios:
-        if scenario.agent.runner == "agent":
+        if comparable(scenario):
             templates.setdefault(scenario.group, scenario)
     rows = []
     for template in templates.values():

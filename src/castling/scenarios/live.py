@@ -109,6 +109,12 @@ class ServerLive:
         return self._http
 
 
+def out_of_replies(recorded: int) -> str:
+    """The error for a request after the last recorded reply was served."""
+    held = f"{recorded} model reply" if recorded == 1 else f"{recorded} model replies"
+    return f"no recorded reply left for this request: the scenario file holds {held}, all already sent"
+
+
 class ScriptedFromScenario:
     """A constructed scenario's own replies, served in order whatever the request.
 
@@ -140,11 +146,7 @@ class ScriptedFromScenario:
             index, self._next = self._next, self._next + 1
         turns = self.scenario.model_turns
         if index >= len(turns):
-            message = (
-                f"scenario {self.scenario.id!r} ({self.scenario.recording.source} recording) has only {len(turns)} "
-                "model replies and all were served; restart to serve them again"
-            )
-            return httpx.Response(500, json={"error": message})
+            return httpx.Response(500, json={"error": out_of_replies(len(turns))})
         return turn_response(turns[index].response, streamed=wants_stream(body, api), api=api)
 
     def _http(self, request: httpx.Request) -> httpx.Response:

@@ -1,7 +1,8 @@
 """The pytest plugin: scenario files as test items, `--scenario-mode`, `--repeat`, the `scenario` fixture.
 
 Registered through the `pytest11` entry point, so `pytest scenarios/` works once castling is installed.
-Scenario YAML files are collected when they sit under a folder named `scenarios`. A scenario file is data:
+Scenario YAML files are collected when they sit under a folder named `scenarios`, or when they are named on the
+command line (`pytest saved/x.yaml`), as long as they declare a `schema_version`. A scenario file is data:
 the tools and checks it names come from the library, the built-ins, or what conftest.py code and the ini
 options `castling_tools` / `castling_checks` registered (see `castling.scenarios.names`).
 """
@@ -48,10 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    """Collect `*.yaml` files under a `scenarios` folder that declare a `schema_version`."""
+    """Collect `*.yaml` files declaring a `schema_version`: under `scenarios/`, or named on the command line."""
+    named = parent.session.isinitpath(file_path)  # `pytest saved/x.yaml`: the user asked for this very file
     if (
-        file_path.suffix == ".yaml"
-        and "scenarios" in file_path.parts[:-1]
+        file_path.suffix in (".yaml", ".yml")
+        and (named or "scenarios" in file_path.parts[:-1])
         and "blobs" not in file_path.parts
         and _declares_schema(file_path)
     ):

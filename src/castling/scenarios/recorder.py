@@ -19,6 +19,7 @@ import httpx
 from castling.scenarios.canonical import fingerprint
 from castling.scenarios.format import (
     INLINE_LIMIT,
+    REPLAY_HEADER,
     HttpExchange,
     HttpRequest,
     HttpResponse,
@@ -49,6 +50,9 @@ class Capture:
     redactions: set[str] = field(default_factory=set)
     mcp: list[McpTraffic] = field(default_factory=list)
     """MCP servers' tool lists and calls, one entry per server (`scenarios/mcp_traffic.py` fills it)."""
+    served: str = ""
+    """The file `castling serve` replayed, when the model server was one (its `x-castling-replay` header):
+    a recording of a recording is `constructed`, never `live`."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def turns(self) -> list[ModelTurn]:
@@ -71,14 +75,14 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise TypeError("the recorded transport is async-only; use an async client")
         on_done = self._start(request)
         response = self.inner.handle_request(request)
-        return _wrap(response, on_done)
+        return _wrap(self._note_served(response), on_done)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(self.inner, httpx.AsyncBaseTransport):
             raise TypeError("the recorded transport is sync-only; use a sync client")
         on_done = self._start(request)
         response = await self.inner.handle_async_request(request)
-        return _wrap(response, on_done)
+        return _wrap(self._note_served(response), on_done)
 
     def close(self) -> None:
         if isinstance(self.inner, httpx.BaseTransport):
@@ -89,6 +93,11 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             await self.inner.aclose()
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
+    def _note_served(self, response: httpx.Response) -> httpx.Response:
+        if self.kind == "ollama" and REPLAY_HEADER in response.headers:
+            self.capture.served = response.headers[REPLAY_HEADER]
+        return response
+
     def _start(self, request: httpx.Request) -> Callable[[httpx.Response, bytes, bool], None]:
         """Reserve the exchange's place now (order of requests), fill it when the response ends."""
         if self.kind == "http":

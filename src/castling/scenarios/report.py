@@ -65,9 +65,23 @@ class Row:
     problems: list[str]
 
 
+def comparable(scenario: Scenario) -> bool:
+    """An agent task: not a wire-only file (it checks the client) nor a discovery one (it checks `/api/tags`)."""
+    return scenario.agent.runner == "agent" and "discovery" not in scenario.tags
+
+
+def left_out(scenarios: Sequence[Scenario]) -> str:
+    """A note naming the scenarios `compare` leaves out, and why ("" when none)."""
+    wire = sorted(s.id for s in scenarios if s.agent.runner != "agent")
+    discovery = sorted(s.id for s in scenarios if s.agent.runner == "agent" and not comparable(s))
+    notes = [f"{len(wire)} wire-only (they check the client, not an agent): {', '.join(wire)}"] if wire else []
+    notes += [f"{len(discovery)} discovery (model listing, not a task): {', '.join(discovery)}"] if discovery else []
+    return f"not compared: {'; '.join(notes)}" if notes else ""
+
+
 def rows_from_recordings(scenarios: Sequence[Scenario]) -> list[Row]:
     """Rows from the recorded outcomes (no model needed)."""
-    return [row_for(s, s.outcome) for s in scenarios if s.agent.runner == "agent"]
+    return [row_for(s, s.outcome) for s in scenarios if comparable(s)]
 
 
 def row_for(scenario: Scenario, outcome: Outcome) -> Row:

@@ -168,6 +168,9 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
             path, "record", "error", scenario, outcome, note=f"the run failed, nothing saved: {outcome.error}"
         )
     fresh = recorded_scenario(scenario, capture, outcome, live.source, stamp, path.parent)
+    if capture.served:  # `castling serve` answered: a recording of a recording
+        provenance = f"castling serve replaying {capture.served}"
+        fresh.recording = fresh.recording.model_copy(update={"source": "constructed", "provenance": provenance})
     problems = check_all(fresh.expectations, outcome)
     if problems:
         return RunReport(path, "record", "failed", fresh, outcome, problems=problems)

@@ -26,7 +26,7 @@ import httpx
 
 from castling.errors import ConfigError
 from castling.scenarios.errors import API_NAMES, ScenarioDivergence
-from castling.scenarios.format import REPLAY_HEADER
+from castling.scenarios.format import REPLAY_HEADER, Scenario
 from castling.scenarios.live import ScriptedFromScenario
 from castling.scenarios.openai_wire import api_prefix, error_response
 from castling.scenarios.replayer import COMMIT, ModelReplay
@@ -130,6 +130,11 @@ class TransportServer:
     def answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         """Answer one request; a recorded turn counts as used only once its reply was written whole."""
         response = early_answer(handler.command, handler.path, body) or self._replayed(handler, body)
+        if response.status_code >= 500:  # the client sees an error: the serve console says which
+            print(
+                f"castling serve: answered {response.status_code} to {handler.path}: {_reason(response)}",
+                file=sys.stderr,
+            )
         headers = {REPLAY_HEADER: self.replaying} if self.replaying is not None else {}
         sent = write_response(handler, response, headers, delay=self.delay)
         commit = response.extensions.get(COMMIT)
@@ -146,6 +151,14 @@ class TransportServer:
             return _error(handler.path, 400, f"{brief(exc)} · {LOOSE_HINT.strip()}")
         except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
             return _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error")
+    except (httpx.ResponseNotRead, ValueError, AttributeError):
+        return "(streamed)"
+    return str(error.get("message") if isinstance(error, dict) else error)
 
 
 def _error(path: str, status: int, message: str) -> httpx.Response:
@@ -205,13 +218,31 @@ class ReplayServer(TransportServer):
         self.replaying = self.path.name
 
 
+def chat_flags(scenario: Scenario) -> str:
+    """`castling chat` flags that send what the file recorded (strict matching diverges on any other request)."""
+    from castling.tools.builtins import BUILTIN_TOOLS
+
+    agent = scenario.agent
+    builtins = {builtin.scenario_name for builtin in BUILTIN_TOOLS.values()}
+    tools = ",".join(t for t in agent.tools if t in builtins) or "none"
+    flags = [f"-m {agent.model}", f"--backbone {agent.backbone}", f"--tools {tools}"]
+    flags += [f"--strategy {agent.strategy}"] if agent.strategy else []
+    flags += [f"--think {'on' if agent.think else 'off'}"] if isinstance(agent.think, bool) else []
+    options = {**agent.options, **({"num_ctx": agent.num_ctx} if agent.num_ctx else {})}
+    flags += [f"--set {name}={value}" for name, value in options.items()]
+    others = [t for t in agent.tools if t not in builtins]
+    if others:  # the chat cannot offer them, so its requests differ from the file's
+        flags.append(f"  (the chat has no {', '.join(others)} tool: `castling replay FILE` runs this file as it is)")
+    return " ".join(flags)
+
+
 def describe(server: ReplayServer) -> str:
     """The start-up banner."""
     scenario = load(server.path)
     if scenario.agent.server == "openai":
         hint = f"castling chat --server openai --host {server.url}{api_prefix(scenario)} -m {scenario.agent.model}"
     else:
-        hint = f"OLLAMA_HOST={server.url} castling chat"
+        hint = f"OLLAMA_HOST={server.url} castling chat {chat_flags(scenario)}"
     return (
         f"castling serve: replaying {server.path} ({len(scenario.model_turns)} model turns, "
         f"{API_NAMES[scenario.agent.server]}, model {scenario.agent.model}) at {server.url}\n"
