@@ -69,7 +69,7 @@ def test_swap_and_tools_blocks_construct_what_they_show(server, reachable_cwd):
     exec(compile(swap, "README.md", "exec"), namespace)
     assert type(namespace["agent"].backbone).__name__ == "Llama"
     assert namespace["agent"].strategy == "plan"
-    exec(compile(block("from castling.tools import fetch"), "README.md", "exec"), namespace)
+    exec(compile(block("python(timeout=60"), "README.md", "exec"), namespace)
     assert namespace["agent"].toolbox.names == ["run_python", "fetch"]
     assert (reachable_cwd / "work").is_dir()
 

@@ -177,5 +177,5 @@ def test_loose_mode_names_a_live_file_for_what_it_is():
         assert served.hello().startswith("Hello! How are you today?")
         with pytest.raises(ollama.ResponseError) as info:
             served.hello()
-    assert "(live recording) has only 1 model replies and all were served" in info.value.error
+    assert "the scenario file (live recording) holds 1 model reply, all already sent" in info.value.error
     assert "constructed script" not in info.value.error

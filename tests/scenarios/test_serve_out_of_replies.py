@@ -21,7 +21,8 @@ def test_a_request_after_the_last_reply_is_a_plain_error_and_is_logged(capsys: p
     assert [a.status_code for a in answers] == [200] * recorded + [500]
     error = answers[-1].json()["error"]
     assert error == (
-        f"no recorded reply left for this request: the scenario file holds {recorded} model replies, all already sent"
+        "no recorded reply left for this request: the scenario file (constructed recording) holds "
+        f"{recorded} model replies, all already sent"
     )
     assert "castling serve: answered 500 to /api/chat: no recorded reply left" in capsys.readouterr().err
 
@@ -29,4 +30,4 @@ def test_a_request_after_the_last_reply_is_a_plain_error_and_is_logged(capsys: p
 def test_one_reply_is_said_in_the_singular():
     from castling.scenarios.live import out_of_replies
 
-    assert "holds 1 model reply, all already sent" in out_of_replies(1)
+    assert "holds 1 model reply, all already sent" in out_of_replies(1, "live")

@@ -109,10 +109,11 @@ class ServerLive:
         return self._http
 
 
-def out_of_replies(recorded: int) -> str:
-    """The error for a request after the last recorded reply was served."""
+def out_of_replies(recorded: int, source: str) -> str:
+    """The error for a request after the last recorded reply was served (`source`: live or constructed)."""
     held = f"{recorded} model reply" if recorded == 1 else f"{recorded} model replies"
-    return f"no recorded reply left for this request: the scenario file holds {held}, all already sent"
+    file = f"the scenario file ({source} recording)"
+    return f"no recorded reply left for this request: {file} holds {held}, all already sent"
 
 
 class ScriptedFromScenario:
@@ -146,7 +147,7 @@ class ScriptedFromScenario:
             index, self._next = self._next, self._next + 1
         turns = self.scenario.model_turns
         if index >= len(turns):
-            return httpx.Response(500, json={"error": out_of_replies(len(turns))})
+            return httpx.Response(500, json={"error": out_of_replies(len(turns), self.scenario.recording.source)})
         return turn_response(turns[index].response, streamed=wants_stream(body, api), api=api)
 
     def _http(self, request: httpx.Request) -> httpx.Response:
