@@ -149,3 +149,12 @@ def test_a_user_message_bigger_than_the_window_says_to_send_less_not_to_turn_com
         agent.run("Summarise this: " + "word " * 6000)  # compaction never cuts the user's own message
     assert "send less at once" in str(caught.value) and "context='compact'" not in str(caught.value)
     assert server.requests == []  # refused before anything was sent
+
+
+def test_the_window_is_num_ctx_on_ollama_and_the_models_length_elsewhere():
+    from castling.backbones.context import ContextGuard
+    from castling.backbones.wire import ChatRequest
+
+    request = ChatRequest("m", [], options={"num_ctx": 4096})
+    assert ContextGuard().window(request, 32768, "ollama") == 4096
+    assert ContextGuard().window(request, 32768, "openai") == 32768  # vLLM holds max_model_len, num_ctx is dropped

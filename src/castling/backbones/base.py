@@ -345,11 +345,7 @@ class _Call:
         self.guard = self.backbone.context_guard
         if self.policy is not None:
             self.guard.policy = self.policy
-        # Ollama holds the num_ctx it is sent; other servers hold the model's own length (vLLM's max_model_len).
-        sends_num_ctx = self.backbone.server.api == "ollama"
-        self.window = (
-            self.guard.window(self.request, self.info.context_length) if sends_num_ctx else self.info.context_length
-        )
+        self.window = self.guard.window(self.request, self.info.context_length, self.backbone.server.api)
         self.guard.window_seen = self.window
         self.sent: ChatRequest = self.request
 

@@ -137,9 +137,12 @@ class ContextGuard:
     """The window of the last request (the plan strategy sizes its quoted step results by it)."""
     _ratio: dict[str, float] = field(default_factory=dict)
 
-    def window(self, request: ChatRequest, model_length: int | None) -> int | None:
-        """Tokens the server will hold for this request: `num_ctx` sent, else the model's own length."""
-        sent = request.options.get("num_ctx")
+    def window(self, request: ChatRequest, model_length: int | None, api: str = "ollama") -> int | None:
+        """Tokens the server will hold for this request.
+
+        Ollama holds the `num_ctx` it is sent; other servers hold the model's own length (vLLM's `max_model_len`).
+        """
+        sent = request.options.get("num_ctx") if api == "ollama" else None
         return int(sent) if sent else model_length
 
     def budget(self, request: ChatRequest, window: int) -> int:

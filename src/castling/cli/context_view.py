@@ -23,7 +23,7 @@ async def context_report(app: ChatApp) -> str:
     messages = WireCache().to_wire(list((state.values or {}).get("messages", [])), app.settings.system)
     request = ChatRequest(backbone.model, messages, tools=app.agent.toolbox.wire or None, options=options)
     guard = backbone.context_guard
-    window = guard.window(request, info.context_length)
+    window = guard.window(request, info.context_length, backbone.server.api)
     estimate = guard.estimate(request)
     if window is None:
         return f"~{estimate:,} tokens in the next request; the server reports no context window for this model"
