@@ -28,6 +28,7 @@ from castling.errors import (
     OllamaResponseError,
     ThinkingBudgetExhausted,
 )
+from castling.sansio import Flow, arun, io, run
 
 
 @dataclass
@@ -183,18 +184,7 @@ class BaseBackbone:
         on_delta: OnDelta | None = None,
         context: ContextPolicy | None = None,
     ) -> Reply:
-        info = self.server.show(self.model)
-        call = _Call(self, self.request(info, messages, tools, schema), info, context)
-        for _ in range(2):
-            fit = call.fit()
-            summary = self.server.chat(fit.summarise) if fit.summarise is not None else None
-            try:
-                turn = self.server.chat(call.send(fit, summary), on_delta)
-            except (ModelStreamError, OllamaResponseError) as exc:
-                turn = _unparsable_call(exc, offered=bool(tools))
-            if not call.cut(turn):
-                break
-        return call.reply(self._read(turn, tools, schema))
+        return run(self.chat_flow(messages, tools, schema, on_delta, context))
 
     async def achat(
         self,
@@ -205,13 +195,25 @@ class BaseBackbone:
         on_delta: OnDelta | None = None,
         context: ContextPolicy | None = None,
     ) -> Reply:
-        info = await self.server.ashow(self.model)
+        return await arun(self.chat_flow(messages, tools, schema, on_delta, context))
+
+    def chat_flow(
+        self,
+        messages: list[WireMessage],
+        tools: Sequence[WireTool] = (),
+        schema: dict[str, Any] | None = None,
+        on_delta: OnDelta | None = None,
+        context: ContextPolicy | None = None,
+    ) -> Flow[Reply]:
+        """`chat` and `achat` as one flow (see `castling.sansio`): fit, send, resend once if the server cut it."""
+        server = self.server
+        info = yield from io(server.show, server.ashow, self.model)
         call = _Call(self, self.request(info, messages, tools, schema), info, context)
         for _ in range(2):
             fit = call.fit()
-            summary = await self.server.achat(fit.summarise) if fit.summarise is not None else None
+            summary = (yield from io(server.chat, server.achat, fit.summarise)) if fit.summarise is not None else None
             try:
-                turn = await self.server.achat(call.send(fit, summary), on_delta)
+                turn = yield from io(server.chat, server.achat, call.send(fit, summary), on_delta)
             except (ModelStreamError, OllamaResponseError) as exc:
                 turn = _unparsable_call(exc, offered=bool(tools))
             if not call.cut(turn):
