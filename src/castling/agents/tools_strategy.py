@@ -39,6 +39,7 @@ from castling.backbones.base import Backbone, Reply, ToolGuide
 from castling.backbones.parsing.holdback import HeldText
 from castling.backbones.wire import DeltaKind, OnDelta, WireMessage
 from castling.errors import StepLimitExceeded
+from castling.sansio import Flow, both, io
 
 OnMaxSteps = Literal["answer", "error"]
 
@@ -64,7 +65,7 @@ class ToolsStrategy:
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> CompiledStateGraph[Any, Any, Any, Any]:
         graph = StateGraph(AgentState)
-        graph.add_node("model", dual_node("model", self.model, self.amodel))
+        graph.add_node("model", dual_node("model", *both(self.model)))
         graph.add_node("tools", dual_node("tools", self.tools, self.atools))
         graph.add_node("repair", self.repair)
         graph.add_node("limit", self.limit)
@@ -92,17 +93,11 @@ class ToolsStrategy:
         return ({"messages": update}, node) if update else None
 
     # -- model -----------------------------------------------------------------------------------------------
-    def model(self, state: AgentState) -> dict[str, Any]:
-        writer = get_stream_writer()
+    def model(self, state: AgentState) -> Flow[dict[str, Any]]:
+        writer, backbone = get_stream_writer(), self.backbone
         held = HeldText(_deltas(writer))  # a call written as text is not streamed as the answer
-        reply = self.backbone.chat(self._messages(state), tools=self.toolbox.wire, on_delta=held)
-        held.finish(reply.text, recovered=reply.recovered)
-        return self._record(state, reply, writer)
-
-    async def amodel(self, state: AgentState) -> dict[str, Any]:
-        writer = get_stream_writer()
-        held = HeldText(_deltas(writer))
-        reply = await self.backbone.achat(self._messages(state), tools=self.toolbox.wire, on_delta=held)
+        messages = self._messages(state)
+        reply = yield from io(backbone.chat, backbone.achat, messages, tools=self.toolbox.wire, on_delta=held)
         held.finish(reply.text, recovered=reply.recovered)
         return self._record(state, reply, writer)
 

@@ -50,7 +50,7 @@ from castling.agents.plan.schemas import FinalAnswer, Plan, Replan, StepAction, 
 from castling.agents.plan.state import PlanState, ReplanMode, add_usage
 from castling.agents.plan.steps import StepRun, approved, pending_step, planned, replanned, text_action
 from castling.agents.plan.stream import AnswerStream, always, rest_of, when_done, when_no_steps
-from castling.agents.plan.structured import Answer, FormatChoice, aask, ask, json_schema
+from castling.agents.plan.structured import Answer, FormatChoice, ask, json_schema
 from castling.agents.result import STOP_KEY
 from castling.agents.toolbox import Toolbox, ToolOutcome
 from castling.agents.tools_strategy import OnMaxSteps
@@ -58,6 +58,7 @@ from castling.backbones.base import Backbone
 from castling.backbones.usage import Usage
 from castling.backbones.wire import WireMessage
 from castling.errors import ReplanLimitExceeded, StepLimitExceeded
+from castling.sansio import Flow, both, io
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
 R = TypeVar("R", Plan, Replan)
@@ -139,27 +140,16 @@ class PlanStrategy:
         return "replanner" if state.get("steps", 0) >= self.max_steps else "decide"
 
     # -- planner ---------------------------------------------------------------------------------------------
-    def planner(self, state: PlanState) -> dict[str, Any]:
+    def planner(self, state: PlanState) -> Flow[dict[str, Any]]:
         writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
         messages = planner_messages(state, self.toolbox.wire, self.system)
-        plan, usage, rejected, unknown = self._ask_plan(messages, Plan, writer, self.max_replans, stream)
-        return {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
-
-    async def aplanner(self, state: PlanState) -> dict[str, Any]:
-        writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
-        messages = planner_messages(state, self.toolbox.wire, self.system)
-        plan, usage, rejected, unknown = await self._aask_plan(messages, Plan, writer, self.max_replans, stream)
+        plan, usage, rejected, unknown = yield from self._ask_plan(messages, Plan, writer, self.max_replans, stream)
         return {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
 
     # -- executor: decide, then act ------------------------------------------------------------------------
-    def decide(self, state: PlanState) -> dict[str, Any]:
-        messages = self._start_step(state)
-        answer = ask(self.backbone, messages, StepAction, get_stream_writer(), self._fallback, self.action_format)
-        return self._decided(state, answer)
-
-    async def adecide(self, state: PlanState) -> dict[str, Any]:
+    def decide(self, state: PlanState) -> Flow[dict[str, Any]]:
         messages, writer = self._start_step(state), get_stream_writer()
-        answer = await aask(self.backbone, messages, StepAction, writer, self._fallback, self.action_format)
+        answer = yield from ask(self.backbone, messages, StepAction, writer, self._fallback, self.action_format)
         return self._decided(state, answer)
 
     def _decided(self, state: PlanState, answer: Answer[StepAction]) -> dict[str, Any]:
@@ -171,22 +161,16 @@ class PlanStrategy:
     def after_decide(self, state: PlanState) -> str:
         return "replanner" if state.get("revise") else "act"
 
-    def act(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
+    def act(self, state: PlanState, config: RunnableConfig) -> Flow[dict[str, Any]]:
         run = StepRun.pending(state, get_stream_writer())
         if run.call is not None:
             run.call, refused = approved(run.call, self.approve, self.toolbox)
             run.announce()
             checked = refused or self.toolbox.check(run.call.name, run.call.arguments)
-            run.outcome = checked if isinstance(checked, ToolOutcome) else self.toolbox.run(checked, config)
-        return run.finish()
-
-    async def aact(self, state: PlanState, config: RunnableConfig) -> dict[str, Any]:
-        run = StepRun.pending(state, get_stream_writer())
-        if run.call is not None:
-            run.call, refused = approved(run.call, self.approve, self.toolbox)
-            run.announce()
-            checked = refused or self.toolbox.check(run.call.name, run.call.arguments)
-            run.outcome = checked if isinstance(checked, ToolOutcome) else await self.toolbox.arun(checked, config)
+            if isinstance(checked, ToolOutcome):
+                run.outcome = checked
+            else:  # sync runs keep the toolbox's sync path (no thread hand-off unless the tool has a timeout)
+                run.outcome = yield from io(self.toolbox.run, self.toolbox.arun, checked, config)
         return run.finish()
 
     def _must_revise(self, state: PlanState, action: StepAction) -> bool:
@@ -205,19 +189,11 @@ class PlanStrategy:
         return text_action(self.backbone, turn, self.toolbox.names)
 
     # -- replanner -------------------------------------------------------------------------------------------
-    def replanner(self, state: PlanState) -> dict[str, Any]:
+    def replanner(self, state: PlanState) -> Flow[dict[str, Any]]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
         messages = replanner_messages(state, self.toolbox.wire, self.system, self._window())
-        decision, usage, rejected, unknown = self._ask_plan(messages, Replan, writer, budget, stream)
-        update = self._replanned(state, decision, usage, rejected, unknown, writer)
-        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
-
-    async def areplanner(self, state: PlanState) -> dict[str, Any]:
-        writer, stream = get_stream_writer(), AnswerStream(when_done)
-        budget = self.max_replans - state.get("replans", 0)
-        messages = replanner_messages(state, self.toolbox.wire, self.system, self._window())
-        decision, usage, rejected, unknown = await self._aask_plan(messages, Replan, writer, budget, stream)
+        decision, usage, rejected, unknown = yield from self._ask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
         return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
 
@@ -234,15 +210,9 @@ class PlanStrategy:
         return replanned(state, decision, add_usage(state, usage), rejected, bool(unknown), limits, writer)
 
     # -- respond, final, limit -------------------------------------------------------------------------------
-    def respond(self, state: PlanState) -> dict[str, Any]:
+    def respond(self, state: PlanState) -> Flow[dict[str, Any]]:
         stream, messages = AnswerStream(always), responder_messages(state, self.system, self._window())
-        answer = ask(self.backbone, messages, FinalAnswer, get_stream_writer(), stream=stream)
-        return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
-
-    async def arespond(self, state: PlanState) -> dict[str, Any]:
-        stream = AnswerStream(always)
-        messages, writer = responder_messages(state, self.system, self._window()), get_stream_writer()
-        answer = await aask(self.backbone, messages, FinalAnswer, writer, stream=stream)
+        answer = yield from ask(self.backbone, messages, FinalAnswer, get_stream_writer(), stream=stream)
         return {"answer": answer.value.answer, "usage": add_usage(state, answer.usage), "streamed": stream.shown}
 
     def final(self, state: PlanState) -> dict[str, Any]:
@@ -279,22 +249,10 @@ class PlanStrategy:
 
     def _ask_plan(
         self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
-    ) -> tuple[R, Usage, int, list[str]]:
+    ) -> Flow[tuple[R, Usage, int, list[str]]]:
         usage, rejected = Usage(), 0
         while True:
-            answer = ask(self.backbone, messages, schema, writer, stream=stream)
-            usage, unknown = usage + answer.usage, unknown_tools(answer.value, self.toolbox.names)
-            if not unknown or rejected >= budget:
-                return answer.value, usage, rejected, unknown
-            rejected += 1
-            messages = with_unknown_tools_note(messages, answer.content, unknown, self.toolbox.names)
-
-    async def _aask_plan(
-        self, messages: list[WireMessage], schema: type[R], writer: StreamWriter, budget: int, stream: AnswerStream
-    ) -> tuple[R, Usage, int, list[str]]:
-        usage, rejected = Usage(), 0
-        while True:
-            answer = await aask(self.backbone, messages, schema, writer, stream=stream)
+            answer = yield from ask(self.backbone, messages, schema, writer, stream=stream)
             usage, unknown = usage + answer.usage, unknown_tools(answer.value, self.toolbox.names)
             if not unknown or rejected >= budget:
                 return answer.value, usage, rejected, unknown
@@ -303,5 +261,5 @@ class PlanStrategy:
 
 
 def dual_node_of(strategy: PlanStrategy, name: str) -> Any:
-    """The dual sync/async node for `strategy.<name>` / `strategy.a<name>`."""
-    return dual_node(name, getattr(strategy, name), getattr(strategy, f"a{name}"))
+    """The node that drives the flow `strategy.<name>` with sync I/O under `invoke`, async under `ainvoke`."""
+    return dual_node(name, *both(getattr(strategy, name)))

@@ -25,6 +25,7 @@ from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn, DeltaKind, OnDelta, WireMessage
 from castling.errors import ModelStreamError, OllamaResponseError, StructuredOutputError
+from castling.sansio import Flow, io
 
 T = TypeVar("T", bound=BaseModel)
 Fallback = Callable[[ChatTurn], "BaseModel | None"]
@@ -124,49 +125,24 @@ def ask(
     fallback: Fallback | None = None,
     choice: FormatChoice | None = None,
     stream: AnswerStream | None = None,
-) -> Answer[T]:
-    """Ask for `schema` (sync), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
+) -> Flow[Answer[T]]:
+    """Ask for `schema`, retrying once; `choice` narrows the `format` sent, `stream` shows the answer.
+
+    A flow (`castling.sansio`): the nodes `yield from` it, under `invoke` and `ainvoke` alike.
+    """
     usage, sent = Usage(), messages
     deltas = reply_deltas(writer, stream)
+    chat, achat = backbone.chat, backbone.achat
     for attempt in range(2):
         if stream is not None:
             stream.begin_attempt()
         try:
-            turn = _seen(backbone.chat(sent, schema=_format(schema, choice), on_delta=deltas), writer)
+            reply = yield from io(chat, achat, sent, schema=_format(schema, choice), on_delta=deltas)
         except (OllamaResponseError, ModelStreamError) as exc:
             if choice is None or not choice.refuse(exc):
                 raise
-            turn = _seen(backbone.chat(sent, schema=choice.current, on_delta=deltas), writer)
-        usage = _count(usage, turn, writer)
-        value, reason = read(turn, schema, fallback)
-        if value is not None:
-            return Answer(value, usage, turn.content)
-        if attempt == 0:
-            sent = retry_messages(messages, turn, reason)
-    raise failure(backbone, schema, turn, reason)
-
-
-async def aask(
-    backbone: Backbone,
-    messages: list[WireMessage],
-    schema: type[T],
-    writer: StreamWriter,
-    fallback: Fallback | None = None,
-    choice: FormatChoice | None = None,
-    stream: AnswerStream | None = None,
-) -> Answer[T]:
-    """Ask for `schema` (async), retrying once; `choice` narrows the `format` sent, `stream` shows the answer."""
-    usage, sent = Usage(), messages
-    deltas = reply_deltas(writer, stream)
-    for attempt in range(2):
-        if stream is not None:
-            stream.begin_attempt()
-        try:
-            turn = _seen(await backbone.achat(sent, schema=_format(schema, choice), on_delta=deltas), writer)
-        except (OllamaResponseError, ModelStreamError) as exc:
-            if choice is None or not choice.refuse(exc):
-                raise
-            turn = _seen(await backbone.achat(sent, schema=choice.current, on_delta=deltas), writer)
+            reply = yield from io(chat, achat, sent, schema=choice.current, on_delta=deltas)
+        turn = _seen(reply, writer)
         usage = _count(usage, turn, writer)
         value, reason = read(turn, schema, fallback)
         if value is not None:
