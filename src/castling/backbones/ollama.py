@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import httpx
@@ -24,11 +25,12 @@ from ollama._types import ChatRequest as _ClientChatRequest
 
 from castling.backbones.errors import cut_short, translate_error
 from castling.backbones.memory import kv_values_per_token
-from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, client_for
 from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireTool
 from castling.errors import ModelStreamError, OllamaError
+from castling.sansio import Flow, arun, io, run
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 LOADED_TTL = 5.0
@@ -66,76 +68,69 @@ class OllamaServer:
     @property
     def client(self) -> ollama.Client:
         """The sync client for the transport in use now (one per transport: a scoped override gets its own)."""
-        transport = transport_in_use(self._transport)
-        entry = self._clients.get(id(transport))
-        if entry is None:
-            extra = {"transport": transport} if isinstance(transport, httpx.BaseTransport) else {}
-            entry = transport, ollama.Client(self.host, timeout=self.timeout, trust_env=False, **extra)
-            self._clients[id(transport)] = entry
-        return entry[1]
+        return client_for(self._clients, self._transport, self._new_client)
 
     @property
     def aclient(self) -> ollama.AsyncClient:
         """The async client for the transport in use now."""
-        transport = transport_in_use(self._transport)
-        entry = self._aclients.get(id(transport))
-        if entry is None:
-            extra = {"transport": transport} if isinstance(transport, httpx.AsyncBaseTransport) else {}
-            entry = transport, ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
-            self._aclients[id(transport)] = entry
-        return entry[1]
+        return client_for(self._aclients, self._transport, self._new_aclient)
+
+    def _new_client(self, transport: AnyTransport | None) -> ollama.Client:
+        extra = {"transport": transport} if isinstance(transport, httpx.BaseTransport) else {}
+        return ollama.Client(self.host, timeout=self.timeout, trust_env=False, **extra)
+
+    def _new_aclient(self, transport: AnyTransport | None) -> ollama.AsyncClient:
+        extra = {"transport": transport} if isinstance(transport, httpx.AsyncBaseTransport) else {}
+        return ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
 
     # -- discovery -------------------------------------------------------------------------------------------
+    # Each public method and its async twin drive one flow (`castling.sansio`); only the `io(...)` steps differ.
     def show(self, model: str) -> ModelInfo:
         """Capabilities and context length of `model` (cached)."""
-        if model not in self._info:
-            try:
-                response = self.client.show(model)
-            except Exception as exc:
-                raise self._translate(exc, model, installed=self._installed_quietly()) from exc
-            self._info[model] = _model_info(model, response)
-        return self._info[model]
+        return run(self._show(model))
 
     async def ashow(self, model: str) -> ModelInfo:
         """Capabilities and context length of `model` (cached)."""
-        if model not in self._info:
-            try:
-                response = await self.aclient.show(model)
-            except Exception as exc:
-                raise self._translate(exc, model, installed=await self._ainstalled_quietly()) from exc
-            self._info[model] = _model_info(model, response)
-        return self._info[model]
+        return await arun(self._show(model))
 
     def list_models(self) -> list[str]:
         """Names of the installed models."""
-        try:
-            return _model_names(self.client.list())
-        except Exception as exc:
-            raise self._translate(exc, "") from exc
+        return run(self._list_models())
 
     async def alist_models(self) -> list[str]:
         """Names of the installed models."""
-        try:
-            return _model_names(await self.aclient.list())
-        except Exception as exc:
-            raise self._translate(exc, "") from exc
+        return await arun(self._list_models())
 
     def loaded_models(self) -> frozenset[str]:
         """The models loaded in memory now (`/api/ps`, cached a few seconds); empty when the server cannot say."""
-        if time.monotonic() - self._loaded[0] > LOADED_TTL:
-            try:
-                response = self.client._client.get("/api/ps", timeout=PS_TIMEOUT)
-                names = _loaded_names(response)
-            except (httpx.HTTPError, ValueError):  # unreachable, or not JSON: no preference
-                names = frozenset()
-            self._loaded = time.monotonic(), names
-        return self._loaded[1]
+        return run(self._loaded_models())
 
     async def aloaded_models(self) -> frozenset[str]:
         """The models loaded in memory now (`/api/ps`, cached a few seconds); empty when the server cannot say."""
+        return await arun(self._loaded_models())
+
+    def _show(self, model: str) -> Flow[ModelInfo]:
+        if model not in self._info:
+            try:
+                response = yield from io(lambda: self.client.show(model), lambda: self.aclient.show(model))
+            except Exception as exc:
+                raise self._translate(exc, model, installed=(yield from self._installed_quietly())) from exc
+            self._info[model] = _model_info(model, response)
+        return self._info[model]
+
+    def _list_models(self) -> Flow[list[str]]:
+        try:
+            return _model_names((yield from io(lambda: self.client.list(), lambda: self.aclient.list())))
+        except Exception as exc:
+            raise self._translate(exc, "") from exc
+
+    def _loaded_models(self) -> Flow[frozenset[str]]:
         if time.monotonic() - self._loaded[0] > LOADED_TTL:
             try:
-                response = await self.aclient._client.get("/api/ps", timeout=PS_TIMEOUT)
+                response = yield from io(
+                    lambda: self.client._client.get("/api/ps", timeout=PS_TIMEOUT),
+                    lambda: self.aclient._client.get("/api/ps", timeout=PS_TIMEOUT),
+                )
                 names = _loaded_names(response)
             except (httpx.HTTPError, ValueError):  # unreachable, or not JSON: no preference
                 names = frozenset()
@@ -145,72 +140,63 @@ class OllamaServer:
     # -- chat ------------------------------------------------------------------------------------------------
     def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        turn = ChatTurn()
-        stream: Iterator[ollama.ChatResponse] | None = None
-        chunks = 0
-        try:
-            stream = self.client._request(
-                ollama.ChatResponse, "POST", "/api/chat", json=_body(request, True), stream=True
-            )
-            for chunk in stream:
-                chunks += 1
-                _accumulate(turn, chunk, on_delta)
-            if not turn.complete:
-                raise cut_short(turn, host=self.host, model=request.model)
-        except Exception as exc:
-            if chunks and isinstance(exc, httpx.TransportError):
-                raise self._broken(exc, request.model, turn) from exc
-            raise self._translate(exc, request.model, turn=turn, installed=self._installed_if_404(exc)) from exc
-        finally:
-            if stream is not None and hasattr(stream, "close"):
-                stream.close()  # stops the server generating when the caller gave up early
-        return turn
+        return run(self._chat(request, on_delta, stream=True))
 
     async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        turn = ChatTurn()
-        stream: AsyncIterator[ollama.ChatResponse] | None = None
-        chunks = 0
+        return await arun(self._chat(request, on_delta, stream=True))
+
+    def chat_once(self, request: ChatRequest) -> ChatTurn:
+        """One non-streamed chat reply."""
+        return run(self._chat(request, None, stream=False))
+
+    async def achat_once(self, request: ChatRequest) -> ChatTurn:
+        """One non-streamed chat reply."""
+        return await arun(self._chat(request, None, stream=False))
+
+    def _chat(self, request: ChatRequest, on_delta: OnDelta | None, *, stream: bool) -> Flow[ChatTurn]:
+        reader = _Reader(ChatTurn(), on_delta)
+        turn = reader.turn
         try:
-            body = _body(request, True)
-            stream = await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body, stream=True)
-            async for chunk in stream:
-                chunks += 1
-                _accumulate(turn, chunk, on_delta)
-            if not turn.complete:
-                raise cut_short(turn, host=self.host, model=request.model)
+            body = _body(request, stream)
+            if stream:
+                yield from io(self._stream, self._astream, body, reader)
+                if not turn.complete:
+                    raise cut_short(turn, host=self.host, model=request.model)
+            else:
+                reader((yield from io(self._post, self._apost, body)))
         except Exception as exc:
-            if chunks and isinstance(exc, httpx.TransportError):
+            if reader.chunks and isinstance(exc, httpx.TransportError):
                 raise self._broken(exc, request.model, turn) from exc
-            installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
-            raise self._translate(exc, request.model, turn=turn, installed=installed) from exc
+            installed = (yield from self._installed_quietly()) if _status(exc) == 404 else []
+            raise self._translate(exc, request.model, turn=turn if stream else None, installed=installed) from exc
+        return turn
+
+    def _post(self, body: dict[str, Any]) -> ollama.ChatResponse:
+        return self.client._request(ollama.ChatResponse, "POST", "/api/chat", json=body)
+
+    async def _apost(self, body: dict[str, Any]) -> ollama.ChatResponse:
+        return await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body)
+
+    def _stream(self, body: dict[str, Any], read: Callable[[ollama.ChatResponse], None]) -> None:
+        stream = self.client._request(ollama.ChatResponse, "POST", "/api/chat", json=body, stream=True)
+        try:
+            for chunk in stream:
+                read(chunk)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the server generating when the caller gave up early
+
+    async def _astream(self, body: dict[str, Any], read: Callable[[ollama.ChatResponse], None]) -> None:
+        stream = await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body, stream=True)
+        try:
+            async for chunk in stream:
+                read(chunk)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
-        return turn
-
-    def chat_once(self, request: ChatRequest) -> ChatTurn:
-        """One non-streamed chat reply."""
-        try:
-            response = self.client._request(ollama.ChatResponse, "POST", "/api/chat", json=_body(request, False))
-        except Exception as exc:
-            raise self._translate(exc, request.model, installed=self._installed_if_404(exc)) from exc
-        turn = ChatTurn()
-        _accumulate(turn, response, None)
-        return turn
-
-    async def achat_once(self, request: ChatRequest) -> ChatTurn:
-        """One non-streamed chat reply."""
-        try:
-            body = _body(request, False)
-            response = await self.aclient._request(ollama.ChatResponse, "POST", "/api/chat", json=body)
-        except Exception as exc:
-            installed = await self._ainstalled_quietly() if _status(exc) == 404 else ()
-            raise self._translate(exc, request.model, installed=installed) from exc
-        turn = ChatTurn()
-        _accumulate(turn, response, None)
-        return turn
 
     def close(self) -> None:
         """Close the underlying HTTP clients."""
@@ -224,18 +210,9 @@ class OllamaServer:
             await aclient._client.aclose()
 
     # -- errors ----------------------------------------------------------------------------------------------
-    def _installed_if_404(self, exc: BaseException) -> list[str]:
-        return self._installed_quietly() if _status(exc) == 404 else []
-
-    def _installed_quietly(self) -> list[str]:
+    def _installed_quietly(self) -> Flow[list[str]]:
         try:
-            return _model_names(self.client.list())
-        except Exception:
-            return []
-
-    async def _ainstalled_quietly(self) -> list[str]:
-        try:
-            return _model_names(await self.aclient.list())
+            return _model_names((yield from io(lambda: self.client.list(), lambda: self.aclient.list())))
         except Exception:
             return []
 
@@ -289,6 +266,19 @@ def _loaded_names(response: httpx.Response) -> frozenset[str]:
         return frozenset()
     models = response.json().get("models") or []
     return frozenset(str(m.get("model") or m.get("name")) for m in models if isinstance(m, dict))
+
+
+@dataclass
+class _Reader:
+    """Reads `/api/chat` chunks into `turn`; counts them, since a break after the first one is not retried."""
+
+    turn: ChatTurn
+    on_delta: OnDelta | None
+    chunks: int = 0
+
+    def __call__(self, chunk: ollama.ChatResponse) -> None:
+        self.chunks += 1
+        _accumulate(self.turn, chunk, self.on_delta)
 
 
 def _accumulate(turn: ChatTurn, chunk: ollama.ChatResponse, on_delta: OnDelta | None) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,10 +31,11 @@ import httpx
 from castling.backbones.openai_errors import model_not_found, status_error, stream_error, translate_http_error
 from castling.backbones.openai_request import chat_body
 from castling.backbones.openai_stream import StreamFailed, TurnAssembler
-from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, transport_in_use
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, client_for
 from castling.backbones.sse import asse_events, feed_event, sse_events
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.errors import ServerError, ServerResponseError
+from castling.sansio import Flow, arun, io, run
 
 DEFAULT_HOST = "http://127.0.0.1:8000/v1"
 ASSUMED_CAPABILITIES = frozenset({"completion", "tools", "thinking"})
@@ -79,60 +80,54 @@ class OpenAIServer:
     @property
     def client(self) -> httpx.Client:
         """The sync client for the transport in use now (one per transport: a scoped override gets its own)."""
-        transport = transport_in_use(self._transport)
-        entry = self._clients.get(id(transport))
-        if entry is None:
-            sync = transport if isinstance(transport, httpx.BaseTransport) else None
-            entry = transport, httpx.Client(**self._client_kwargs(), transport=sync)
-            self._clients[id(transport)] = entry
-        return entry[1]
+        return client_for(self._clients, self._transport, self._new_client)
 
     @property
     def aclient(self) -> httpx.AsyncClient:
         """The async client for the transport in use now."""
-        transport = transport_in_use(self._transport)
-        entry = self._aclients.get(id(transport))
-        if entry is None:
-            asynchronous = transport if isinstance(transport, httpx.AsyncBaseTransport) else None
-            entry = transport, httpx.AsyncClient(**self._client_kwargs(), transport=asynchronous)
-            self._aclients[id(transport)] = entry
-        return entry[1]
+        return client_for(self._aclients, self._transport, self._new_aclient)
+
+    def _new_client(self, transport: AnyTransport | None) -> httpx.Client:
+        sync = transport if isinstance(transport, httpx.BaseTransport) else None
+        return httpx.Client(**self._client_kwargs(), transport=sync)
+
+    def _new_aclient(self, transport: AnyTransport | None) -> httpx.AsyncClient:
+        asynchronous = transport if isinstance(transport, httpx.AsyncBaseTransport) else None
+        return httpx.AsyncClient(**self._client_kwargs(), transport=asynchronous)
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {"headers": self._headers, "timeout": httpx.Timeout(self.timeout), "trust_env": False}
 
     # -- discovery -------------------------------------------------------------------------------------------
+    # Each public method and its async twin drive one flow (`castling.sansio`); only the `io(...)` steps differ.
     def show(self, model: str) -> ModelInfo:
         """What the server lists for `model` (cached); `ModelNotFound` names the served models."""
-        if model not in self._info:
-            self._info[model] = self._model_info(model, self._models(self._get_models()))
-        return self._info[model]
+        return run(self._show(model))
 
     async def ashow(self, model: str) -> ModelInfo:
         """What the server lists for `model` (cached)."""
-        if model not in self._info:
-            self._info[model] = self._model_info(model, self._models(await self._aget_models()))
-        return self._info[model]
+        return await arun(self._show(model))
 
     def list_models(self) -> list[str]:
         """Names of the served models."""
-        return sorted(self._models(self._get_models()))
+        return sorted(run(self._served()))
 
     async def alist_models(self) -> list[str]:
         """Names of the served models."""
-        return sorted(self._models(await self._aget_models()))
+        return sorted(await arun(self._served()))
 
-    def _get_models(self) -> httpx.Response:
+    def _show(self, model: str) -> Flow[ModelInfo]:
+        if model not in self._info:
+            self._info[model] = self._model_info(model, (yield from self._served()))
+        return self._info[model]
+
+    def _served(self) -> Flow[dict[str, Mapping[str, Any]]]:
+        url = f"{self.host}/models"
         try:
-            return self.client.get(f"{self.host}/models")
+            response = yield from io(lambda: self.client.get(url), lambda: self.aclient.get(url))
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, "") from exc
-
-    async def _aget_models(self) -> httpx.Response:
-        try:
-            return await self.aclient.get(f"{self.host}/models")
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, "") from exc
+        return self._models(response)
 
     def _models(self, response: httpx.Response) -> dict[str, Mapping[str, Any]]:
         if response.status_code == 404:
@@ -165,45 +160,48 @@ class OpenAIServer:
     # -- chat ------------------------------------------------------------------------------------------------
     def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
+        return run(self._chat(request, on_delta))
+
+    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
+        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
+        return await arun(self._chat(request, on_delta))
+
+    def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
         assembler = TurnAssembler(on_delta)
         try:
-            with self.client.stream("POST", f"{self.host}/chat/completions", json=chat_body(request)) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise self._status_error(response, request.model, self._served_quietly)
-                if _is_whole(response):
-                    assembler.feed_completion(self._whole(response.read()))
-                else:
-                    for event in sse_events(response.iter_lines()):
-                        if not feed_event(assembler, event):
-                            break
+            whole = yield from io(self._stream, self._astream, chat_body(request), assembler)
+            if whole is not None and whole.status_code >= 400:
+                status = whole.status_code
+                served = sorted((yield from self._served_quietly())) if status == 404 else []
+                raise status_error(status, whole.text, host=self.host, model=request.model, served=served)
+            if whole is not None:
+                assembler.feed_completion(self._whole(whole.content))
         except StreamFailed as exc:
             raise stream_error(str(exc), host=self.host, model=request.model, turn=exc.turn) from exc
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request.model, assembler.turn) from exc
         return assembler.finish()
 
-    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        assembler = TurnAssembler(on_delta)
-        url = f"{self.host}/chat/completions"
-        try:
-            async with self.aclient.stream("POST", url, json=chat_body(request)) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    served = await self._aserved_quietly() if response.status_code == 404 else []
-                    raise self._status_error(response, request.model, lambda: served)
-                if _is_whole(response):
-                    assembler.feed_completion(self._whole(await response.aread()))
-                else:
-                    async for event in asse_events(response.aiter_lines()):
-                        if not feed_event(assembler, event):
-                            break
-        except StreamFailed as exc:
-            raise stream_error(str(exc), host=self.host, model=request.model, turn=exc.turn) from exc
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, request.model, assembler.turn) from exc
-        return assembler.finish()
+    def _stream(self, body: dict[str, Any], assembler: TurnAssembler) -> httpx.Response | None:
+        """Feed the SSE reply to `assembler`; return one that is not SSE (an error, or one JSON completion) read."""
+        with self.client.stream("POST", f"{self.host}/chat/completions", json=body) as response:
+            if response.status_code >= 400 or _is_whole(response):
+                response.read()
+                return response
+            for event in sse_events(response.iter_lines()):
+                if not feed_event(assembler, event):
+                    break
+        return None
+
+    async def _astream(self, body: dict[str, Any], assembler: TurnAssembler) -> httpx.Response | None:
+        async with self.aclient.stream("POST", f"{self.host}/chat/completions", json=body) as response:
+            if response.status_code >= 400 or _is_whole(response):
+                await response.aread()
+                return response
+            async for event in asse_events(response.aiter_lines()):
+                if not feed_event(assembler, event):
+                    break
+        return None
 
     def close(self) -> None:
         """Close the sync HTTP clients."""
@@ -217,11 +215,6 @@ class OpenAIServer:
             await aclient.aclose()
 
     # -- errors ----------------------------------------------------------------------------------------------
-    def _status_error(self, response: httpx.Response, model: str, served: Callable[[], list[str]]) -> ServerError:
-        status = response.status_code
-        names = served() if status == 404 else []
-        return status_error(status, response.text, host=self.host, model=model, served=names)
-
     def _whole(self, body: bytes) -> dict[str, Any]:
         try:
             completion = json.loads(body)
@@ -236,17 +229,11 @@ class OpenAIServer:
         translated = translate_http_error(exc, host=self.host, model=model, turn=turn)
         return translated or ServerResponseError(f"Talking to {self.host} failed: {exc!r}", host=self.host, model=model)
 
-    def _served_quietly(self) -> list[str]:
+    def _served_quietly(self) -> Flow[dict[str, Mapping[str, Any]]]:
         try:
-            return self.list_models()
+            return (yield from self._served())
         except ServerError:
-            return []
-
-    async def _aserved_quietly(self) -> list[str]:
-        try:
-            return await self.alist_models()
-        except ServerError:
-            return []
+            return {}
 
 
 def _is_whole(response: httpx.Response) -> bool:

@@ -12,11 +12,11 @@ block, talks to the scenario while the block runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import httpx
 
@@ -24,6 +24,7 @@ from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 DEFAULT_TIMEOUT = 300.0
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,22 @@ def override_transport(transport: AnyTransport) -> Iterator[AnyTransport]:
         yield transport
     finally:
         _OVERRIDE.reset(token)
+
+
+def client_for(
+    clients: dict[int, tuple[AnyTransport | None, C]],
+    explicit: AnyTransport | None,
+    make: Callable[[AnyTransport | None], C],
+) -> C:
+    """The HTTP client for the transport in use now, made once per transport: a scoped override gets its own.
+
+    `clients` is keyed by id(transport); the transport is kept in the value so that its id cannot be reused.
+    """
+    transport = transport_in_use(explicit)
+    entry = clients.get(id(transport))
+    if entry is None:
+        entry = clients[id(transport)] = transport, make(transport)
+    return entry[1]
 
 
 def transport_in_use(explicit: AnyTransport | None) -> AnyTransport | None:
