@@ -33,6 +33,7 @@ from castling.errors import (
     OllamaResponseError,
     OllamaUnreachable,
 )
+from castling.sansio import Flow, arun, io, run
 
 RETRY_AFTER = 5.0
 """Seconds a failed host is passed over before it is tried again."""
@@ -112,45 +113,51 @@ class Pool:
                 for m in self._members
             ]
 
-    # -- chat ------------------------------------------------------------------------------------------------
+    # -- chat and discovery: each method and its async twin drive one flow (`castling.sansio`) ---------------
     def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one reply from the best host, moving on to the next while hosts fail before the first byte."""
-        failures: list[tuple[_Member, OllamaError]] = []
-        while True:
-            loaded = self._loaded(request.model)
-            member = self._acquire(request.model, failures, loaded)
-            if member is None:
-                raise self._exhausted(request.model, failures)
-            try:
-                return member.server.chat(request, on_delta)
-            except OllamaError as exc:
-                self._note_failure(member, exc, request.model, failures)
-            finally:
-                self._release(member)
+        return run(self._chat(request, on_delta))
 
     async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one reply from the best host (async), as `chat`."""
+        return await arun(self._chat(request, on_delta))
+
+    def show(self, model: str) -> ModelInfo:
+        """What `model` can do, from the first healthy host that has it (cached)."""
+        return run(self._show(model))
+
+    async def ashow(self, model: str) -> ModelInfo:
+        """What `model` can do, from the first healthy host that has it (cached)."""
+        return await arun(self._show(model))
+
+    def list_models(self) -> list[str]:
+        """The models any healthy host offers (a model on one host only is still listed)."""
+        return run(self._list_models())
+
+    async def alist_models(self) -> list[str]:
+        """The models any healthy host offers."""
+        return await arun(self._list_models())
+
+    def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
         failures: list[tuple[_Member, OllamaError]] = []
         while True:
-            loaded = await self._aloaded(request.model)
-            member = await self._aacquire(request.model, failures, loaded)
+            loaded = yield from self._loaded(request.model)
+            member = yield from io(self._acquire, self._aacquire, request.model, failures, loaded)
             if member is None:
                 raise self._exhausted(request.model, failures)
             try:
-                return await member.server.achat(request, on_delta)
+                return (yield from io(member.server.chat, member.server.achat, request, on_delta))
             except OllamaError as exc:
                 self._note_failure(member, exc, request.model, failures)
             finally:
                 self._release(member)
 
-    # -- discovery -------------------------------------------------------------------------------------------
-    def show(self, model: str) -> ModelInfo:
-        """What `model` can do, from the first healthy host that has it (cached)."""
+    def _show(self, model: str) -> Flow[ModelInfo]:
         if model not in self._info:
             failures: list[tuple[_Member, OllamaError]] = []
             for member in self._in_order(model):
                 try:
-                    self._info[model] = member.server.show(model)
+                    self._info[model] = yield from io(member.server.show, member.server.ashow, model)
                     break
                 except OllamaError as exc:
                     self._note_failure(member, exc, model, failures)
@@ -158,40 +165,12 @@ class Pool:
                 raise self._exhausted(model, failures)
         return self._info[model]
 
-    async def ashow(self, model: str) -> ModelInfo:
-        """What `model` can do, from the first healthy host that has it (cached)."""
-        if model not in self._info:
-            failures: list[tuple[_Member, OllamaError]] = []
-            for member in self._in_order(model):
-                try:
-                    self._info[model] = await member.server.ashow(model)
-                    break
-                except OllamaError as exc:
-                    self._note_failure(member, exc, model, failures)
-            else:
-                raise self._exhausted(model, failures)
-        return self._info[model]
-
-    def list_models(self) -> list[str]:
-        """The models any healthy host offers (a model on one host only is still listed)."""
+    def _list_models(self) -> Flow[list[str]]:
         failures: list[tuple[_Member, OllamaError]] = []
         answers: list[list[str]] = []
         for member in self._in_order(""):
             try:
-                answers.append(member.server.list_models())
-            except OllamaError as exc:
-                self._note_failure(member, exc, "", failures)
-        if not answers:
-            raise self._exhausted("", failures)
-        return sorted({name for names in answers for name in names})
-
-    async def alist_models(self) -> list[str]:
-        """The models any healthy host offers."""
-        failures: list[tuple[_Member, OllamaError]] = []
-        answers: list[list[str]] = []
-        for member in self._in_order(""):
-            try:
-                answers.append(await member.server.alist_models())
+                answers.append((yield from io(member.server.list_models, member.server.alist_models)))
             except OllamaError as exc:
                 self._note_failure(member, exc, "", failures)
         if not answers:
@@ -262,24 +241,15 @@ class Pool:
             except RuntimeError:  # that loop is closed: nobody waits on it any more
                 pass
 
-    def _loaded(self, model: str) -> set[int]:
+    def _loaded(self, model: str) -> Flow[set[int]]:
         """Indexes of the up hosts that say they have `model` loaded (only asked when it could change the pick)."""
         if len(self._members) == 1:
             return set()
         found = set()
         for member in self._in_order(model):
             ask = getattr(member.server, "loaded_models", None)
-            if ask is not None and model in ask():
-                found.add(member.index)
-        return found
-
-    async def _aloaded(self, model: str) -> set[int]:
-        if len(self._members) == 1:
-            return set()
-        found = set()
-        for member in self._in_order(model):
-            ask = getattr(member.server, "aloaded_models", None)
-            if ask is not None and model in await ask():
+            aask = getattr(member.server, "aloaded_models", None)
+            if ask is not None and aask is not None and model in (yield from io(ask, aask)):
                 found.add(member.index)
         return found
 
