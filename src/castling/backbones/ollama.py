@@ -25,7 +25,7 @@ from ollama._types import ChatRequest as _ClientChatRequest
 
 from castling.backbones.errors import cut_short, translate_error
 from castling.backbones.memory import kv_values_per_token
-from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, client_for
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, FlowServer, ModelInfo, client_for
 from castling.backbones.tool_schema import inline_refs
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireTool
@@ -47,7 +47,7 @@ def resolve_host(host: str | None) -> str:
     return raw.rstrip("/")
 
 
-class OllamaServer:
+class OllamaServer(FlowServer):
     """Talks to one Ollama server over `/api/chat`; caches what `/api/show` says per model."""
 
     api = "ollama"
@@ -84,23 +84,7 @@ class OllamaServer:
         return ollama.AsyncClient(self.host, timeout=self.timeout, trust_env=False, **extra)
 
     # -- discovery -------------------------------------------------------------------------------------------
-    # Each public method and its async twin drive one flow (`castling.sansio`); only the `io(...)` steps differ.
-    def show(self, model: str) -> ModelInfo:
-        """Capabilities and context length of `model` (cached)."""
-        return run(self._show(model))
-
-    async def ashow(self, model: str) -> ModelInfo:
-        """Capabilities and context length of `model` (cached)."""
-        return await arun(self._show(model))
-
-    def list_models(self) -> list[str]:
-        """Names of the installed models."""
-        return run(self._list_models())
-
-    async def alist_models(self) -> list[str]:
-        """Names of the installed models."""
-        return await arun(self._list_models())
-
+    # `show`, `list_models`, `chat` and their async twins come from `FlowServer`, over the flows below.
     def loaded_models(self) -> frozenset[str]:
         """The models loaded in memory now (`/api/ps`, cached a few seconds); empty when the server cannot say."""
         return run(self._loaded_models())
@@ -110,6 +94,7 @@ class OllamaServer:
         return await arun(self._loaded_models())
 
     def _show(self, model: str) -> Flow[ModelInfo]:
+        """Capabilities and context length of `model` (cached)."""
         if model not in self._info:
             try:
                 response = yield from io(lambda: self.client.show(model), lambda: self.aclient.show(model))
@@ -119,6 +104,7 @@ class OllamaServer:
         return self._info[model]
 
     def _list_models(self) -> Flow[list[str]]:
+        """Names of the installed models."""
         try:
             return _model_names((yield from io(lambda: self.client.list(), lambda: self.aclient.list())))
         except Exception as exc:
@@ -138,14 +124,6 @@ class OllamaServer:
         return self._loaded[1]
 
     # -- chat ------------------------------------------------------------------------------------------------
-    def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        return run(self._chat(request, on_delta, stream=True))
-
-    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        return await arun(self._chat(request, on_delta, stream=True))
-
     def chat_once(self, request: ChatRequest) -> ChatTurn:
         """One non-streamed chat reply."""
         return run(self._chat(request, None, stream=False))
@@ -154,7 +132,8 @@ class OllamaServer:
         """One non-streamed chat reply."""
         return await arun(self._chat(request, None, stream=False))
 
-    def _chat(self, request: ChatRequest, on_delta: OnDelta | None, *, stream: bool) -> Flow[ChatTurn]:
+    def _chat(self, request: ChatRequest, on_delta: OnDelta | None, *, stream: bool = True) -> Flow[ChatTurn]:
+        """One chat reply, streamed (deltas to `on_delta`) or not, with castling's errors."""
         reader = _Reader(ChatTurn(), on_delta)
         turn = reader.turn
         try:

@@ -31,11 +31,11 @@ import httpx
 from castling.backbones.openai_errors import model_not_found, status_error, stream_error, translate_http_error
 from castling.backbones.openai_request import chat_body
 from castling.backbones.openai_stream import StreamFailed, TurnAssembler
-from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, client_for
+from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, FlowServer, ModelInfo, client_for
 from castling.backbones.sse import asse_events, feed_event, sse_events
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.errors import ServerError, ServerResponseError
-from castling.sansio import Flow, arun, io, run
+from castling.sansio import Flow, io
 
 DEFAULT_HOST = "http://127.0.0.1:8000/v1"
 ASSUMED_CAPABILITIES = frozenset({"completion", "tools", "thinking"})
@@ -51,7 +51,7 @@ def resolve_host(host: str | None) -> str:
     return raw if urlsplit(raw).path else f"{raw}/v1"
 
 
-class OpenAIServer:
+class OpenAIServer(FlowServer):
     """Talks to one OpenAI-compatible server; caches what `/models` says per model."""
 
     api = "openai"
@@ -99,27 +99,16 @@ class OpenAIServer:
         return {"headers": self._headers, "timeout": httpx.Timeout(self.timeout), "trust_env": False}
 
     # -- discovery -------------------------------------------------------------------------------------------
-    # Each public method and its async twin drive one flow (`castling.sansio`); only the `io(...)` steps differ.
-    def show(self, model: str) -> ModelInfo:
-        """What the server lists for `model` (cached); `ModelNotFound` names the served models."""
-        return run(self._show(model))
-
-    async def ashow(self, model: str) -> ModelInfo:
-        """What the server lists for `model` (cached)."""
-        return await arun(self._show(model))
-
-    def list_models(self) -> list[str]:
-        """Names of the served models."""
-        return sorted(run(self._served()))
-
-    async def alist_models(self) -> list[str]:
-        """Names of the served models."""
-        return sorted(await arun(self._served()))
-
+    # `show`, `list_models`, `chat` and their async twins come from `FlowServer`, over the flows below.
     def _show(self, model: str) -> Flow[ModelInfo]:
+        """What the server lists for `model` (cached); `ModelNotFound` names the served models."""
         if model not in self._info:
             self._info[model] = self._model_info(model, (yield from self._served()))
         return self._info[model]
+
+    def _list_models(self) -> Flow[list[str]]:
+        """Names of the served models."""
+        return sorted((yield from self._served()))
 
     def _served(self) -> Flow[dict[str, Mapping[str, Any]]]:
         url = f"{self.host}/models"
@@ -158,15 +147,8 @@ class OpenAIServer:
         return ModelInfo(model, ASSUMED_CAPABILITIES, context, str(entry.get("family") or ""))
 
     # -- chat ------------------------------------------------------------------------------------------------
-    def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        return run(self._chat(request, on_delta))
-
-    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
-        return await arun(self._chat(request, on_delta))
-
     def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
+        """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
         assembler = TurnAssembler(on_delta)
         try:
             whole = yield from io(self._stream, self._astream, chat_body(request), assembler)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from castling.backbones.server import ModelInfo, ModelServer
+from castling.backbones.server import FlowServer, ModelInfo, ModelServer
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.errors import (
     ConfigError,
@@ -33,7 +33,7 @@ from castling.errors import (
     OllamaResponseError,
     OllamaUnreachable,
 )
-from castling.sansio import Flow, arun, io, run
+from castling.sansio import Flow, io
 
 RETRY_AFTER = 5.0
 """Seconds a failed host is passed over before it is tried again."""
@@ -72,7 +72,7 @@ class _Member:
     """Models this host answered 404 for, and until when requests for them go elsewhere."""
 
 
-class Pool:
+class Pool(FlowServer):
     """Several servers speaking the same API, used as one."""
 
     def __init__(
@@ -113,32 +113,9 @@ class Pool:
                 for m in self._members
             ]
 
-    # -- chat and discovery: each method and its async twin drive one flow (`castling.sansio`) ---------------
-    def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one reply from the best host, moving on to the next while hosts fail before the first byte."""
-        return run(self._chat(request, on_delta))
-
-    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
-        """Stream one reply from the best host (async), as `chat`."""
-        return await arun(self._chat(request, on_delta))
-
-    def show(self, model: str) -> ModelInfo:
-        """What `model` can do, from the first healthy host that has it (cached)."""
-        return run(self._show(model))
-
-    async def ashow(self, model: str) -> ModelInfo:
-        """What `model` can do, from the first healthy host that has it (cached)."""
-        return await arun(self._show(model))
-
-    def list_models(self) -> list[str]:
-        """The models any healthy host offers (a model on one host only is still listed)."""
-        return run(self._list_models())
-
-    async def alist_models(self) -> list[str]:
-        """The models any healthy host offers."""
-        return await arun(self._list_models())
-
+    # -- chat and discovery (`show`, `list_models`, `chat` and their async twins come from `FlowServer`) -------
     def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
+        """Stream one reply from the best host, moving on to the next while hosts fail before the first byte."""
         failures: list[tuple[_Member, OllamaError]] = []
         while True:
             loaded = yield from self._loaded(request.model)
@@ -153,6 +130,7 @@ class Pool:
                 self._release(member)
 
     def _show(self, model: str) -> Flow[ModelInfo]:
+        """What `model` can do, from the first healthy host that has it (cached)."""
         if model not in self._info:
             failures: list[tuple[_Member, OllamaError]] = []
             for member in self._in_order(model):
@@ -166,6 +144,7 @@ class Pool:
         return self._info[model]
 
     def _list_models(self) -> Flow[list[str]]:
+        """The models any healthy host offers (a model on one host only is still listed)."""
         failures: list[tuple[_Member, OllamaError]] = []
         answers: list[list[str]] = []
         for member in self._in_order(""):

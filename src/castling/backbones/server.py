@@ -21,6 +21,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 import httpx
 
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
+from castling.sansio import Flow, arun, run
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 DEFAULT_TIMEOUT = 300.0
@@ -91,6 +92,47 @@ class ModelServer(Protocol):
     async def aclose(self) -> None:
         """Close the HTTP clients."""
         ...
+
+
+class FlowServer:
+    """The `ModelServer` methods, sync and async, over one flow each (`castling.sansio`) that a server writes.
+
+    A server implements `_show`, `_list_models` and `_chat` once; `run` makes their I/O steps with the sync calls,
+    `arun` awaits the async ones.
+    """
+
+    def show(self, model: str) -> ModelInfo:
+        """What `model` can do (cached); raises `ModelNotFound` naming the installed models."""
+        return run(self._show(model))
+
+    async def ashow(self, model: str) -> ModelInfo:
+        """What `model` can do (cached)."""
+        return await arun(self._show(model))
+
+    def list_models(self) -> list[str]:
+        """The models the server offers."""
+        return run(self._list_models())
+
+    async def alist_models(self) -> list[str]:
+        """The models the server offers."""
+        return await arun(self._list_models())
+
+    def chat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
+        """Stream one reply, passing text and thinking to `on_delta`, and return it whole."""
+        return run(self._chat(request, on_delta))
+
+    async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
+        """Stream one reply, passing text and thinking to `on_delta`, and return it whole."""
+        return await arun(self._chat(request, on_delta))
+
+    def _show(self, model: str) -> Flow[ModelInfo]:
+        raise NotImplementedError
+
+    def _list_models(self) -> Flow[list[str]]:
+        raise NotImplementedError
+
+    def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
+        raise NotImplementedError
 
 
 _OVERRIDE: ContextVar[AnyTransport | None] = ContextVar("castling_transport_override", default=None)
