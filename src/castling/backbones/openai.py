@@ -32,7 +32,7 @@ from castling.backbones.openai_errors import model_not_found, status_error, stre
 from castling.backbones.openai_request import chat_body
 from castling.backbones.openai_stream import StreamFailed, TurnAssembler
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, FlowServer, ModelInfo, client_for
-from castling.backbones.sse import asse_events, feed_event, sse_events
+from castling.backbones.sse import SseReader
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.errors import ServerError, ServerResponseError
 from castling.sansio import Flow, io
@@ -170,9 +170,11 @@ class OpenAIServer(FlowServer):
             if response.status_code >= 400 or _is_whole(response):
                 response.read()
                 return response
-            for event in sse_events(response.iter_lines()):
-                if not feed_event(assembler, event):
+            reader = SseReader(assembler)
+            for line in response.iter_lines():
+                if not reader.feed(line):
                     break
+            reader.end()
         return None
 
     async def _astream(self, body: dict[str, Any], assembler: TurnAssembler) -> httpx.Response | None:
@@ -180,9 +182,11 @@ class OpenAIServer(FlowServer):
             if response.status_code >= 400 or _is_whole(response):
                 await response.aread()
                 return response
-            async for event in asse_events(response.aiter_lines()):
-                if not feed_event(assembler, event):
+            reader = SseReader(assembler)
+            async for line in response.aiter_lines():
+                if not reader.feed(line):
                     break
+            reader.end()
         return None
 
     def close(self) -> None:

@@ -8,7 +8,6 @@ is a bare message.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from castling.backbones.openai_stream import TurnAssembler, error_message
@@ -18,20 +17,35 @@ Event = dict[str, Any] | str
 """One SSE event: a parsed JSON chunk, or `DONE`."""
 
 
-def feed_event(assembler: TurnAssembler, event: Event) -> bool:
-    """Feed one SSE event; False at `[DONE]`."""
-    if isinstance(event, str):
-        return False
-    assembler.feed(event)
-    return True
+class SseReader:
+    """SSE lines → events fed to `assembler`: `data:` lines of one event are joined; comments, other fields skipped.
 
+    The HTTP shells, sync and async, only hand it the lines (`feed` until it says stop, then `end`).
+    """
 
-class _SseDecoder:
-    """SSE lines → events: `data:` lines of one event are joined; comments and other fields are skipped."""
-
-    def __init__(self) -> None:
+    def __init__(self, assembler: TurnAssembler) -> None:
+        self.assembler = assembler
         self.data: list[str] = []
         self.event = ""
+        self.done = False
+
+    def feed(self, line: str) -> bool:
+        """Read one line; False at `[DONE]`, when the rest of the stream is not read."""
+        event = self.line(line.rstrip("\r"))
+        return event is None or self._give(event)
+
+    def end(self) -> None:
+        """The lines ran out or `[DONE]` came: feed the event still buffered without `[DONE]`, if any."""
+        event = None if self.done else self.flush()
+        if event is not None:
+            self._give(event)
+
+    def _give(self, event: Event) -> bool:
+        if isinstance(event, str):
+            self.done = True
+            return False
+        self.assembler.feed(event)
+        return True
 
     def line(self, line: str) -> Event | None:
         """The event this line completes, if it completes one."""
@@ -72,27 +86,3 @@ class _SseDecoder:
         if not isinstance(value, dict):
             return {"error": {"message": f"the server sent a chunk that is not JSON: {str(value)[:200]!r}"}}
         return chunk
-
-
-def sse_events(lines: Iterator[str]) -> Iterator[Event]:
-    """The events in a stream of SSE lines."""
-    decoder = _SseDecoder()
-    for line in lines:
-        event = decoder.line(line.rstrip("\r"))
-        if event is not None:
-            yield event
-    last = decoder.flush()
-    if last is not None:
-        yield last
-
-
-async def asse_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
-    """The events in an async stream of SSE lines."""
-    decoder = _SseDecoder()
-    async for line in lines:
-        event = decoder.line(line.rstrip("\r"))
-        if event is not None:
-            yield event
-    last = decoder.flush()
-    if last is not None:
-        yield last
