@@ -64,6 +64,7 @@ class OpenAIServer:
         transport: AnyTransport | None = None,
     ) -> None:
         self.host = resolve_host(host)
+        self._chat_url = httpx.URL(f"{self.host}/chat/completions")  # parsed once: ~2% of a step otherwise
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._transport = transport
@@ -167,7 +168,7 @@ class OpenAIServer:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
         assembler = TurnAssembler(on_delta)
         try:
-            with self.client.stream("POST", f"{self.host}/chat/completions", json=chat_body(request)) as response:
+            with self.client.stream("POST", self._chat_url, json=chat_body(request)) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise self._status_error(response, request.model, self._served_quietly)
@@ -186,9 +187,8 @@ class OpenAIServer:
     async def achat(self, request: ChatRequest, on_delta: OnDelta | None = None) -> ChatTurn:
         """Stream one chat reply, passing deltas to `on_delta`, and return it whole."""
         assembler = TurnAssembler(on_delta)
-        url = f"{self.host}/chat/completions"
         try:
-            async with self.aclient.stream("POST", url, json=chat_body(request)) as response:
+            async with self.aclient.stream("POST", self._chat_url, json=chat_body(request)) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     served = await self._aserved_quietly() if response.status_code == 404 else []

@@ -8,7 +8,7 @@ keep Ollama's names in castling (`num_predict`, ...) and are renamed here; Ollam
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from castling.backbones.wire import ChatRequest, WireMessage
@@ -67,7 +67,8 @@ def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
     """Ollama-shaped messages with call ids added (`call_<n>`) and each tool result matched to its call.
 
     Results are matched to the calls of the assistant turn before them by order, preferring the first open call
-    with the same tool name (Ollama matches the same way, so both wires see the same pairing).
+    with the same tool name (Ollama matches the same way, so both wires see the same pairing). Each message is
+    converted once and reused while it is resent in the same place (see `_convert`).
     """
     converted: list[dict[str, Any]] = []
     open_calls: list[tuple[str, str]] = []  # (id, tool name) of calls not answered yet
@@ -75,15 +76,11 @@ def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
     for message in messages:
         role = message.get("role")
         if role == "assistant" and message.get("tool_calls"):
-            calls = []
-            open_calls = []
-            for call in message["tool_calls"]:
-                function = call.get("function", {})
-                call_id = str(call.get("id") or f"call_{counter}")
-                counter += 1
-                open_calls.append((call_id, str(function.get("name", ""))))
-                calls.append({"id": call_id, "type": "function", "function": _function(function)})
-            converted.append({"role": "assistant", "content": message.get("content") or "", "tool_calls": calls})
+            turn = _convert(message, counter, _assistant_turn)
+            calls = turn["tool_calls"]
+            counter += len(calls)
+            open_calls = [(call["id"], str(call["function"]["name"])) for call in calls]
+            converted.append(turn)
         elif role == "tool":
             result_id = message.get("tool_call_id") or _take(open_calls, str(message.get("tool_name") or ""))
             if result_id is None:
@@ -91,8 +88,45 @@ def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
                 counter += 1
             converted.append({"role": "tool", "tool_call_id": str(result_id), "content": message.get("content") or ""})
         else:
-            converted.append({key: value for key, value in message.items() if key not in ("thinking", "tool_name")})
+            converted.append(_convert(message, 0, _plain))
     return converted
+
+
+_CONVERTED: dict[int, tuple[WireMessage, int, object, dict[str, Any]]] = {}
+"""OpenAI messages by wire-message identity: the agents resend the same wire dicts every step
+(`agents.messages.WireCache`), and re-converting the whole history (a `json.dumps` per call) was ~10% of a step.
+The wire dict is kept in the value, so its id cannot be reused by another object while the entry lives."""
+_CONVERTED_LIMIT = 16384
+
+
+def _convert(message: WireMessage, counter: int, build: Callable[[WireMessage, int], dict[str, Any]]) -> dict[str, Any]:
+    """`build(message, counter)`, reused while the same message object comes back at the same call counter.
+
+    A replaced message is a new object (converted afresh), and so is one whose `content` or `tool_calls` was
+    reassigned; what is not seen is a change made inside a sent message's call arguments (wire messages are
+    values once sent, as the context guard's estimates assume too).
+    """
+    hit = _CONVERTED.get(id(message))
+    check = (message.get("content"), message.get("tool_calls"))
+    if hit is not None and hit[0] is message and hit[1] == counter and hit[2] == check:
+        return hit[3]
+    if len(_CONVERTED) >= _CONVERTED_LIMIT:
+        _CONVERTED.clear()
+    result = build(message, counter)
+    _CONVERTED[id(message)] = (message, counter, check, result)
+    return result
+
+
+def _assistant_turn(message: WireMessage, counter: int) -> dict[str, Any]:
+    calls = []
+    for offset, call in enumerate(message["tool_calls"]):
+        call_id = str(call.get("id") or f"call_{counter + offset}")
+        calls.append({"id": call_id, "type": "function", "function": _function(call.get("function", {}))})
+    return {"role": "assistant", "content": message.get("content") or "", "tool_calls": calls}
+
+
+def _plain(message: WireMessage, counter: int) -> dict[str, Any]:
+    return {key: value for key, value in message.items() if key not in ("thinking", "tool_name")}
 
 
 def _function(function: dict[str, Any]) -> dict[str, Any]:
