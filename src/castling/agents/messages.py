@@ -24,10 +24,17 @@ class WireCache:
     def __init__(self, limit: int = 4096) -> None:
         self._limit = limit
         self._items: dict[int, tuple[BaseMessage, WireMessage]] = {}
+        self._system: WireMessage = {"role": "system", "content": ""}
 
     def to_wire(self, messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
-        """The conversation as `/api/chat` messages, the system prompt first; each message converted once."""
-        wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
+        """The conversation as `/api/chat` messages, the system prompt first; each message converted once.
+
+        The system message is the same dict while the prompt is the same, so every message of a resent
+        conversation is the object sent before (the OpenAI wire converts only what follows those).
+        """
+        if system and self._system["content"] != system:
+            self._system = {"role": "system", "content": system}
+        wire: list[WireMessage] = [self._system] if system else []
         items = self._items
         for message in messages:
             hit = items.get(id(message))

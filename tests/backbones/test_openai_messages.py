@@ -4,7 +4,7 @@ message whose content was reassigned are converted afresh."""
 
 from __future__ import annotations
 
-from castling.backbones.openai_request import to_openai_messages
+from castling.backbones.openai_messages import to_openai_messages
 
 
 def _call(name: str, **arguments: object) -> dict:
@@ -64,3 +64,11 @@ def test_replaced_or_reassigned_messages_are_converted_afresh():
     converted = to_openai_messages(history)
     assert converted[4]["tool_calls"][0]["function"]["arguments"] == '{"a": 5, "b": 6}'
     assert converted[0] == {"role": "user", "content": "Only add 5 and 6."}
+
+
+def test_a_result_that_names_its_call_leaves_the_open_calls_to_the_others():
+    turn = {"role": "assistant", "content": "", "tool_calls": [_call("add", a=1, b=2), _call("add", a=3, b=4)]}
+    named = {"role": "tool", "content": "7", "tool_name": "add", "tool_call_id": "call_1"}
+    plain = {"role": "tool", "content": "3", "tool_name": "add"}
+    converted = to_openai_messages([turn, named, plain])
+    assert [m["tool_call_id"] for m in converted[1:]] == ["call_1", "call_0"]
