@@ -151,3 +151,11 @@ def test_the_api_key_is_sent_from_the_flag_or_castling_api_key(vllm, monkeypatch
     main(["backbones", "--server", "openai", "--host", vllm])
     main(["backbones", "--server", "openai", "--host", vllm, "--api-key", "from-flag"])
     assert sent == [None, "from-env", "from-flag"]
+
+
+def test_what_a_server_sends_cannot_drive_the_terminal(capsys):
+    with OllamaStub(["qwen3:8b\x1b]52;c;cm0gLXJmIH4=\x07", "llama3.1:8b"]) as stub:
+        assert main(["backbones", "--host", stub.host]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "qwen3:8b\u241b]52;c;cm0gLXJmIH4=\u2407" in out

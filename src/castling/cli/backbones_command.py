@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     reports = [survey(api, host, api_key) for host in args.host or [None]]
-    print(json.dumps({"hosts": [asdict(r) for r in reports]}, indent=2) if args.json else render(reports))
+    if args.json:  # JSON escapes control characters itself
+        print(json.dumps({"hosts": [asdict(r) for r in reports]}, indent=2))
+    else:
+        from castling.cli.safe_text import visible
+
+        print(visible(render(reports)))  # model names and errors come from the servers: no terminal escapes
     return 0 if any(report.error is None for report in reports) else 1
 
 
