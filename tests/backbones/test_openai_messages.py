@@ -72,3 +72,13 @@ def test_a_result_that_names_its_call_leaves_the_open_calls_to_the_others():
     plain = {"role": "tool", "content": "3", "tool_name": "add"}
     converted = to_openai_messages([turn, named, plain])
     assert [m["tool_call_id"] for m in converted[1:]] == ["call_1", "call_0"]
+
+
+def test_conversations_sharing_a_system_prompt_keep_their_own_conversions():
+    system = {"role": "system", "content": "You are helpful."}  # one dict for all of an agent's conversations
+    first = [system, *_history()]
+    second = [system, {"role": "user", "content": "Something else."}]
+    converted = to_openai_messages(first)
+    to_openai_messages(second)  # another thread of the same agent, in between
+    again = to_openai_messages([*first, {"role": "assistant", "content": "Done."}])
+    assert again[2] is converted[2] and again[5] is converted[5]

@@ -7,7 +7,7 @@ name (Ollama matches the same way, so both wires see the same pairing).
 
 The agents resend the whole conversation every step: the same wire dicts in the same order, then the new ones
 (`agents.messages.WireCache`). Converting all of it again (a `json.dumps` per call) was ~10% of a step on this
-wire, so the last conversion of each conversation is kept, keyed by its first message, and only what follows
+wire, so the last conversion of each conversation is kept, keyed by its first messages, and only what follows
 the part still the same (the same objects, their `content` and `tool_calls` not reassigned) is converted. A
 change made inside a sent message's call arguments is not seen: wire messages are values once sent, as the
 context guard's estimates assume too.
@@ -36,9 +36,10 @@ class _Conversion:
     """The call counter and the open calls after each message."""
 
 
-_LAST: dict[int, _Conversion] = {}
-"""The last conversion of each conversation, by the id of its first message (kept alive in the value, so the id
-cannot be reused while the entry lives)."""
+_LAST: dict[tuple[int, ...], _Conversion] = {}
+"""The last conversion of each conversation, by the ids of its first two messages (the system prompt, shared by
+an agent's conversations, and the task); they are kept alive in the value, so the ids cannot be reused while the
+entry lives."""
 _LIMIT = 256
 _EMPTY = _Conversion((), (), (), (), ())
 
@@ -48,7 +49,8 @@ def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
     messages = list(messages)
     if not messages:
         return []
-    last = _LAST.get(id(messages[0]))
+    key = tuple(map(id, messages[:2]))
+    last = _LAST.get(key)
     same = _same_prefix(messages, last) if last is not None else 0
     if last is None or not same:
         last = _EMPTY
@@ -63,7 +65,7 @@ def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
     added = messages[same:]
     if len(_LAST) >= _LIMIT:
         _LAST.clear()
-    _LAST[id(messages[0])] = _Conversion(
+    _LAST[key] = _Conversion(
         tuple(messages),
         last.contents[:same] + tuple(message.get("content") for message in added),
         last.calls[:same] + tuple(message.get("tool_calls") for message in added),
