@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from castling.agents.result import USAGE_KEY
 from castling.backbones.base import Reply
+from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn, WireMessage
 
 
@@ -23,10 +24,17 @@ class WireCache:
     def __init__(self, limit: int = 4096) -> None:
         self._limit = limit
         self._items: dict[int, tuple[BaseMessage, WireMessage]] = {}
+        self._system: WireMessage = {"role": "system", "content": ""}
 
     def to_wire(self, messages: Iterable[BaseMessage], system: str | None) -> list[WireMessage]:
-        """The conversation as `/api/chat` messages, the system prompt first; each message converted once."""
-        wire: list[WireMessage] = [{"role": "system", "content": system}] if system else []
+        """The conversation as `/api/chat` messages, the system prompt first; each message converted once.
+
+        The system message is the same dict while the prompt is the same, so every message of a resent
+        conversation is the object sent before (the OpenAI wire converts only what follows those).
+        """
+        if system and self._system["content"] != system:
+            self._system = {"role": "system", "content": system}
+        wire: list[WireMessage] = [self._system] if system else []
         items = self._items
         for message in messages:
             hit = items.get(id(message))
@@ -71,10 +79,15 @@ def reply_message(reply: Reply, turn: ChatTurn, call_ids: list[str], arguments: 
             for call, args, call_id in zip(reply.calls, arguments, call_ids, strict=True)
         ],
         additional_kwargs=extra,
-        response_metadata={"done_reason": turn.done_reason, USAGE_KEY: asdict(usage)},
+        response_metadata={"done_reason": turn.done_reason, USAGE_KEY: _usage_dict(usage)},
         usage_metadata={
             "input_tokens": usage.prompt_tokens,
             "output_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
         },
     )
+
+
+def _usage_dict(usage: Usage) -> dict[str, Any]:
+    """`dataclasses.asdict(usage)` without its deep copies (the fields are numbers): ~10 µs less per step."""
+    return {item.name: getattr(usage, item.name) for item in fields(usage)}

@@ -31,7 +31,7 @@ from castling.agents.events import (
 )
 from castling.agents.interruption import interruption_update
 from castling.agents.messages import WireCache, reply_message
-from castling.agents.nodes import dual_node
+from castling.agents.nodes import dual_node, router
 from castling.agents.result import STOP_KEY
 from castling.agents.state import AgentState
 from castling.agents.toolbox import Toolbox, ToolOutcome
@@ -70,8 +70,8 @@ class ToolsStrategy:
         graph.add_node("repair", self.repair)
         graph.add_node("limit", self.limit)
         graph.add_edge(START, "model")
-        graph.add_conditional_edges("model", self.after_model, ["tools", "repair", END])
-        graph.add_conditional_edges("tools", self.after_tools, ["model", "limit"])
+        graph.add_conditional_edges("model", router(self.after_model), ["tools", "repair", END])
+        graph.add_conditional_edges("tools", router(self.after_tools), ["model", "limit"])
         graph.add_edge("repair", "model")
         graph.add_edge("limit", END)
         return graph.compile(checkpointer=checkpointer, name="castling-tools")

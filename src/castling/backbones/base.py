@@ -308,9 +308,10 @@ class BaseBackbone:
         return choice
 
     def _think(self, info: ModelInfo) -> bool | str | None:
-        if self.think in (None, False) and not info.supports_thinking:
-            return None  # sending think to a model without it is a 400
-        if self.think not in (None, False) and not info.supports_thinking:
+        can_think = info.supports_thinking and self.profile.thinks  # an OpenAI server's "thinking" is assumed
+        if self.think in (None, False) and not can_think:
+            return None  # sending think to a model without it is a 400 (Ollama), or a flag its template ignores
+        if self.think not in (None, False) and not can_think:
             raise CapabilityMissing(
                 f"Model {self.model!r} does not support thinking: create the backbone with think=False "
                 "(or leave think unset), or use a thinking model such as qwen3:8b.",

@@ -136,6 +136,7 @@ class ContextGuard:
     window_seen: int | None = None
     """The window of the last request (the plan strategy sizes its quoted step results by it)."""
     _ratio: dict[str, float] = field(default_factory=dict)
+    _last_raw: tuple[ChatRequest | None, int] = field(default=(None, 0), repr=False, compare=False)
 
     def window(self, request: ChatRequest, model_length: int | None, api: str = "ollama") -> int | None:
         """Tokens the server will hold for this request.
@@ -155,7 +156,15 @@ class ContextGuard:
 
     def estimate(self, request: ChatRequest) -> int:
         """The calibrated estimate of the request's prompt tokens."""
-        return round(estimate_request(request) * self._ratio.get(_conversation(request), 1.0))
+        return round(self._raw(request) * self._ratio.get(_conversation(request), 1.0))
+
+    def _raw(self, request: ChatRequest) -> int:
+        """`estimate_request`, once per request object: `fit` and then `learn` both ask about the request sent."""
+        last, tokens = self._last_raw
+        if last is not request:
+            tokens = estimate_request(request)
+            self._last_raw = (request, tokens)
+        return tokens
 
     def fit(self, request: ChatRequest, window: int | None) -> Fit:
         """The request to send: as is when it fits, else compacted; raises `ContextOverflow` when it cannot fit.
@@ -208,7 +217,7 @@ class ContextGuard:
         (ollama#17427). A cut teaches the estimate that it undercounts this conversation.
         """
         counted = turn.usage.prompt_tokens
-        raw = estimate_request(request)
+        raw = self._raw(request)
         if not counted or window is None or not raw:
             return False
         halved = abs(counted - (window // 2 + 2)) <= 2 and raw > counted * 1.2
@@ -227,7 +236,7 @@ class ContextGuard:
     def _over(self, request: ChatRequest, budget: int) -> int:
         """Raw-estimate tokens to remove to get under `budget`."""
         ratio = self._ratio.get(_conversation(request), 1.0)
-        return estimate_request(request) - int(budget / ratio)
+        return self._raw(request) - int(budget / ratio)
 
 
 def shrink_tool_results(

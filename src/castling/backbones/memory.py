@@ -16,6 +16,7 @@ nothing is capped.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -137,6 +138,7 @@ def choose_num_ctx(
     return WindowChoice(fits, capped, warning)
 
 
+@functools.lru_cache(maxsize=64)  # asked on every request; a host string is parsed once
 def _all_local(host: str) -> bool:
     hosts = [urlsplit(h if "://" in h else f"http://{h}").hostname for h in re.split(r"[,\s]+", host) if h]
     return bool(hosts) and all(h in _LOOPBACK for h in hosts)

@@ -65,6 +65,7 @@ class OpenAIServer(FlowServer):
         transport: AnyTransport | None = None,
     ) -> None:
         self.host = resolve_host(host)
+        self._chat_url = httpx.URL(f"{self.host}/chat/completions")  # parsed once: ~2% of a step otherwise
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._transport = transport
@@ -166,7 +167,7 @@ class OpenAIServer(FlowServer):
 
     def _stream(self, body: dict[str, Any], assembler: TurnAssembler) -> httpx.Response | None:
         """Feed the SSE reply to `assembler`; return one that is not SSE (an error, or one JSON completion) read."""
-        with self.client.stream("POST", f"{self.host}/chat/completions", json=body) as response:
+        with self.client.stream("POST", self._chat_url, json=body) as response:
             if response.status_code >= 400 or _is_whole(response):
                 response.read()
                 return response
@@ -178,7 +179,7 @@ class OpenAIServer(FlowServer):
         return None
 
     async def _astream(self, body: dict[str, Any], assembler: TurnAssembler) -> httpx.Response | None:
-        async with self.aclient.stream("POST", f"{self.host}/chat/completions", json=body) as response:
+        async with self.aclient.stream("POST", self._chat_url, json=body) as response:
             if response.status_code >= 400 or _is_whole(response):
                 await response.aread()
                 return response

@@ -1,17 +1,16 @@
 """A `ChatRequest` as an OpenAI-compatible `/chat/completions` body.
 
-castling's wire messages are Ollama-shaped (no call ids, arguments as objects, results carrying `tool_name`);
-the OpenAI wire wants ids on the calls, arguments as JSON strings and `tool_call_id` on each result. Options
+The messages are converted by `openai_messages.py` (call ids, JSON-string arguments, `tool_call_id`s). Options
 keep Ollama's names in castling (`num_predict`, ...) and are renamed here; Ollama-only ones are dropped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
-from castling.backbones.wire import ChatRequest, WireMessage
+from castling.backbones.openai_messages import to_openai_messages
+from castling.backbones.wire import ChatRequest
 
 RENAMED_OPTIONS = {"num_predict": "max_tokens", "repeat_penalty": "repetition_penalty"}
 """Ollama option → the OpenAI-compatible field (vLLM, SGLang and llama.cpp take `repetition_penalty`)."""
@@ -61,51 +60,6 @@ def response_format(schema: str | dict[str, Any]) -> dict[str, Any]:
         schema = json.loads(schema)
     name = str(schema.get("title") or SCHEMA_NAME) if isinstance(schema, dict) else SCHEMA_NAME
     return {"type": "json_schema", "json_schema": {"name": _identifier(name), "schema": schema, "strict": True}}
-
-
-def to_openai_messages(messages: Iterable[WireMessage]) -> list[dict[str, Any]]:
-    """Ollama-shaped messages with call ids added (`call_<n>`) and each tool result matched to its call.
-
-    Results are matched to the calls of the assistant turn before them by order, preferring the first open call
-    with the same tool name (Ollama matches the same way, so both wires see the same pairing).
-    """
-    converted: list[dict[str, Any]] = []
-    open_calls: list[tuple[str, str]] = []  # (id, tool name) of calls not answered yet
-    counter = 0
-    for message in messages:
-        role = message.get("role")
-        if role == "assistant" and message.get("tool_calls"):
-            calls = []
-            open_calls = []
-            for call in message["tool_calls"]:
-                function = call.get("function", {})
-                call_id = str(call.get("id") or f"call_{counter}")
-                counter += 1
-                open_calls.append((call_id, str(function.get("name", ""))))
-                calls.append({"id": call_id, "type": "function", "function": _function(function)})
-            converted.append({"role": "assistant", "content": message.get("content") or "", "tool_calls": calls})
-        elif role == "tool":
-            result_id = message.get("tool_call_id") or _take(open_calls, str(message.get("tool_name") or ""))
-            if result_id is None:
-                result_id = f"call_{counter}"  # a result with no call before it: still give the server an id
-                counter += 1
-            converted.append({"role": "tool", "tool_call_id": str(result_id), "content": message.get("content") or ""})
-        else:
-            converted.append({key: value for key, value in message.items() if key not in ("thinking", "tool_name")})
-    return converted
-
-
-def _function(function: dict[str, Any]) -> dict[str, Any]:
-    arguments = function.get("arguments", {})
-    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-    return {"name": function.get("name", ""), "arguments": text}
-
-
-def _take(open_calls: list[tuple[str, str]], name: str) -> str | None:
-    for position, (_, call_name) in enumerate(open_calls):
-        if call_name == name:
-            return open_calls.pop(position)[0]
-    return open_calls.pop(0)[0] if open_calls else None
 
 
 def _identifier(name: str) -> str:

@@ -18,58 +18,21 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-
-import httpx
-
+from castling.backbones.pool_hosts import (
+    RETRY_AFTER,
+    Failures,
+    HostHealth,
+    Member,
+    PoolUnavailable,
+    before_first_byte,
+    exhausted,
+)
 from castling.backbones.server import FlowServer, ModelInfo, ModelServer
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
-from castling.errors import (
-    ConfigError,
-    ModelNotFound,
-    ModelStreamError,
-    ModelTimeout,
-    OllamaError,
-    OllamaResponseError,
-    OllamaUnreachable,
-)
+from castling.errors import ConfigError, OllamaError
 from castling.sansio import Flow, io
 
-RETRY_AFTER = 5.0
-"""Seconds a failed host is passed over before it is tried again."""
-
-
-class PoolUnavailable(OllamaUnreachable):
-    """Every host of a pool failed before answering; `failures` lists `(host, what it said)` in the order tried."""
-
-    def __init__(self, message: str, *, host: str = "", model: str = "", failures: Sequence[tuple[str, str]] = ()):
-        super().__init__(message, host=host, model=model)
-        self.failures = tuple(failures)
-
-
-@dataclass(frozen=True)
-class HostHealth:
-    """What the pool knows of one host now."""
-
-    host: str
-    in_flight: int
-    down_for: float
-    """Seconds before the host is tried again (0 when it is up)."""
-    failures: int
-    """Failures before the first byte so far."""
-    last_error: str
-
-
-@dataclass
-class _Member:
-    index: int
-    server: ModelServer
-    in_flight: int = 0
-    down_until: float = float("-inf")
-    failures: int = 0
-    last_error: str = ""
-    missing: dict[str, float] = field(default_factory=dict)
-    """Models this host answered 404 for, and until when requests for them go elsewhere."""
+__all__ = ["RETRY_AFTER", "HostHealth", "Pool", "PoolUnavailable", "before_first_byte"]
 
 
 class Pool(FlowServer):
@@ -94,7 +57,7 @@ class Pool(FlowServer):
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
         self._clock = clock
-        self._members = [_Member(i, server) for i, server in enumerate(servers)]
+        self._members = [Member(i, server) for i, server in enumerate(servers)]
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -108,15 +71,12 @@ class Pool(FlowServer):
         """Each host's requests in flight, back-off and last failure."""
         now = self._clock()
         with self._lock:
-            return [
-                HostHealth(m.server.host, m.in_flight, max(0.0, m.down_until - now), m.failures, m.last_error)
-                for m in self._members
-            ]
+            return [member.health(now) for member in self._members]
 
     # -- chat and discovery (`show`, `list_models`, `chat` and their async twins come from `FlowServer`) -------
     def _chat(self, request: ChatRequest, on_delta: OnDelta | None) -> Flow[ChatTurn]:
         """Stream one reply from the best host, moving on to the next while hosts fail before the first byte."""
-        failures: list[tuple[_Member, OllamaError]] = []
+        failures: Failures = []
         while True:
             loaded = yield from self._loaded(request.model)
             member = yield from io(self._acquire, self._aacquire, request.model, failures, loaded)
@@ -132,7 +92,7 @@ class Pool(FlowServer):
     def _show(self, model: str) -> Flow[ModelInfo]:
         """What `model` can do, from the first healthy host that has it (cached)."""
         if model not in self._info:
-            failures: list[tuple[_Member, OllamaError]] = []
+            failures: Failures = []
             for member in self._in_order(model):
                 try:
                     self._info[model] = yield from io(member.server.show, member.server.ashow, model)
@@ -145,7 +105,7 @@ class Pool(FlowServer):
 
     def _list_models(self) -> Flow[list[str]]:
         """The models any healthy host offers (a model on one host only is still listed)."""
-        failures: list[tuple[_Member, OllamaError]] = []
+        failures: Failures = []
         answers: list[list[str]] = []
         for member in self._in_order(""):
             try:
@@ -165,7 +125,7 @@ class Pool(FlowServer):
             await member.server.aclose()
 
     # -- routing ---------------------------------------------------------------------------------------------
-    def _candidates(self, model: str, failures: Sequence[tuple[_Member, OllamaError]]) -> list[_Member]:
+    def _candidates(self, model: str, failures: Sequence[tuple[Member, OllamaError]]) -> list[Member]:
         """Hosts not yet tried for this request that may have `model`: the up ones, else the ones backing off."""
         tried = {member.index for member, _ in failures}
         now = self._clock()
@@ -173,12 +133,12 @@ class Pool(FlowServer):
         up = [m for m in left if m.down_until <= now]
         return up or left
 
-    def _in_order(self, model: str) -> list[_Member]:
+    def _in_order(self, model: str) -> list[Member]:
         """The hosts to ask, in order, for discovery: the up ones (or, when all are down, all of them)."""
         with self._lock:
             return self._candidates(model, ())
 
-    def _pick(self, model: str, failures: Sequence[tuple[_Member, OllamaError]], loaded: set[int]) -> _Member | None:
+    def _pick(self, model: str, failures: Sequence[tuple[Member, OllamaError]], loaded: set[int]) -> Member | None:
         """Under the lock: the host to use and its slot taken, `None` if none is left, `_FULL` to wait."""
         candidates = self._candidates(model, failures)
         if not candidates:
@@ -190,15 +150,15 @@ class Pool(FlowServer):
         best.in_flight += 1
         return best
 
-    def _acquire(self, model: str, failures: Sequence[tuple[_Member, OllamaError]], loaded: set[int]) -> _Member | None:
+    def _acquire(self, model: str, failures: Sequence[tuple[Member, OllamaError]], loaded: set[int]) -> Member | None:
         with self._freed:
             while (member := self._pick(model, failures, loaded)) is _FULL:
                 self._freed.wait()
             return member
 
     async def _aacquire(
-        self, model: str, failures: Sequence[tuple[_Member, OllamaError]], loaded: set[int]
-    ) -> _Member | None:
+        self, model: str, failures: Sequence[tuple[Member, OllamaError]], loaded: set[int]
+    ) -> Member | None:
         while True:
             with self._lock:
                 member = self._pick(model, failures, loaded)
@@ -209,7 +169,7 @@ class Pool(FlowServer):
                 self._async_waiters.append((loop, waiter))
             await waiter
 
-    def _release(self, member: _Member) -> None:
+    def _release(self, member: Member) -> None:
         with self._freed:
             member.in_flight -= 1
             self._freed.notify_all()
@@ -233,53 +193,14 @@ class Pool(FlowServer):
         return found
 
     # -- failures --------------------------------------------------------------------------------------------
-    def _note_failure(
-        self, member: _Member, exc: OllamaError, model: str, failures: list[tuple[_Member, OllamaError]]
-    ) -> None:
+    def _note_failure(self, member: Member, exc: OllamaError, model: str, failures: Failures) -> None:
         """Record a failure another host can make up for, or re-raise the ones it cannot."""
-        if isinstance(exc, ModelNotFound):
-            with self._lock:
-                member.missing[model] = self._clock() + self.retry_after
-        elif before_first_byte(exc):
-            with self._lock:
-                member.down_until = self._clock() + self.retry_after
-                member.failures += 1
-                member.last_error = str(exc)
-        else:
-            raise exc
+        with self._lock:
+            member.note_failure(exc, model, self._clock() + self.retry_after)
         failures.append((member, exc))
 
-    def _exhausted(self, model: str, failures: Sequence[tuple[_Member, OllamaError]]) -> OllamaError:
-        if all(isinstance(exc, ModelNotFound) for _, exc in failures) and model:
-            installed = sorted({name for _, exc in failures for name in getattr(exc, "installed", ())})
-            return ModelNotFound(
-                f"Model {model!r} is on none of the pool's hosts ({self.host}): pull it on at least one "
-                f"(`ollama pull {model}`). Models on the hosts: {', '.join(installed) or 'none'}.",
-                host=self.host,
-                model=model,
-                installed=installed,
-            )
-        lines = "".join(f"\n  - {member.server.host}: {exc}" for member, exc in failures)
-        return PoolUnavailable(
-            f"No host of the pool could serve {model or 'the request'!r}; tried {len(failures)} of "
-            f"{len(self._members)}:{lines}\nStart or fix at least one of them, or remove the dead ones from host=.",
-            host=self.host,
-            model=model,
-            failures=[(member.server.host, str(exc)) for member, exc in failures],
-        )
-
-
-def before_first_byte(exc: OllamaError) -> bool:
-    """True for failures that happened before the server sent any of the reply: safe to send elsewhere."""
-    if isinstance(exc, ModelStreamError):
-        return False
-    if isinstance(exc, OllamaUnreachable):
-        return True
-    if isinstance(exc, ModelTimeout):
-        return isinstance(exc.__cause__, httpx.ConnectTimeout)  # a slow model must not be loaded twice
-    if isinstance(exc, OllamaResponseError):
-        return exc.status_code >= 500 or isinstance(exc.__cause__, httpx.TransportError)
-    return False
+    def _exhausted(self, model: str, failures: Sequence[tuple[Member, OllamaError]]) -> OllamaError:
+        return exhausted(self.host, len(self._members), model, failures)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -287,5 +208,5 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-_FULL: _Member = _Member(-1, None)  # type: ignore[arg-type]
+_FULL: Member = Member(-1, None)  # type: ignore[arg-type]
 """`_pick`'s answer when every candidate host is at `max_in_flight`."""

@@ -35,6 +35,10 @@ class Profile(BaseModel):
     """`num_ctx` sent to Ollama unless overridden; capped by the model's own context length."""
     model_prefixes: tuple[str, ...]
     """Model names starting with one of these pick this backbone from a bare model name."""
+    thinks: bool = True
+    """Whether the family has a thinking mode. A server's word is not enough: OpenAI-compatible servers say nothing
+    of it (castling assumes every model thinks there), and `think`/`enable_thinking` means nothing to a family
+    without one. When False, thinking is never asked for, on any server."""
     long_context: tuple[tuple[str, int], ...] = ()
     """Long-context models (a part of the model name, their published window): these ask for that window instead
     of `default_num_ctx`, capped by the model's own length and by the memory the KV cache may use. First match wins."""
@@ -68,6 +72,7 @@ LLAMA = Profile(
     default_strategy="plan",
     default_num_ctx=16384,
     model_prefixes=("llama",),
+    thinks=False,  # no Llama release has a thinking mode
     long_context=(("llama4:maverick", 1048576), ("llama4:128x17b", 1048576), ("llama4", 10485760)),
 )
 

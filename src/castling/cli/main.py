@@ -21,13 +21,6 @@ def _version(_: argparse.Namespace) -> int:
     return 0
 
 
-def _backbones(_: argparse.Namespace) -> int:
-    from castling.backbones.profiles import render_table
-
-    print(render_table())
-    return 0
-
-
 def _chat(args: argparse.Namespace) -> int:
     from castling.cli.chat_command import run
 
@@ -99,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"castling {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("version", help="print the version").set_defaults(handler=_version)
-    commands.add_parser("backbones", help="list the backbones and their profiles").set_defaults(handler=_backbones)
+    from castling.cli.backbones_command import add_parser as add_backbones  # stdlib only: stays light
+
+    add_backbones(commands)
     from castling.scenarios.cli import add_commands as add_scenario_commands  # argparse only: stays light
 
     add_scenario_commands(commands)

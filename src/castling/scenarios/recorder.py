@@ -3,7 +3,8 @@
 Nothing is buffered: every chunk reaches the caller as it arrives (recording must not break streaming), and a
 copy is kept. A stream that is cut short is still stored, marked `interrupted`. Both model wires are recorded:
 Ollama's `/api/chat` (NDJSON lines) and the OpenAI-compatible `…/chat/completions` (SSE events), each chunk kept as
-parsed JSON; every other request of the model transport (`/api/show`, `/v1/models`, …) is a discovery exchange.
+parsed JSON; every other request of the model transport (`/api/show`, `/v1/models`, …) is a discovery exchange,
+except a pool's `/api/ps` routing probes (`ROUTING_PROBES`), which pass through unrecorded.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key")
 _DROPPED_HEADERS = ("user-agent", "accept-encoding", "connection", "host", "content-length", "accept")
 _KEPT_RESPONSE_HEADERS = ("content-type", "location", "content-language")
+ROUTING_PROBES = frozenset({"/api/ps"})
+"""Passed through, not recorded: a pool asks each host which models are loaded (at most every 5 s per host) only
+to order its hosts. They are not model traffic: how many there are depends on timing and on the number of hosts,
+and they list whatever else the hosts have loaded. A replay answers them from the scenario's models."""
 
 
 @dataclass
@@ -102,6 +107,8 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Reserve the exchange's place now (order of requests), fill it when the response ends."""
         if self.kind == "http":
             return lambda response, raw, complete: self._http_done(request, response, raw)
+        if request.url.path in ROUTING_PROBES:
+            return lambda response, raw, complete: None
         if chat_api(request.url.path) is None:
             return lambda response, raw, complete: self._server_done(request, response, raw)
         with self.capture.lock:

@@ -35,7 +35,7 @@ from langgraph.types import StreamWriter
 from castling.agents.approval import Approve
 from castling.agents.events import StepStartedEvent, TextDelta
 from castling.agents.interruption import plan_interruption_update
-from castling.agents.nodes import dual_node
+from castling.agents.nodes import dual_node, router
 from castling.agents.plan import prompts
 from castling.agents.plan.requests import (
     executor_messages,
@@ -97,10 +97,10 @@ class PlanStrategy:
         graph.add_node("limit", self.limit)
         graph.add_edge(START, "planner")
         targets = ["decide", "respond", "final", "limit"]
-        graph.add_conditional_edges("planner", self.route, targets)
-        graph.add_conditional_edges("decide", self.after_decide, ["replanner", "act"])
-        graph.add_conditional_edges("act", self.after_step, ["replanner", "decide"])
-        graph.add_conditional_edges("replanner", self.route, targets)
+        graph.add_conditional_edges("planner", router(self.route), targets)
+        graph.add_conditional_edges("decide", router(self.after_decide), ["replanner", "act"])
+        graph.add_conditional_edges("act", router(self.after_step), ["replanner", "decide"])
+        graph.add_conditional_edges("replanner", router(self.route), targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
         graph.add_edge("limit", END)
