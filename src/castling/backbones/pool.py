@@ -18,6 +18,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
+
 from castling.backbones.pool_hosts import (
     RETRY_AFTER,
     Failures,
