@@ -1,5 +1,7 @@
-"""Where an MCP server is and how to reach it: a command over stdio, or a URL over streamable HTTP; `watched`
-relays a transport so that its owner learns the moment the server goes away."""
+"""Where an MCP server is and how to reach it: a command over stdio, or a URL over streamable HTTP.
+
+`watched` relays a transport's read stream so that the session's owner learns the moment the server goes away.
+"""
 
 from __future__ import annotations
 
