@@ -1,5 +1,5 @@
 """The OpenAI-compatible stream read into a turn: CONSTRUCTED SSE in the documented chunk shape (vLLM's
-`chat.completion.chunk`, see shared/reference/turn2-field-notes.md), not recorded traffic."""
+`chat.completion.chunk`, as vLLM's OpenAI-compatible server documents it), not recorded traffic."""
 
 from __future__ import annotations
 

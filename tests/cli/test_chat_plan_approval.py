@@ -21,11 +21,6 @@ def script(server, code="print(6*7)", answer="It is 42."):
     server.add_reply(done(answer))
 
 
-def kinds(server):
-    names = {"You plan": "planner", "You carry": "executor", "You check": "replanner"}
-    return [next(v for k, v in names.items() if r["messages"][0]["content"].startswith(k)) for r in server.requests]
-
-
 async def test_llama_keeps_its_plan_strategy_and_asks_before_the_step_runs(llama):
     ran = []
     script(llama)
@@ -36,7 +31,7 @@ async def test_llama_keeps_its_plan_strategy_and_asks_before_the_step_runs(llama
     assert shown.index("▸ step 1: Compute 6*7 with Python") < shown.index("run_python wants to run:")
     assert "    print(6*7)" in shown and shown.index("run_python wants to run:") < shown.index("It is 42.")
     assert ran == ["print(6*7)"]
-    assert kinds(llama) == ["planner", "executor", "replanner"]  # the answer did not repeat the executor's call
+    assert llama.nodes == ["planner", "decide", "replanner"]  # the answer did not repeat the executor's call
     assert "ran print(6*7)" in last_user(llama.requests[2])
 
 
@@ -76,7 +71,7 @@ async def test_strategy_plan_works_while_a_tool_must_ask(server):
     await chat.run("/strategy plan\r", "what is 6*7?\r", "\r", "/exit\r")
     assert "strategy: plan" in chat.text and "error:" not in chat.text
     assert chat.text.count("run_python wants to run:") == 1 and ran == ["print(6*7)"]
-    assert kinds(server) == ["planner", "executor", "replanner"]
+    assert server.nodes == ["planner", "decide", "replanner"]
 
 
 async def test_ctrl_c_at_a_plan_steps_question_keeps_the_session_valid(llama):

@@ -1,66 +1,18 @@
 """`castling serve` answers as an Ollama server does: checked with the official client against a real process."""
 
-import http.client
 import json
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import ollama
 import pytest
 
 from castling.scenarios.store import load, save
 from tests.scenarios.scenario_helpers import LIBRARY
+from tests.scenarios.serve_helpers import HELLO, OPTIONS, Served, serving
 
 LIVE = LIBRARY / "live" / "dotnet-llama3.1-basicrequestresponse-streaming.yaml"
-HELLO = [{"role": "user", "content": "hello"}]
-OPTIONS = {"num_predict": 20, "temperature": 0.5}
-
-
-class Served:
-    def __init__(self, proc: "subprocess.Popen[str]", url: str) -> None:
-        self.proc, self.url = proc, url
-        self.client = ollama.Client(host=url)
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname or "", parts.port or 0
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=10)
-
-    def ask(self, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
-        connection = self.connection()
-        connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        text = response.read().decode()
-        connection.close()
-        return response.status, text
-
-    def hello(self, model: str = "llama3.1") -> str:
-        stream = self.client.chat(model=model, messages=HELLO, options=OPTIONS, stream=True)
-        return "".join(c.message.content or "" for c in stream)
-
-
-@contextmanager
-def serving(path: Path, *extra: str) -> Iterator[Served]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "castling.cli.main", "serve", str(path), "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        assert " at http://" in banner, banner
-        yield Served(proc, banner.split(" at ")[1].split()[0])
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.communicate(timeout=10)
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""The `Agent` facade: one object to run, stream and continue conversations."""
+"""The `Agent` facade: one object to run, stream and continue conversations.
+
+Construction, graphs, thread locks and the run/stream/resume entry points live here; turning what the graph
+gives back into events and a `RunResult` is `run_output.py`.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,15 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Durability, StreamMode
+from langgraph.types import Durability
 
-from castling.agents.approval import APPROVAL_KIND, Approve, Decision, Resume
+from castling.agents.approval import Approve, Decision, Resume
 from castling.agents.checkpointers import DualSaver, checkpointer_from
-from castling.agents.events import ApprovalEvent, Event, FinalEvent
-from castling.agents.plan.state import ReplanMode, with_plan
-from castling.agents.result import RunResult, build_result, run_start_index
+from castling.agents.events import Event
+from castling.agents.plan.state import ReplanMode
+from castling.agents.result import RunResult
 from castling.agents.resume import DONE, resume_input
+from castling.agents.run_output import STREAM_MODES, EventCollector, final_result, not_paused
 from castling.agents.strategies import StrategySettings, build_strategy
 from castling.agents.toolbox import Toolbox, ToolLike
 from castling.agents.tools_strategy import OnMaxSteps
@@ -171,14 +176,14 @@ class Agent:
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         with self._holding(thread_id):
             state = graph.invoke(inputs, config, **self._options(thread_id))
-        return _result(_not_paused(state), input_id, thread_id)
+        return final_result(not_paused(state), input_id, thread_id)
 
     async def arun(self, task: str, *, thread_id: str | None = None) -> RunResult:
         """Async `run`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
         async with self._aholding(thread_id):
             state = await graph.ainvoke(inputs, config, **self._options(thread_id))
-        return _result(_not_paused(state), input_id, thread_id)
+        return final_result(not_paused(state), input_id, thread_id)
 
     def resume(self, *, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Continue the run on `thread_id` that stopped, from its last checkpoint, and return its result.
@@ -194,7 +199,7 @@ class Agent:
             inputs = resume_input(graph.get_state(config), thread_id, decision)
             state = graph.invoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
             state = state or graph.get_state(config).values
-        return _result(_not_paused(state), None, thread_id)
+        return final_result(not_paused(state), None, thread_id)
 
     async def aresume(self, *, thread_id: str, decision: Decision | None = None) -> RunResult:
         """Async `resume`."""
@@ -204,7 +209,7 @@ class Agent:
             inputs = resume_input(await graph.aget_state(config), thread_id, decision)
             state = await graph.ainvoke(inputs, config, **self._options(thread_id)) if inputs is not DONE else None
             state = state or (await graph.aget_state(config)).values
-        return _result(_not_paused(state), None, thread_id)
+        return final_result(not_paused(state), None, thread_id)
 
     def _thread_config(self, thread_id: str) -> RunnableConfig:
         return {"recursion_limit": self._strategy.recursion_limit(), "configurable": {"thread_id": thread_id}}
@@ -216,9 +221,9 @@ class Agent:
         `Resume(Decision(...))` as the task, with the same `thread_id`, to continue.
         """
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        collector = _Collector(input_id, thread_id)
+        collector = EventCollector(input_id, thread_id)
         with self._holding(thread_id):
-            for item in graph.stream(inputs, config, stream_mode=list(_STREAM_MODES), **self._options(thread_id)):
+            for item in graph.stream(inputs, config, stream_mode=list(STREAM_MODES), **self._options(thread_id)):
                 event = collector.take(item)
                 if event is not None:
                     yield event
@@ -227,10 +232,10 @@ class Agent:
     async def astream(self, task: str | Resume, *, thread_id: str | None = None) -> AsyncIterator[Event]:
         """Async `stream`."""
         graph, inputs, config, input_id, thread_id = self._prepare(task, thread_id)
-        collector = _Collector(input_id, thread_id)
+        collector = EventCollector(input_id, thread_id)
         async with self._aholding(thread_id):
             options = self._options(thread_id)
-            async for item in graph.astream(inputs, config, stream_mode=list(_STREAM_MODES), **options):
+            async for item in graph.astream(inputs, config, stream_mode=list(STREAM_MODES), **options):
                 event = collector.take(item)
                 if event is not None:
                     yield event
@@ -281,58 +286,3 @@ class Agent:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-_STREAM_MODES: tuple[StreamMode, ...] = ("custom", "values", "updates")
-
-
-class _Collector:
-    """Turns LangGraph stream items into castling events, keeping the final state and any approval pause."""
-
-    def __init__(self, input_id: str | None, thread_id: str | None) -> None:
-        self.input_id, self.thread_id = input_id, thread_id
-        self.state: dict[str, Any] = {}
-        self.approval: ApprovalEvent | None = None
-
-    def take(self, item: Any) -> Event | None:
-        mode, payload = item
-        if mode == "custom":
-            event: Event = payload
-            return event
-        if mode == "values":
-            self.state = payload
-        else:
-            self.approval = self.approval or _approval(payload, self.thread_id)
-        return None
-
-    def last(self) -> Event:
-        # Called after the stream is drained: leaving it early can drop the checkpointer's last write.
-        return self.approval or FinalEvent(_result(self.state, self.input_id, self.thread_id))
-
-
-def _not_paused(state: dict[str, Any]) -> dict[str, Any]:
-    """The final state, or a ConfigError when the run stopped to wait for an approval `run()` cannot ask for."""
-    if state.get("__interrupt__"):
-        raise ConfigError(
-            "The run paused for approval of a tool call, which run()/arun() cannot ask for: use "
-            "agent.stream()/astream() and answer the ApprovalEvent with Resume(Decision(...))."
-        )
-    return state
-
-
-def _approval(update: Any, thread_id: str | None) -> ApprovalEvent | None:
-    """The approval request in an `updates` chunk, if the run paused for one."""
-    interrupts = update.get("__interrupt__") if isinstance(update, dict) else None
-    for item in interrupts or ():
-        value = getattr(item, "value", None)
-        if isinstance(value, dict) and value.get("kind") == APPROVAL_KIND:
-            return ApprovalEvent(value["call_id"], value["name"], dict(value["arguments"]), thread_id or "")
-    return None
-
-
-def _result(state: dict[str, Any], input_id: str | None, thread_id: str | None) -> RunResult:
-    messages = state.get("messages", [])
-    if input_id is None:  # a resumed run: it started at the last user message
-        start = next((i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], HumanMessage)), 0)
-        return with_plan(build_result(messages, start, thread_id), state)
-    return with_plan(build_result(messages, run_start_index(messages, input_id), thread_id), state)

@@ -1,6 +1,6 @@
 """Reading an OpenAI-compatible chat completion, streamed (SSE chunks) or whole, into a `ChatTurn`.
 
-Tolerant of what real servers send (see the reference field notes): tool-call fragments keyed by `index` with
+Tolerant of what real servers send (vLLM, TGI, llama.cpp and others): tool-call fragments keyed by `index` with
 the id and name in the first one and `arguments` split anywhere; continuation fragments with `null` fields or
 the id and name repeated (TGI); thinking under `reasoning_content` or `reasoning`, or both with the same text
 (read once); usage in a last chunk with no choices; no `finish_reason` at all. Arguments that are not JSON are

@@ -94,13 +94,13 @@ class ChatApp:
         self._modes: dict[str, str] = {}
         self._tools_running = 0
         self._rejected: dict[str, str] = {}
+        """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
         self._call_open = False
         """A model call was sent and has not reported its usage: an interruption now still counts it."""
-        """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
         self.recorder: SessionRecorder | None = None
+        """The wire recording `/save` writes from (set by `start_chat`)."""
         self.ready: asyncio.Future[None] | None = None
         """Done when the agent runtime (langgraph) is loaded and the checkpointer open (set by `start_chat`)."""
-        """The wire recording `/save` writes from (set by `start_chat`)."""
 
     # -- agent -----------------------------------------------------------------------------------------------
     def policy(self, name: str, arguments: Mapping[str, Any]) -> bool:

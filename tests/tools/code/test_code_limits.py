@@ -111,7 +111,7 @@ async def test_least_recently_used_worker_is_stopped_beyond_max_workers() -> Non
     try:
         for thread in ("a", "b", "c"):  # starting "c" stops "a", the least recently used
             assert await run_cell(tool, f"name = {thread!r}", thread) == "[done] no output"
-        assert tool._pool.live_workers() == 2
+        assert tool.live_workers == 2
         assert await run_cell(tool, "name", "c") == "[value]\n'c'"
         assert await run_cell(tool, "name", "b") == "[value]\n'b'"
         out = await run_cell(tool, "name", "a")  # restarts "a", which stops "c" (now least recently used)
@@ -122,23 +122,22 @@ async def test_least_recently_used_worker_is_stopped_beyond_max_workers() -> Non
         assert "NameError" in out
         assert await run_cell(tool, "name", "b") == "[value]\n'b'"
         assert "NameError" in await run_cell(tool, "name", "c")
-        assert tool._pool.live_workers() == 2
+        assert tool.live_workers == 2
     finally:
         await tool.aclose()
 
 
 async def test_idle_workers_are_stopped_at_the_next_call() -> None:
     require_bwrap()
-    tool = python(**FAST, idle_timeout=60)
     clock = FakeClock()
-    tool._pool.clock = clock
+    tool = python(**FAST, idle_timeout=60, clock=clock)
     try:
         assert await run_cell(tool, "v = 1", "old") == "[done] no output"
         clock.now += 30
         assert await run_cell(tool, "w = 2", "fresh") == "[done] no output"
         clock.now += 31  # "old" unused for 61 s, "fresh" for 31 s
         assert await run_cell(tool, "w", "fresh") == "[value]\n2"
-        assert tool._pool.live_workers() == 1
+        assert tool.live_workers == 1
         out = await run_cell(tool, "v", "old")
         assert out.startswith("[note] this cell ran in a new interpreter (the previous one was stopped after 60 s")
         assert "NameError" in out

@@ -144,17 +144,15 @@ async def test_extraction_is_killed_at_the_deadline_and_the_worker_recovers(serv
     server.routes["/slow"] = static(200, "<html><body>" + "<p>a</p>" * 100_000 + "</body></html>", "text/html")
     server.routes["/ok"] = static(200, article_page(20_000), "text/html")
     try:
-        tool = make_fetch(extract_timeout=30, **ALLOW)
-        tool._web.extractor = extractor
+        patient = make_fetch(extract_timeout=30, extractor=extractor, **ALLOW)
+        hurried = make_fetch(extract_timeout=0.3, extractor=extractor, **ALLOW)  # the same worker process
         # Warm the worker first: its cold start counts against the call's deadline too.
-        assert "# The History of the River Harbour" in await tool.ainvoke({"url": server.url("/ok")})
-        tool._web.settings = tool._web.settings.model_copy(update={"extract_timeout": 0.3})
-        slow = await tool.ainvoke({"url": server.url("/slow")})
+        assert "# The History of the River Harbour" in await patient.ainvoke({"url": server.url("/ok")})
+        slow = await hurried.ainvoke({"url": server.url("/slow")})
         assert slow.startswith("fetch failed: extraction took longer than the 0.") and slow.endswith(
             " s left and was stopped"
         )
-        tool._web.settings = tool._web.settings.model_copy(update={"extract_timeout": 30})
-        ok = await tool.ainvoke({"url": server.url("/ok")})
+        ok = await patient.ainvoke({"url": server.url("/ok")})
         assert "# The History of the River Harbour" in ok
         assert extractor.starts == 2  # killed once, started again
     finally:
@@ -177,8 +175,8 @@ async def test_a_slow_page_does_not_block_extraction_of_another(server, make_fet
     server.routes["/slow"] = static(200, "<html><body>" + "<p>a</p>" * 100_000 + "</body></html>", "text/html")
     server.routes["/ok"] = static(200, article_page(20_000), "text/html")
     try:
-        slow_tool, fast_tool = make_fetch(extract_timeout=4, **ALLOW), make_fetch(**ALLOW)
-        slow_tool._web.extractor = fast_tool._web.extractor = pool
+        slow_tool = make_fetch(extract_timeout=4, extractor=pool, **ALLOW)
+        fast_tool = make_fetch(extractor=pool, **ALLOW)
         slow = asyncio.create_task(slow_tool.ainvoke({"url": server.url("/slow")}))
         await asyncio.sleep(0.2)  # let the slow page reach the first worker
         fast = asyncio.create_task(fast_tool.ainvoke({"url": server.url("/ok")}))

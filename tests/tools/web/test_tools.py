@@ -194,8 +194,7 @@ async def test_unexpected_errors_become_one_line_results(server, make_fetch) -> 
             raise RuntimeError("extractor exploded")
 
     server.routes["/p"] = static(200, "<p>x</p>", "text/html")
-    tool = make_fetch(**ALLOW)
-    tool._web.extractor = Broken()
+    tool = make_fetch(extractor=Broken(), **ALLOW)
     assert await tool.ainvoke({"url": server.url("/p")}) == "fetch failed: RuntimeError: extractor exploded"
 
 

@@ -86,8 +86,7 @@ async def test_a_worker_that_cannot_start_says_why(server, make_fetch, tmp_path,
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     broken = ProcessExtractor()
     server.routes["/p"] = static(200, PAGE, "text/html")
-    tool = make_fetch(allow_hosts=["127.0.0.1"])
-    tool._web.extractor = broken
+    tool = make_fetch(allow_hosts=["127.0.0.1"], extractor=broken)
     with caplog.at_level(logging.ERROR, logger="castling.tools.web._extractor"):
         result = str(await tool.ainvoke({"url": server.url("/p")}))
     assert result == (

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,17 +47,22 @@ class RunPythonInput(BaseModel):
 
 
 class PythonTool(BaseTool):
-    """A langchain-core tool running model-written Python in one sandboxed worker per agent session."""
+    """A langchain-core tool running model-written Python in one sandboxed worker per agent session.
+
+    `clock` is the time source of idle and least-recently-used eviction (`time.monotonic`; a fake clock lets a test
+    age sessions without waiting); `live_workers` says how many interpreters are running.
+    """
 
     name: str = "run_python"
     description: str = ""
     args_schema: type[BaseModel] = RunPythonInput
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     settings: PythonToolConfig
+    clock: Callable[[], float] = Field(default=time.monotonic, exclude=True)
     _pool: SessionPool = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
-        self._pool = SessionPool(self.settings)
+        self._pool = SessionPool(self.settings, self.clock)
         if not self.description:
             self.description = _DESCRIPTION.format(timeout=self.settings.timeout)
             if self.settings.sandbox == "process":
@@ -66,6 +73,11 @@ class PythonTool(BaseTool):
         """How the memory budget is enforced on this host (a cgroup for the whole sandbox, or split rlimits)."""
         s = self.settings
         return describe(s.memory, s.max_processes, use_cgroup=s.memory_limit != "rlimit")
+
+    @property
+    def live_workers(self) -> int:
+        """How many agent sessions hold a running interpreter now (at most `max_workers` between cells)."""
+        return self._pool.live_workers()
 
     def _session(self, config: RunnableConfig | None) -> Session:
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
@@ -125,6 +137,7 @@ def python(
     workspace: str | Path | None = None,
     sandbox: Literal["bwrap", "process"] = "bwrap",
     name: str = "run_python",
+    clock: Callable[[], float] = time.monotonic,
     **options: Any,
 ) -> PythonTool:
     """A stateful Python interpreter tool, sandboxed with bubblewrap.
@@ -136,6 +149,7 @@ def python(
         sandbox: ``"bwrap"`` (default; refuses to run without bubblewrap) or ``"process"`` (opt-in, rlimits
             only: network and file reads are NOT contained).
         name: the tool name the model sees.
+        clock: the time source of idle and least-recently-used eviction (injectable: a fake clock in tests).
         **options: any other `PythonToolConfig` field (grace, workspace_size, max_processes, ...).
 
     Raises:
@@ -159,4 +173,4 @@ def python(
         )
         warnings.warn(message, UnsandboxedWarning, stacklevel=2)
         log.warning(message)
-    return PythonTool(name=name, settings=settings)
+    return PythonTool(name=name, settings=settings, clock=clock)

@@ -14,17 +14,14 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
-import os
-import tempfile
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, TextIO, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
 import mcp_types as types
 from mcp import Client
-from mcp.client._transport import Transport, TransportStreams
 from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
@@ -33,7 +30,8 @@ from castling._version import __version__
 
 from ._results import McpToolError
 from ._session import McpSession
-from ._transports import ServerSpec, open_transport
+from ._stderr import ServerStderr
+from ._transports import ServerSpec, open_transport, watched
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +61,7 @@ class McpConnection(McpSession):
         self._owner: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._opening: asyncio.Lock | None = None
-        self._stderr: TextIO | None = None
+        self._stderr = ServerStderr()
         self.starts = 0
         """How many times the server was started (1 + restarts)."""
         self._changed = threading.Event()
@@ -112,9 +110,7 @@ class McpConnection(McpSession):
             log.warning("MCP server %s did not shut down cleanly: %s", self.spec.label, exc)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=_CLOSE_TIMEOUT)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        self._stderr.close()
 
     async def aclose(self) -> None:
         """`close` without blocking the caller's event loop."""
@@ -154,7 +150,7 @@ class McpConnection(McpSession):
                     self._stop.set()
                     raise McpToolError(
                         f"the MCP server {self.spec.label} did not finish starting within "
-                        f"{self.spec.start_timeout:g} s{self._stderr_tail()}"
+                        f"{self.spec.start_timeout:g} s{self._stderr.tail()}"
                     ) from None
             return self._client
 
@@ -163,9 +159,9 @@ class McpConnection(McpSession):
         gone = anyio.Event()
         client: Client | None = None
         try:
-            stderr = self._new_stderr()
+            stderr = self._stderr.fresh()
             self.starts += 1
-            transport = _watched(open_transport(self.spec, stderr), gone)
+            transport = watched(open_transport(self.spec, stderr), gone)
             handler = self._on_message
             async with Client(transport, cache=None, client_info=_CLIENT_INFO, message_handler=handler) as client:
                 ready.set_result(client)
@@ -255,7 +251,7 @@ class McpConnection(McpSession):
             self._retire(client)
             return McpToolError(
                 f"the MCP server {self.spec.label} closed the connection during the call to {name} (it exited or "
-                f"crashed){self._stderr_tail()}. The call's effect is unknown; the server will be started again "
+                f"crashed){self._stderr.tail()}. The call's effect is unknown; the server will be started again "
                 "on the next call, with its state reset."
             )
         if exc.code == types.REQUEST_TIMEOUT:
@@ -268,29 +264,8 @@ class McpConnection(McpSession):
     def _start_error(self, exc: Exception) -> McpToolError:
         cause = _innermost(exc)
         return McpToolError(
-            f"could not start the MCP server {self.spec.label}: {type(cause).__name__}: {cause}{self._stderr_tail()}"
+            f"could not start the MCP server {self.spec.label}: {type(cause).__name__}: {cause}{self._stderr.tail()}"
         )
-
-    def _new_stderr(self) -> TextIO:
-        # One file per server process, so an error quotes this process's last words, not a previous one's.
-        if self._stderr is not None:
-            self._stderr.close()
-        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        return self._stderr
-
-    def _stderr_tail(self, lines: int = 3, limit: int = 400) -> str:
-        if self._stderr is None:
-            return ""
-        try:  # pread: the server process shares the file offset, so reading must not move it
-            fd = self._stderr.fileno()
-            size = os.fstat(fd).st_size
-            data = os.pread(fd, 16384, max(0, size - 16384)).decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
-        tail = [line.strip() for line in data.splitlines() if line.strip()][-lines:]
-        text = " | ".join(tail)
-        text = text if len(text) <= limit else "..." + text[-limit:]
-        return f"; its last stderr lines: {text}" if tail else ""
 
 
 _CLIENT_INFO = types.Implementation(name="castling", version=__version__)
@@ -320,28 +295,3 @@ def _serve(loop: asyncio.AbstractEventLoop) -> None:
 async def _wait_then_cancel(wait: Callable[[], Awaitable[Any]], group: anyio.abc.TaskGroup) -> None:
     await wait()
     group.cancel_scope.cancel()
-
-
-@contextlib.asynccontextmanager
-async def _watched(transport: Transport, gone: anyio.Event) -> AsyncIterator[TransportStreams]:
-    """`transport` with its read stream relayed, so the owner learns the moment the server's output ends."""
-    async with transport as (read, write):
-        relay_send, relay_receive = anyio.create_memory_object_stream[Any](0)
-
-        async def relay() -> None:
-            try:
-                async with relay_send:
-                    async for item in read:
-                        await relay_send.send(item)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                pass
-            finally:
-                gone.set()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(relay)
-            try:
-                yield relay_receive, write
-            finally:
-                group.cancel_scope.cancel()
-                relay_receive.close()

@@ -1,4 +1,7 @@
-"""Where an MCP server is and how to reach it: a command over stdio, or a URL over streamable HTTP."""
+"""Where an MCP server is and how to reach it: a command over stdio, or a URL over streamable HTTP.
+
+`watched` relays a transport's read stream so that the session's owner learns the moment the server goes away.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import contextlib
 import shlex
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
+import anyio
 import httpx2
 from mcp.client._transport import Transport, TransportStreams
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -83,3 +87,28 @@ async def _http(url: str, headers: Mapping[str, str]) -> AsyncIterator[Transport
     async with httpx2.AsyncClient(headers=dict(headers), timeout=timeout) as http:
         async with streamable_http_client(url, http_client=http) as streams:
             yield streams
+
+
+@contextlib.asynccontextmanager
+async def watched(transport: Transport, gone: anyio.Event) -> AsyncIterator[TransportStreams]:
+    """`transport` with its read stream relayed, so the owner learns the moment the server's output ends."""
+    async with transport as (read, write):
+        relay_send, relay_receive = anyio.create_memory_object_stream[Any](0)
+
+        async def relay() -> None:
+            try:
+                async with relay_send:
+                    async for item in read:
+                        await relay_send.send(item)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass
+            finally:
+                gone.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(relay)
+            try:
+                yield relay_receive, write
+            finally:
+                group.cancel_scope.cancel()
+                relay_receive.close()
