@@ -37,11 +37,12 @@ def eval_command(args: argparse.Namespace) -> int:
             allow(path, "tool")
         for path in args.check:
             allow(path, "check")
-        scenarios = [load(p) for p in select(args.paths, args.keyword)]
+        loaded = [(load(p), p) for p in select(args.paths, args.keyword)]
     except CastlingError as exc:
         print(f"castling eval: {exc}", file=sys.stderr)
         return 2
-    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats)
+    scenarios, folders = [s for s, _ in loaded], {s.id: p.parent for s, p in loaded}
+    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders)
     if not specs:
         print("castling eval: no agent scenarios found under " + " ".join(args.paths), file=sys.stderr)
         return 2

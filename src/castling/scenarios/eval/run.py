@@ -14,6 +14,7 @@ import httpx
 
 from castling.scenarios.eval.journal import Journal, RunRecord
 from castling.scenarios.eval.plan import RunSpec
+from castling.scenarios.eval.web import RecordedWeb
 from castling.scenarios.execute import execute
 from castling.scenarios.expectations import check_all
 from castling.scenarios.format import Outcome
@@ -104,7 +105,7 @@ def run_one(
     live = live_for(scenario, host)
     capture = Capture() if record_dir is not None else None
     model: Any = SharedNetwork(network) if network is not None else live.model_transport()
-    http: Any = live.http_transport()
+    http: Any = RecordedWeb(scenario, spec.folder) if scenario.tool_http else live.http_transport()
     if capture is not None:
         model = RecordingTransport(model, capture, kind="ollama")
         http = RecordingTransport(http, capture, kind="http") if http is not None else recording_wrapper(capture)
