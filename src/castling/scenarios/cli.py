@@ -104,7 +104,23 @@ def _add_eval(commands: Any) -> None:
     )
     run.add_argument("--repeats", type=int, default=1, help="runs per task and configuration")
     run.add_argument("-j", "--jobs", type=int, default=1, help="runs at once")
-    run.add_argument("--host", action="append", default=[], help="a server URL (repeat: runs spread over them)")
+    run.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        help="a server URL (repeat: runs spread over them; a run whose host refuses connections goes to another)",
+    )
+    run.add_argument(
+        "--server",
+        choices=("ollama", "openai"),
+        default=None,
+        help="the API the hosts speak (default: each file's own); openai: give URLs with their prefix, e.g. …:8000/v1",
+    )
+    run.add_argument(
+        "--api-key",
+        default=None,
+        help="bearer key for an OpenAI-compatible server (default: $CASTLING_API_KEY; never $OPENAI_API_KEY)",
+    )
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose path contains this")
     run.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON (journal beside it)")
     run.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from castling.scenarios.names import allow
 from castling.scenarios.store import load
 
 JOURNAL = "eval-journal.jsonl"
+API_KEY_VARIABLE = "CASTLING_API_KEY"
+"""Read for `--server openai` without `--api-key`. Not OPENAI_API_KEY: a real OpenAI key must not go to a GPU box."""
+
+
+def _host_down(host: str | None) -> None:
+    print(f"host {host or 'default'} cannot be reached: its runs go to the other hosts", file=sys.stderr)
 
 
 def journal_path(args: argparse.Namespace) -> Path | None:
@@ -41,8 +48,15 @@ def eval_command(args: argparse.Namespace) -> int:
     except CastlingError as exc:
         print(f"castling eval: {exc}", file=sys.stderr)
         return 2
+    server = getattr(args, "server", None)
+    api_key = getattr(args, "api_key", None)
+    if api_key and server != "openai":
+        print("castling eval: --api-key is for an OpenAI-compatible server: add --server openai", file=sys.stderr)
+        return 2
+    if server == "openai" and not api_key:
+        api_key = os.environ.get(API_KEY_VARIABLE) or None
     scenarios, folders = [s for s, _ in loaded], {s.id: p.parent for s, p in loaded}
-    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders)
+    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders, server)
     if not specs:
         print("castling eval: no agent scenarios found under " + " ".join(args.paths), file=sys.stderr)
         return 2
@@ -58,7 +72,16 @@ def eval_command(args: argparse.Namespace) -> int:
     hosts: list[str | None] = list(args.host) or [None]
     progress = Progress(len(specs), len(specs) - len(todo))
     try:
-        fresh = run_all(todo, hosts=hosts, jobs=args.jobs, journal=journal, record_dir=record_dir, on_done=progress)
+        fresh = run_all(
+            todo,
+            hosts=hosts,
+            jobs=args.jobs,
+            journal=journal,
+            record_dir=record_dir,
+            on_done=progress,
+            api_key=api_key,
+            on_down=_host_down if len(hosts) > 1 else None,
+        )
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
         return 130

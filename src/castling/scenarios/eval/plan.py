@@ -68,10 +68,12 @@ def plan_runs(
     strategies: Sequence[str] = (),
     repeats: int = 1,
     folders: Mapping[str, Path] | None = None,
+    server: str | None = None,
 ) -> list[RunSpec]:
     """Every run, ordered repeat-major so an interrupted eval has a little of everything rather than one task.
 
     `folders`: the folder of each scenario's file, by scenario id (for the blobs of its recorded web).
+    `server`: the API every run speaks (`ollama`, `openai`), instead of each file's own.
     """
     folders = folders or {}
     specs = []
@@ -81,16 +83,15 @@ def plan_runs(
                 for backbone in backbones or [family_or_fallback(model)]:
                     for strategy in strategies or [template.agent.strategy or "tools"]:
                         config = Config(model, backbone, strategy)
-                        run = variant(template, config)
+                        run = variant(template, config, server)
                         specs.append(RunSpec(template.group, config, repeat, run, folders.get(template.id, Path())))
     return specs
 
 
-def variant(template: Scenario, config: Config) -> Scenario:
+def variant(template: Scenario, config: Config, server: str | None = None) -> Scenario:
     """The template under `config`, as a fresh live scenario: no model traffic; its `tool_http` kept as its web."""
-    agent = template.agent.model_copy(
-        update={"model": config.model, "backbone": config.backbone, "strategy": config.strategy}
-    )
+    update = {"model": config.model, "backbone": config.backbone, "strategy": config.strategy}
+    agent = template.agent.model_copy(update={**update, **({"server": server} if server else {})})
     return template.model_copy(
         update={
             "agent": agent,
