@@ -79,10 +79,19 @@ def _add_serve(commands: Any) -> None:
 
 
 def _add_compare(commands: Any) -> None:
-    compare = commands.add_parser("compare", help="compare backbones on the same tasks (tables + HTML)")
-    compare.add_argument("paths", nargs="+", help="scenario files or folders")
+    compare = commands.add_parser(
+        "compare",
+        help="offline view: recorded scenarios side by side per backbone, or saved `castling eval --json` results",
+        description="The offline view of castling's comparisons. Scenario files/folders: their recorded outcomes "
+        "per task and backbone/strategy (no model needed). Files ending in .json: the results of `castling eval "
+        "--json`, shown with eval's table and HTML report (several files are shown together). "
+        "`castling eval` is the live side: repeats, 95% intervals, hosts, resume.",
+    )
+    compare.add_argument("paths", nargs="+", help="scenario files or folders, or eval --json result files")
     compare.add_argument("--html", default=None, help="also write a self-contained HTML report here")
-    compare.add_argument("--live", action="store_true", help="run the tasks against live models instead")
+    compare.add_argument(
+        "--live", action="store_true", help="run each task once against live models (castling eval does more)"
+    )
     compare.add_argument("--models", default="", help="live: comma-separated models, e.g. qwen3:8b,llama3.1:8b")
     compare.add_argument(
         "--strategy", choices=("tools", "plan"), default=None, help="live: run every task under this strategy"
@@ -94,7 +103,11 @@ def _add_compare(commands: Any) -> None:
 
 def _add_eval(commands: Any) -> None:
     run = commands.add_parser(
-        "eval", help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals"
+        "eval",
+        help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals",
+        description="Live runs of each task (one per task_id) for every model × backbone × strategy, --repeats "
+        "times, spread over --host. The multilingual suite: castling eval scenarios/eval --model M. "
+        "See saved results again, offline: castling compare OUT.json [--html page.html].",
     )
     run.add_argument("paths", nargs="+", help="scenario files or folders (one run template per task_id)")
     run.add_argument("--model", action="append", required=True, help="a model to evaluate (repeat the option)")

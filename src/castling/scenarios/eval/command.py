@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from castling.errors import CastlingError
 from castling.scenarios.commands import select
@@ -105,3 +106,26 @@ def _report(args: argparse.Namespace, records: list[RunRecord]) -> int:
     if errored:  # a wrong answer is a result; a run that could not happen (server down, HTTP 500) is flagged
         print(f"\n{errored} of {len(records)} runs failed before an answer (errors column)", file=sys.stderr)
     return 1 if errored else 0
+
+
+def show_results(paths: list[str], html: str | None) -> int:
+    """`castling compare OUT.json …`: the table (and `--html`) of saved `castling eval --json` results, offline."""
+    rows: list[dict[str, Any]] = []
+    totals: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            rows += list(document["results"])
+            totals += list(document["overall"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(
+                f"castling compare: {path} is not a castling eval --json file ({type(exc).__name__}: {exc}); "
+                "write one with castling eval … --json OUT",
+                file=sys.stderr,
+            )
+            return 2
+    print(final_table(rows, totals))
+    if html:
+        Path(html).write_text(eval_html(rows, totals, meta="results of " + ", ".join(paths)), encoding="utf-8")
+        print(f"\nHTML report: {html}")
+    return 0
