@@ -139,6 +139,11 @@ def _add_eval(commands: Any) -> None:
     run.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
     run.add_argument("--record", default=None, metavar="DIR", help="save every run as a scenario file (and journal)")
     run.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run: start over")
+    run.add_argument(
+        "--by-folder",
+        action="store_true",
+        help="also figures per folder of the task files (scenarios/eval: per language)",
+    )
     run.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool the files may name")
     run.add_argument("--check", action="append", default=[], metavar="MODULE:ATTR", help="a custom check")
     run.set_defaults(handler=_eval)

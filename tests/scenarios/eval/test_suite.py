@@ -82,10 +82,13 @@ def suite_server() -> Iterator[str]:
     running.stop()
 
 
-def test_an_eval_over_the_suite_gives_the_exact_expected_pass_rates(suite_server: str, tmp_path: Path):
+def test_an_eval_over_the_suite_gives_the_exact_expected_pass_rates(
+    suite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     out = tmp_path / "eval.json"
     models = ["--model", "right:8b", "--model", "english:8b", "--model", "literal:8b"]
-    assert main(["eval", str(SUITE), *models, "-j", "2", "--host", suite_server, "--json", str(out)]) == 0
+    argv = ["eval", str(SUITE), *models, "-j", "2", "--host", suite_server, "--json", str(out), "--by-folder"]
+    assert main(argv) == 0
     document = json.loads(out.read_text())
     overall = {row["model"]: (row["passed"], row["runs"]) for row in document["overall"]}
     assert overall == {"right:8b": (35, 35), "english:8b": (5, 35), "literal:8b": (24, 35)}
@@ -95,6 +98,12 @@ def test_an_eval_over_the_suite_gives_the_exact_expected_pass_rates(suite_server
     assert failed_literal == {f"weather-{lang}" for lang in ("es", "zh", "ja", "hi", "ar")} | {
         f"multi-step-{lang}" for lang in LANGUAGES if lang != "en"
     }
+    per_language = {(row["task"], row["model"]): row["passed"] for row in document["by_folder"]}
+    assert [per_language[(f"{lang}/*", "english:8b")] for lang in LANGUAGES] == [5, 0, 0, 0, 0, 0, 0]
+    assert [per_language[(f"{lang}/*", "literal:8b")] for lang in LANGUAGES] == [5, 3, 4, 3, 3, 3, 3]
+    assert {per_language[(f"{lang}/*", "right:8b")] for lang in LANGUAGES} == {5}
     runs = document["runs"]
     fetched = [r for r in runs if r["task"] == "fetch-ja" and r["model"] == "right:8b"]
     assert fetched[0]["passed"] and fetched[0]["tool_calls"] == 1  # the page came from the file's tool_http
+    table = capsys.readouterr().out.split("per folder (the eval suite: per language)")[1]
+    assert "sw/*" in table and "4/5" in table  # literal: Swahili says Tokyo too, only its multi-step fails

@@ -11,7 +11,7 @@ from typing import Any
 
 from castling.errors import CastlingError
 from castling.scenarios.commands import select
-from castling.scenarios.eval.figures import overall, results
+from castling.scenarios.eval.figures import by_folder, overall, results
 from castling.scenarios.eval.html import eval_html
 from castling.scenarios.eval.journal import Journal, RunRecord
 from castling.scenarios.eval.plan import plan_runs
@@ -94,9 +94,14 @@ def eval_command(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, records: list[RunRecord]) -> int:
     rows, totals = results(records), overall(records)
     print(final_table(rows, totals))
+    folders = by_folder(records) if getattr(args, "by_folder", False) else []
+    if folders:
+        print("\nper folder (the eval suite: per language)\n" + final_table(folders, []))
     meta = f"{len(records)} runs · repeats {args.repeats} · hosts: {', '.join(args.host) or 'default'}"
     if args.json:
         document = {"results": rows, "overall": totals, "runs": [vars(r) for r in records]}
+        if folders:
+            document["by_folder"] = folders
         Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nJSON: {args.json}")
     if args.html:

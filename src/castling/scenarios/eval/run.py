@@ -210,6 +210,7 @@ def _record(spec: RunSpec, outcome: Outcome, problems: list[str], latency: float
         tool_calls=len(outcome.tool_calls),
         steps=outcome.steps,
         host=host,
+        folder=spec.folder.name,
     )
 
 
