@@ -96,6 +96,9 @@ class TransportServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # as Ollama: persistent connections, answers with a length or chunked
+            # TCP_NODELAY, as Ollama's Go server has by default: the headers and the body go out in separate writes,
+            # and Nagle held the body until the client's delayed ACK of the headers (~40 ms per request on loopback).
+            disable_nagle_algorithm = True
             timeout = IDLE_TIMEOUT  # a client that stays silent does not hold a connection slot for ever
 
             def dispatch(self) -> None:
