@@ -122,3 +122,13 @@ def test_the_readme_fixture_example_passes_as_written(pytester: pytest.Pytester,
     shutil.copy(LIBRARY / "qwen" / "web-fetch.yaml", pytester.path / "scenarios" / "qwen" / "web-fetch.yaml")
     pytester.makepyfile(test_example=readme_fixture_example(root / readme))
     pytester.runpytest("test_example.py").assert_outcomes(passed=1)
+
+
+def test_scenario_files_run_under_xdist_with_the_results_table_gathered(project: pytest.Pytester):
+    # pytest-xdist: items run in two worker processes; their rows reach the controller's results table.
+    result = project.runpytest_subprocess("scenarios", "-n", "2", "-p", "xdist")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*2 workers*"])
+    table = result.stdout.str().split("scenario results (mode=replay)")[1]
+    for scenario in ("qwen-weather-single", "qwen-web-title", "llama-no-tool", "qwen-code-exec"):
+        assert table.count(scenario) == 1, scenario

@@ -79,10 +79,19 @@ def _add_serve(commands: Any) -> None:
 
 
 def _add_compare(commands: Any) -> None:
-    compare = commands.add_parser("compare", help="compare backbones on the same tasks (tables + HTML)")
-    compare.add_argument("paths", nargs="+", help="scenario files or folders")
+    compare = commands.add_parser(
+        "compare",
+        help="offline view: recorded scenarios side by side per backbone, or saved `castling eval --json` results",
+        description="The offline view of castling's comparisons. Scenario files/folders: their recorded outcomes "
+        "per task and backbone/strategy (no model needed). Files ending in .json: the results of `castling eval "
+        "--json`, shown with eval's table and HTML report (several files are shown together). "
+        "`castling eval` is the live side: repeats, 95% intervals, hosts, resume.",
+    )
+    compare.add_argument("paths", nargs="+", help="scenario files or folders, or eval --json result files")
     compare.add_argument("--html", default=None, help="also write a self-contained HTML report here")
-    compare.add_argument("--live", action="store_true", help="run the tasks against live models instead")
+    compare.add_argument(
+        "--live", action="store_true", help="run each task once against live models (castling eval does more)"
+    )
     compare.add_argument("--models", default="", help="live: comma-separated models, e.g. qwen3:8b,llama3.1:8b")
     compare.add_argument(
         "--strategy", choices=("tools", "plan"), default=None, help="live: run every task under this strategy"
@@ -94,7 +103,11 @@ def _add_compare(commands: Any) -> None:
 
 def _add_eval(commands: Any) -> None:
     run = commands.add_parser(
-        "eval", help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals"
+        "eval",
+        help="run scenario tasks live per model × backbone × strategy, repeated, with 95%% intervals",
+        description="Live runs of each task (one per task_id) for every model × backbone × strategy, --repeats "
+        "times, spread over --host. The multilingual suite: castling eval scenarios/eval --model M. "
+        "See saved results again, offline: castling compare OUT.json [--html page.html].",
     )
     run.add_argument("paths", nargs="+", help="scenario files or folders (one run template per task_id)")
     run.add_argument("--model", action="append", required=True, help="a model to evaluate (repeat the option)")
@@ -104,12 +117,33 @@ def _add_eval(commands: Any) -> None:
     )
     run.add_argument("--repeats", type=int, default=1, help="runs per task and configuration")
     run.add_argument("-j", "--jobs", type=int, default=1, help="runs at once")
-    run.add_argument("--host", action="append", default=[], help="a server URL (repeat: runs spread over them)")
+    run.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        help="a server URL (repeat: runs spread over them; a run whose host refuses connections goes to another)",
+    )
+    run.add_argument(
+        "--server",
+        choices=("ollama", "openai"),
+        default=None,
+        help="the API the hosts speak (default: each file's own); openai: give URLs with their prefix, e.g. …:8000/v1",
+    )
+    run.add_argument(
+        "--api-key",
+        default=None,
+        help="bearer key for an OpenAI-compatible server (default: $CASTLING_API_KEY; never $OPENAI_API_KEY)",
+    )
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose path contains this")
     run.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON (journal beside it)")
     run.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")
     run.add_argument("--record", default=None, metavar="DIR", help="save every run as a scenario file (and journal)")
     run.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run: start over")
+    run.add_argument(
+        "--by-folder",
+        action="store_true",
+        help="also figures per folder of the task files (scenarios/eval: per language)",
+    )
     run.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool the files may name")
     run.add_argument("--check", action="append", default=[], metavar="MODULE:ATTR", help="a custom check")
     run.set_defaults(handler=_eval)

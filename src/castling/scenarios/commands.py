@@ -174,9 +174,27 @@ def bind_problem(host: str, port: int, exc: OSError) -> str:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    """Tables per backbone and strategy, from the recordings or (with --live) from fresh runs."""
+    """The offline view: recorded scenarios per backbone and strategy, or saved `castling eval --json` results.
+
+    `--live` (one run per task and model, no intervals) still works; `castling eval` is its full version.
+    """
+    results = [p for p in args.paths if p.endswith(".json")]
+    if results:
+        if len(results) < len(args.paths) or args.live:
+            print(
+                "castling compare: give either scenario files/folders or eval --json results, not both", file=sys.stderr
+            )
+            return 2
+        from castling.scenarios.eval.command import show_results
+
+        return show_results(results, args.html)
     scenarios = [load(p) for p in select(args.paths, None)]
     if args.live:
+        print(
+            "castling compare: note: for repeats, 95% intervals, several hosts and resume, use "
+            "castling eval PATH --model M [--repeats N]",
+            file=sys.stderr,
+        )
         models = [m.strip() for m in args.models.split(",") if m.strip()]
         if not models:
             print("castling compare --live needs --models, e.g. --models qwen3:8b,llama3.1:8b", file=sys.stderr)

@@ -22,14 +22,21 @@ AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 CODE_TOOL = "run_python"
 
 
-def build_backbone(config: AgentConfig, transport: AnyTransport, host: str | None = None) -> Any:
-    """The backbone the config names: a registered family only (a scenario file never imports code)."""
+def build_backbone(
+    config: AgentConfig, transport: AnyTransport, host: str | None = None, api_key: str | None = None
+) -> Any:
+    """The backbone the config names: a registered family only (a scenario file never imports code).
+
+    `api_key`: the bearer key of an OpenAI-compatible server (given by the user, never read from the file).
+    """
     from castling.backbones.registry import backbone_class
 
     cls: Any = backbone_class(config.backbone)
     kwargs: dict[str, Any] = {"think": config.think, "num_ctx": config.num_ctx, "options": dict(config.options)}
     if config.server != "ollama":  # families registered before the seam may not take `server=`
         kwargs["server"] = config.server
+        if api_key is not None:
+            kwargs["api_key"] = api_key
     return cls(config.model, host=host, transport=transport, **kwargs)
 
 
@@ -68,6 +75,7 @@ def execute(
     http: AnyTransport | None,
     host: str | None = None,
     mcp: Sequence[Any] = (),
+    api_key: str | None = None,
 ) -> Outcome:
     """Run the task; castling errors become `outcome.error`, divergences propagate.
 
@@ -78,7 +86,7 @@ def execute(
     from castling.agents.agent import Agent
 
     config = scenario.agent
-    backbone = build_backbone(config, model, model_host(scenario, host))
+    backbone = build_backbone(config, model, model_host(scenario, host), api_key)
     agent = Agent(
         backbone,
         [*build_tools(scenario, http), *mcp],

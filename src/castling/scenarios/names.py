@@ -1,10 +1,10 @@
 """What a scenario file may name: tools and custom checks that code or configuration put here.
 
 A scenario file is data. It names a tool or a check; it never imports one. The names it can use are the
-library's stand-ins, the built-in tools, and what the host side registered: test code (`register_tool`,
-`register_check`, e.g. in `conftest.py`) or configuration outside the file (the pytest ini options
-`castling_tools` / `castling_checks`, `castling replay --tool/--check module:attr`), which imports `module:attr`
-paths by the host's own choice.
+library's stand-ins and checks (`language_checks.py`), the built-in tools, and what the host side registered:
+test code (`register_tool`, `register_check`, e.g. in `conftest.py`) or configuration outside the file (the pytest
+ini options `castling_tools` / `castling_checks`, `castling replay --tool/--check module:attr`), which imports
+`module:attr` paths by the host's own choice.
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def registered_tool(name: str) -> BaseTool | None:
 
 
 def registered_check(name: str) -> Check | None:
-    """The check registered under `name`, if any."""
-    return _CHECKS.get(name)
+    """The check registered under `name`, else the library's check of that name (`answer-language:ja`), if any."""
+    from castling.scenarios.language_checks import library_check
+
+    return _CHECKS.get(name) or library_check(name)
 
 
 def not_registered(kind: Literal["tool", "check"], name: str) -> str:

@@ -17,7 +17,9 @@ import pytest
 
 from castling.scenarios.format import MODES, Mode
 
-_REPORTS = pytest.StashKey[list[Any]]()
+_ROWS = pytest.StashKey[list[list[str]]]()
+ROW_PROPERTY = "castling_scenario_row"
+"""The item's row of the results table, carried in `user_properties` so it reaches the pytest-xdist controller."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,8 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Start an empty list of scenario reports; allow the tools and checks the project's configuration names."""
-    config.stash[_REPORTS] = []
+    """Start an empty list of result rows; allow the tools and checks the project's configuration names."""
+    config.stash[_ROWS] = []
+    config.pluginmanager.register(_RowCollector(config.stash[_ROWS]), f"castling-scenario-rows-{id(config)}")
     tools, checks = config.getini("castling_tools"), config.getini("castling_checks")
     if tools or checks:
         from castling.scenarios.names import allow
@@ -91,7 +94,9 @@ class ScenarioItem(pytest.Item):
             report = run_file(self.path, mode, live=_live(self.config, mode), repeat=self.config.getoption("--repeat"))
         except ScenarioFileError as exc:
             raise ScenarioFailure(str(exc)) from None
-        self.config.stash[_REPORTS].append(report)
+        from castling.scenarios.report import session_row
+
+        self.user_properties.append((ROW_PROPERTY, session_row(report)))
         if report.status == "skipped":
             pytest.skip(report.note)
         if not report.ok:
@@ -115,15 +120,29 @@ def _live(config: pytest.Config, mode: str) -> Any:
     return OllamaLive(host)
 
 
+class _RowCollector:
+    """Keeps each scenario item's row; under pytest-xdist it runs in the controller, on the workers' reports."""
+
+    def __init__(self, rows: list[list[str]]) -> None:
+        self.rows = rows
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == ROW_PROPERTY and isinstance(value, list | tuple):
+                self.rows.append([str(cell) for cell in value])
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Print the scenario results table."""
-    reports = config.stash.get(_REPORTS, [])
-    if not reports:
+    """Print the scenario results table (with pytest-xdist: the workers' rows, gathered in the controller)."""
+    rows = config.stash.get(_ROWS, [])
+    if not rows:
         return
-    from castling.scenarios.report import session_table
+    from castling.scenarios.report import session_table_of_rows
 
     terminalreporter.write_sep("-", f"scenario results (mode={config.getoption('--scenario-mode')})")
-    terminalreporter.write_line(session_table(reports))
+    terminalreporter.write_line(session_table_of_rows(rows))
 
 
 @pytest.fixture

@@ -21,28 +21,34 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+SESSION_COLUMNS = ["scenario", "model", "result", "steps", "tokens", "time*", "note"]
+
+
 def session_table(reports: Sequence[Any]) -> str:
     """One row per scenario run (a `runner.RunReport`)."""
-    rows = []
-    for report in reports:
-        scenario, outcome = report.scenario, report.outcome
-        note = report.note or (report.divergence.kind if report.divergence else "") or "; ".join(report.problems)[:60]
-        if report.passes and len(report.passes) > 1:
-            note = f"pass^k {pass_hat_k(report.passes)} " + note
-        rows.append(
-            [
-                scenario.id if scenario else report.path.stem,
-                scenario.agent.model if scenario else "",
-                _MARK.get(report.status, report.status),
-                str(outcome.steps) if outcome else "—",
-                str(outcome.prompt_tokens + outcome.completion_tokens) if outcome else "—",
-                f"{outcome.model_ms / 1000:.1f}s" if outcome else "—",
-                note[:80],
-            ]
-        )
-    return table(["scenario", "model", "result", "steps", "tokens", "time*", "note"], rows) + (
-        "\n* model time as recorded (replay) or measured (live)"
-    )
+    return session_table_of_rows([session_row(report) for report in reports])
+
+
+def session_table_of_rows(rows: Sequence[list[str]]) -> str:
+    """The table of `session_row`s (rows may come from other processes: pytest-xdist workers)."""
+    return table(SESSION_COLUMNS, list(rows)) + "\n* model time as recorded (replay) or measured (live)"
+
+
+def session_row(report: Any) -> list[str]:
+    """The cells of one scenario run, as plain strings."""
+    scenario, outcome = report.scenario, report.outcome
+    note = report.note or (report.divergence.kind if report.divergence else "") or "; ".join(report.problems)[:60]
+    if report.passes and len(report.passes) > 1:
+        note = f"pass^k {pass_hat_k(report.passes)} " + note
+    return [
+        scenario.id if scenario else report.path.stem,
+        scenario.agent.model if scenario else "",
+        _MARK.get(report.status, report.status),
+        str(outcome.steps) if outcome else "—",
+        str(outcome.prompt_tokens + outcome.completion_tokens) if outcome else "—",
+        f"{outcome.model_ms / 1000:.1f}s" if outcome else "—",
+        note[:80],
+    ]
 
 
 def pass_hat_k(passes: Sequence[bool]) -> str:

@@ -96,6 +96,9 @@ class TransportServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # as Ollama: persistent connections, answers with a length or chunked
+            # TCP_NODELAY, as Ollama's Go server has by default: the headers and the body go out in separate writes,
+            # and Nagle held the body until the client's delayed ACK of the headers (~40 ms per request on loopback).
+            disable_nagle_algorithm = True
             timeout = IDLE_TIMEOUT  # a client that stays silent does not hold a connection slot for ever
 
             def dispatch(self) -> None:
@@ -143,7 +146,10 @@ class TransportServer:
 
     def _replayed(self, handler: BaseHTTPRequestHandler, body: bytes) -> httpx.Response:
         method = "GET" if handler.command == "HEAD" else handler.command
-        request = httpx.Request(method, f"http://replay{handler.path}", content=body)
+        # The client's headers go to the transport (a scripted server may check `Authorization`, as vLLM's
+        # --api-key does); the framing ones are the transport's own business.
+        headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in _FRAMING]
+        request = httpx.Request(method, f"http://replay{handler.path}", headers=headers, content=body)
         try:
             return self.transport.handle_request(request)
         except ScenarioDivergence as exc:
@@ -151,6 +157,9 @@ class TransportServer:
             return _error(handler.path, 400, f"{brief(exc)} · {LOOSE_HINT.strip()}")
         except Exception as exc:  # e.g. a scripted server out of replies: answer like the server would, as an error
             return _error(handler.path, 500, f"{type(exc).__name__}: {exc}")
+
+
+_FRAMING = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 
 
 def _reason(response: httpx.Response) -> str:

@@ -92,3 +92,16 @@ def _reply(model: str, text: str, calls: list[dict[str, Any]], *, stream: bool) 
         return httpx.Response(200, json={**done, "message": message})
     lines = "".join(json.dumps(line) + "\n" for line in (chunk, done))
     return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, content=lines.encode())
+
+
+def serve_forever() -> None:
+    """`python -m tests.scenarios.eval.behaviours`: serve on a free loopback port, print the URL, run until killed."""
+    from castling.scenarios.serve import TransportServer
+
+    running = TransportServer(Behaviours().transport, port=0).start()
+    print(running.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_forever()

@@ -120,3 +120,29 @@ def test_a_trajectory_expectation_decides_runs_in_an_eval(server: tuple[Behaviou
         "trajectory (strict, args exact): 0 call(s) where 1 were expected; expected weather({'city': 'Paris'}); "
         "the run made no tool calls"
     ]
+
+
+def test_compare_is_the_offline_view_of_saved_eval_results(
+    server: tuple[Behaviours, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    _, host = server
+    out, page = tmp_path / "eval.json", tmp_path / "again.html"
+    argv = ["eval", TASKS[0], "--model", "right:1b", "--model", "half:1b", "--repeats", "2", "--host", host]
+    assert main([*argv, "--json", str(out)]) == 0
+    table = capsys.readouterr().out.split("\n\nJSON:")[0]
+    assert main(["compare", str(out), "--html", str(page)]) == 0
+    assert capsys.readouterr().out.startswith(table)  # the same table, read back without a model
+    assert page.read_text().count("class='whisker'") == 2
+
+
+def test_compare_says_what_to_do_with_a_json_that_is_not_eval_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    assert main(["compare", str(other)]) == 2
+    assert "is not a castling eval --json file (KeyError: 'results'); write one with castling eval" in (
+        capsys.readouterr().err
+    )
+    assert main(["compare", str(other), TASKS[0]]) == 2
+    assert "either scenario files/folders or eval --json results, not both" in capsys.readouterr().err

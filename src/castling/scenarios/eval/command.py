@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from castling.errors import CastlingError
 from castling.scenarios.commands import select
-from castling.scenarios.eval.figures import overall, results
+from castling.scenarios.eval.figures import by_folder, overall, results
 from castling.scenarios.eval.html import eval_html
 from castling.scenarios.eval.journal import Journal, RunRecord
 from castling.scenarios.eval.plan import plan_runs
@@ -19,6 +21,12 @@ from castling.scenarios.names import allow
 from castling.scenarios.store import load
 
 JOURNAL = "eval-journal.jsonl"
+API_KEY_VARIABLE = "CASTLING_API_KEY"
+"""Read for `--server openai` without `--api-key`. Not OPENAI_API_KEY: a real OpenAI key must not go to a GPU box."""
+
+
+def _host_down(host: str | None) -> None:
+    print(f"host {host or 'default'} cannot be reached: its runs go to the other hosts", file=sys.stderr)
 
 
 def journal_path(args: argparse.Namespace) -> Path | None:
@@ -37,11 +45,19 @@ def eval_command(args: argparse.Namespace) -> int:
             allow(path, "tool")
         for path in args.check:
             allow(path, "check")
-        scenarios = [load(p) for p in select(args.paths, args.keyword)]
+        loaded = [(load(p), p) for p in select(args.paths, args.keyword)]
     except CastlingError as exc:
         print(f"castling eval: {exc}", file=sys.stderr)
         return 2
-    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats)
+    server = getattr(args, "server", None)
+    api_key = getattr(args, "api_key", None)
+    if api_key and server != "openai":
+        print("castling eval: --api-key is for an OpenAI-compatible server: add --server openai", file=sys.stderr)
+        return 2
+    if server == "openai" and not api_key:
+        api_key = os.environ.get(API_KEY_VARIABLE) or None
+    scenarios, folders = [s for s, _ in loaded], {s.id: p.parent for s, p in loaded}
+    specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders, server)
     if not specs:
         print("castling eval: no agent scenarios found under " + " ".join(args.paths), file=sys.stderr)
         return 2
@@ -57,7 +73,16 @@ def eval_command(args: argparse.Namespace) -> int:
     hosts: list[str | None] = list(args.host) or [None]
     progress = Progress(len(specs), len(specs) - len(todo))
     try:
-        fresh = run_all(todo, hosts=hosts, jobs=args.jobs, journal=journal, record_dir=record_dir, on_done=progress)
+        fresh = run_all(
+            todo,
+            hosts=hosts,
+            jobs=args.jobs,
+            journal=journal,
+            record_dir=record_dir,
+            on_done=progress,
+            api_key=api_key,
+            on_down=_host_down if len(hosts) > 1 else None,
+        )
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
         return 130
@@ -69,9 +94,14 @@ def eval_command(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, records: list[RunRecord]) -> int:
     rows, totals = results(records), overall(records)
     print(final_table(rows, totals))
+    folders = by_folder(records) if getattr(args, "by_folder", False) else []
+    if folders:
+        print("\nper folder (the eval suite: per language)\n" + final_table(folders, []))
     meta = f"{len(records)} runs · repeats {args.repeats} · hosts: {', '.join(args.host) or 'default'}"
     if args.json:
         document = {"results": rows, "overall": totals, "runs": [vars(r) for r in records]}
+        if folders:
+            document["by_folder"] = folders
         Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nJSON: {args.json}")
     if args.html:
@@ -81,3 +111,26 @@ def _report(args: argparse.Namespace, records: list[RunRecord]) -> int:
     if errored:  # a wrong answer is a result; a run that could not happen (server down, HTTP 500) is flagged
         print(f"\n{errored} of {len(records)} runs failed before an answer (errors column)", file=sys.stderr)
     return 1 if errored else 0
+
+
+def show_results(paths: list[str], html: str | None) -> int:
+    """`castling compare OUT.json …`: the table (and `--html`) of saved `castling eval --json` results, offline."""
+    rows: list[dict[str, Any]] = []
+    totals: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            rows += list(document["results"])
+            totals += list(document["overall"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(
+                f"castling compare: {path} is not a castling eval --json file ({type(exc).__name__}: {exc}); "
+                "write one with castling eval … --json OUT",
+                file=sys.stderr,
+            )
+            return 2
+    print(final_table(rows, totals))
+    if html:
+        Path(html).write_text(eval_html(rows, totals, meta="results of " + ", ".join(paths)), encoding="utf-8")
+        print(f"\nHTML report: {html}")
+    return 0

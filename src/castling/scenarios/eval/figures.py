@@ -70,3 +70,14 @@ def overall(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     for record in records:
         grouped.setdefault(_config(record), []).append(record)
     return [figures(group, ALL_TASKS) for group in grouped.values()]
+
+
+def by_folder(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
+    """One row per configuration and folder of the task files (`task` is `<folder>/*`), folders in order seen.
+
+    The eval suite keeps one folder per language, so this is its per-language summary.
+    """
+    grouped: dict[tuple[str, ConfigKey], list[RunRecord]] = {}
+    for record in records:
+        grouped.setdefault((record.folder, _config(record)), []).append(record)
+    return [figures(group, f"{folder or '.'}/*") for (folder, _), group in grouped.items()]

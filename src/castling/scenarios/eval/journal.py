@@ -37,6 +37,8 @@ class RunRecord:
     host: str = ""
     recorded: str = ""
     """The scenario file this run was saved as (`--record`)."""
+    folder: str = ""
+    """The name of the folder of the task's file (`ja` for `scenarios/eval/ja/weather.yaml`), for `--by-folder`."""
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> RunRecord:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from castling.backbones.registry import family_or_fallback
 from castling.scenarios.format import Recording, Scenario
@@ -32,6 +33,8 @@ class RunSpec:
     repeat: int
     scenario: Scenario
     """The task's scenario with the configuration's agent settings (tools, expectations, prompt kept)."""
+    folder: Path = field(default=Path(), compare=False)
+    """The folder of the task's file (its `tool_http` blobs live there)."""
 
     @property
     def key(self) -> str:
@@ -64,8 +67,15 @@ def plan_runs(
     backbones: Sequence[str] = (),
     strategies: Sequence[str] = (),
     repeats: int = 1,
+    folders: Mapping[str, Path] | None = None,
+    server: str | None = None,
 ) -> list[RunSpec]:
-    """Every run, ordered repeat-major so an interrupted eval has a little of everything rather than one task."""
+    """Every run, ordered repeat-major so an interrupted eval has a little of everything rather than one task.
+
+    `folders`: the folder of each scenario's file, by scenario id (for the blobs of its recorded web).
+    `server`: the API every run speaks (`ollama`, `openai`), instead of each file's own.
+    """
+    folders = folders or {}
     specs = []
     for repeat in range(1, max(1, repeats) + 1):
         for template in templates(scenarios):
@@ -73,22 +83,21 @@ def plan_runs(
                 for backbone in backbones or [family_or_fallback(model)]:
                     for strategy in strategies or [template.agent.strategy or "tools"]:
                         config = Config(model, backbone, strategy)
-                        specs.append(RunSpec(template.group, config, repeat, variant(template, config)))
+                        run = variant(template, config, server)
+                        specs.append(RunSpec(template.group, config, repeat, run, folders.get(template.id, Path())))
     return specs
 
 
-def variant(template: Scenario, config: Config) -> Scenario:
-    """The template under `config`, as a fresh live scenario (no recorded traffic)."""
-    agent = template.agent.model_copy(
-        update={"model": config.model, "backbone": config.backbone, "strategy": config.strategy}
-    )
+def variant(template: Scenario, config: Config, server: str | None = None) -> Scenario:
+    """The template under `config`, as a fresh live scenario: no model traffic; its `tool_http` kept as its web."""
+    update = {"model": config.model, "backbone": config.backbone, "strategy": config.strategy}
+    agent = template.agent.model_copy(update={**update, **({"server": server} if server else {})})
     return template.model_copy(
         update={
             "agent": agent,
             "recording": Recording(source="live"),
             "server": [],
             "model_turns": [],
-            "tool_http": [],
             "code_exec": [],
         }
     )

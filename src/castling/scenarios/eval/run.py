@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import httpx
 
 from castling.scenarios.eval.journal import Journal, RunRecord
 from castling.scenarios.eval.plan import RunSpec
+from castling.scenarios.eval.web import RecordedWeb
 from castling.scenarios.execute import execute
 from castling.scenarios.expectations import check_all
 from castling.scenarios.format import Outcome
@@ -25,27 +26,46 @@ from castling.scenarios.store import save
 OnDone = Callable[[RunRecord], None]
 
 
-class HostLease:
-    """Hands each run the host with the fewest eval runs in progress (ties: the first listed).
+UNREACHABLE = ("ServerUnreachable", "OllamaUnreachable")
+"""The error kinds of a run whose host refused the connection (or could not be reached): the run goes elsewhere."""
 
-    A whole run stays on one host, so its later steps reuse the prompt prefix that host has cached.
-    `None` stands for the default host (OLLAMA_HOST, or the OpenAI default).
+
+class HostLease:
+    """Hands each run the host with the fewest eval runs in progress (ties: the first listed), avoiding hosts down.
+
+    A whole run stays on one host, so its later steps reuse the prompt prefix that host has cached. A host that
+    could not be reached is marked down: later runs go to the others while any is up, and the run that found it
+    down is run again on another one. `None` stands for the default host (OLLAMA_HOST, or the OpenAI default).
     """
 
-    def __init__(self, hosts: Sequence[str | None]) -> None:
+    def __init__(self, hosts: Sequence[str | None], *, on_down: Callable[[str | None], None] | None = None) -> None:
         self.hosts = list(hosts) or [None]
         self.busy = [0] * len(self.hosts)
+        self.down: set[int] = set()
+        self.on_down = on_down
         self._lock = threading.Lock()
 
-    def acquire(self) -> int:
+    def acquire(self, tried: Collection[int] = ()) -> int | None:
+        """The host for a run that has already failed on `tried`; None when every host was tried."""
         with self._lock:
-            index = min(range(len(self.hosts)), key=lambda i: self.busy[i])
+            left = [i for i in range(len(self.hosts)) if i not in tried]
+            if not left:
+                return None
+            up = [i for i in left if i not in self.down] or left  # all down: still try, the error is the answer
+            index = min(up, key=lambda i: self.busy[i])
             self.busy[index] += 1
             return index
 
     def release(self, index: int) -> None:
         with self._lock:
             self.busy[index] -= 1
+
+    def mark_down(self, index: int) -> None:
+        with self._lock:
+            first = index not in self.down
+            self.down.add(index)
+        if first and self.on_down is not None:
+            self.on_down(self.hosts[index])
 
 
 def run_all(
@@ -56,9 +76,14 @@ def run_all(
     journal: Journal | None = None,
     record_dir: Path | None = None,
     on_done: OnDone | None = None,
+    api_key: str | None = None,
+    on_down: Callable[[str | None], None] | None = None,
 ) -> list[RunRecord]:
-    """Run `specs` (`jobs` at once) and return their records in spec order."""
-    lease = HostLease(hosts)
+    """Run `specs` (`jobs` at once) and return their records in spec order.
+
+    `api_key`: the bearer key for OpenAI-compatible hosts; `on_down`: told once about each host found unreachable.
+    """
+    lease = HostLease(hosts, on_down=on_down)
     records: dict[str, RunRecord] = {}
     # One connection pool for every run: a fresh transport per run cost ~40 ms (two TLS contexts built from the
     # system CA store) on top of a ~40 ms scripted run, and kept-alive connections are reused.
@@ -67,7 +92,7 @@ def run_all(
         pending: dict[Future[RunRecord], RunSpec] = {}
         try:
             for spec in specs:
-                pending[pool.submit(_leased, spec, lease, record_dir, network)] = spec
+                pending[pool.submit(_leased, spec, lease, record_dir, network, api_key)] = spec
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -85,16 +110,35 @@ def run_all(
     return [records[s.key] for s in specs if s.key in records]
 
 
-def _leased(spec: RunSpec, lease: HostLease, record_dir: Path | None, network: httpx.HTTPTransport) -> RunRecord:
-    index = lease.acquire()
-    try:
-        return run_one(spec, lease.hosts[index], record_dir, network)
-    finally:
-        lease.release(index)
+def _leased(
+    spec: RunSpec,
+    lease: HostLease,
+    record_dir: Path | None,
+    network: httpx.HTTPTransport,
+    api_key: str | None = None,
+) -> RunRecord:
+    """The run on the least busy host that is up; if its host cannot be reached, again on another one."""
+    tried: list[int] = []
+    record: RunRecord | None = None
+    while (index := lease.acquire(tried)) is not None:
+        try:
+            record = run_one(spec, lease.hosts[index], record_dir, network, api_key)
+        finally:
+            lease.release(index)
+        if record.error_kind not in UNREACHABLE:
+            return record
+        lease.mark_down(index)
+        tried.append(index)
+    assert record is not None  # a lease has at least one host
+    return record
 
 
 def run_one(
-    spec: RunSpec, host: str | None, record_dir: Path | None = None, network: httpx.HTTPTransport | None = None
+    spec: RunSpec,
+    host: str | None,
+    record_dir: Path | None = None,
+    network: httpx.HTTPTransport | None = None,
+    api_key: str | None = None,
 ) -> RunRecord:
     """One live run of a spec: the agent against `host`, the expectations checked, optionally recorded.
 
@@ -104,13 +148,13 @@ def run_one(
     live = live_for(scenario, host)
     capture = Capture() if record_dir is not None else None
     model: Any = SharedNetwork(network) if network is not None else live.model_transport()
-    http: Any = live.http_transport()
+    http: Any = RecordedWeb(scenario, spec.folder) if scenario.tool_http else live.http_transport()
     if capture is not None:
         model = RecordingTransport(model, capture, kind="ollama")
         http = RecordingTransport(http, capture, kind="http") if http is not None else recording_wrapper(capture)
     started = time.perf_counter()
     try:
-        outcome = execute(scenario, model, http, live.host)
+        outcome = execute(scenario, model, http, live.host, api_key=api_key)
     except Exception as exc:  # a bug in a tool or the agent is this run's error, not the eval's end
         outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
     latency = time.perf_counter() - started
@@ -166,6 +210,7 @@ def _record(spec: RunSpec, outcome: Outcome, problems: list[str], latency: float
         tool_calls=len(outcome.tool_calls),
         steps=outcome.steps,
         host=host,
+        folder=spec.folder.name,
     )
 
 

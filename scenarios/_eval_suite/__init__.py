@@ -1,0 +1,1 @@
+"""The eval suite builder (scenarios/eval/): tasks, the scripted suite model and the driver."""
