@@ -162,7 +162,7 @@ def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path):
     levels += [f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]" for i in range(1, 9)]
     bomb = "\n".join("    " + line for line in levels)
     text = (LIBRARY / "qwen" / "weather-single.yaml").read_text()
-    text = text.replace("  options: {}\n", "  options:\n" + bomb + "\n", 1)
+    text = text.replace("agent:\n", "agent:\n  options:\n" + bomb + "\n", 1)
     path = tmp_path / "bomb.yaml"
     path.write_text(text)
     assert len(bomb) < 4096

@@ -17,6 +17,7 @@ Expectations take one key each: `- answer_contains: Rome`, `- tool_not_called: w
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from castling.errors import ScenarioFileError
@@ -178,7 +179,7 @@ def _turn_from_file(index: int, turn: Any, shared: dict[str, Any], path: str) ->
                 f"(defined: {', '.join(shared) or 'none'}); add its definition to tool_schemas.",
                 path=path,
             )
-        tools.append(shared[tool] if isinstance(tool, str) else tool)
+        tools.append(copy.deepcopy(shared[tool]) if isinstance(tool, str) else tool)  # each body its own
     return {**turn, "request": {**request, "body": {**body, "tools": tools}}}
 
 
