@@ -122,3 +122,16 @@ def test_the_schema_accepts_one_key_expectations_and_refuses_unknown_ones():
     base = {"schema_version": 2, "id": "x", "task": "t", "recording": {"source": "constructed"}}
     assert validator.is_valid({**base, "expectations": [{"answer_contains": "Rome"}, {"tool_not_called": "weather"}]})
     assert not validator.is_valid({**base, "expectations": [{"answer_has": "Rome"}]})
+
+
+def test_a_file_whose_tool_names_expand_too_far_is_refused(tmp_path: Path):
+    # 2,000 names in a body, each standing for a 1,000-value definition: 2 million values from a ~20 KB file.
+    path = _weather(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    properties = {f"p{i}": {"type": "string"} for i in range(500)}
+    data["tool_schemas"][0]["function"]["parameters"]["properties"] = properties
+    data["model_turns"][0]["request"]["body"]["tools"] = ["weather"] * 2_000
+    path.write_text(yaml.safe_dump(data))
+    assert len(path.read_bytes()) < 100_000
+    with pytest.raises(ScenarioFileError, match="expand to over 1,000,000 values"):
+        load(path)

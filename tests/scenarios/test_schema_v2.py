@@ -50,6 +50,8 @@ def test_a_v1_file_and_its_upgrade_replay_alike(source: Path, tmp_path: Path):
     before, after = load(old), load(new)
     assert (before.schema_version, after.schema_version) == (1, 2)
     assert after.model_copy(update={"schema_version": 1}) == before  # the same scenario in memory
+    text = new.read_text()
+    assert leading_comments(text) + text_of(after) == text  # and the upgrade is what castling writes
     seen_before, seen_after = _seen(run_file(old)), _seen(run_file(new))
     assert seen_before == seen_after
     assert seen_before["status"] in ("passed", "skipped"), seen_before["message"]

@@ -144,6 +144,7 @@ def from_file(data: dict[str, Any], path: str) -> dict[str, Any]:
     shared = _schemas_by_name(data.pop("tool_schemas", None), path)
     turns = data.get("model_turns")
     if isinstance(turns, list):
+        _check_expansion(turns, shared, path)
         data["model_turns"] = [_turn_from_file(i, t, shared, path) for i, t in enumerate(turns)]
     expectations = data.get("expectations")
     if isinstance(expectations, list):
@@ -161,6 +162,33 @@ def _schemas_by_name(schemas: Any, path: str) -> dict[str, Any]:
             path=path,
         )
     return {_tool_name(s): s for s in schemas}
+
+
+MAX_EXPANSION = 1_000_000
+"""Values the tool names of a file may expand to: like a YAML alias, a short name stands for a whole definition."""
+
+
+def _check_expansion(turns: list[Any], shared: dict[str, Any], path: str) -> None:
+    sizes = {name: _size(schema) for name, schema in shared.items()}
+    total = 0
+    for turn in turns:
+        request = turn.get("request") if isinstance(turn, dict) else None
+        body = request.get("body") if isinstance(request, dict) else None
+        total += sum(sizes.get(t, 0) for t in _tools_of(body) if isinstance(t, str))
+        if total > MAX_EXPANSION:
+            raise ScenarioFileError(
+                f"{path}: the tool names in the request bodies expand to over {MAX_EXPANSION:,} values "
+                "(a file built to exhaust memory?): write the definitions out, or name them fewer times.",
+                path=path,
+            )
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(v) for v in value)
+    return 1
 
 
 def _turn_from_file(index: int, turn: Any, shared: dict[str, Any], path: str) -> Any:
