@@ -40,7 +40,7 @@ def test_code_cells_are_recorded_and_can_be_replayed_without_running(tmp_path: P
     assert record(scenario, path, ServerLive(server.transport)).saved
     data = yaml.safe_load(path.read_text())
     assert data["code_exec"] == [
-        {"id": "c0", "tool": "run_python", "policy": "rerun", "input": {"code": "print(2**10)"}, "output": "1024\n"}
+        {"id": "c0", "tool": "run_python", "input": {"code": "print(2**10)"}, "output": "1024\n"}  # rerun: the default
     ]
     CALLS.clear()
     assert run_file(path).status == "passed"

@@ -63,7 +63,7 @@ def test_tool_output_change(weather: Path):
 
 def test_tool_schema_change(weather: Path):
     def change(d):
-        d["model_turns"][0]["request"]["body"]["tools"][0]["function"]["description"] = "Old description."
+        d["tool_schemas"][0]["function"]["description"] = "Old description."  # shared by every turn
 
     edit(weather, change)
     text = run_file(weather).message()
@@ -80,7 +80,13 @@ def test_options_change(weather: Path):
 
 
 def test_ignore_paths_accepts_the_difference(weather: Path):
-    edit(weather, lambda d: (d["agent"].update(num_ctx=4096), d["matching"].update(ignore_paths=["$.options.num_ctx"])))
+    edit(
+        weather,
+        lambda d: (
+            d["agent"].update(num_ctx=4096),
+            d.setdefault("matching", {}).update(ignore_paths=["$.options.num_ctx"]),
+        ),
+    )
     assert run_file(weather).status == "passed"
 
 
@@ -108,7 +114,7 @@ def test_unused_recordings(weather: Path):
 def test_unused_recordings_can_warn(weather: Path):
     def add_turn(d):
         d["model_turns"].append(dict(d["model_turns"][1], turn=2))
-        d["matching"]["unused_recordings"] = "warn"
+        d.setdefault("matching", {})["unused_recordings"] = "warn"
 
     edit(weather, add_turn)
     assert run_file(weather).status == "passed"
@@ -153,5 +159,11 @@ def test_client_version_drift_is_noted(weather: Path):
 
 def test_system_prompt_can_be_left_out_of_matching(tmp_path: Path):
     path = recorded_weather(tmp_path / "w.yaml", system="Be brief.")
-    edit(path, lambda d: (d["agent"].update(system="Be thorough."), d["matching"].update(system_prompt="ignore")))
+    edit(
+        path,
+        lambda d: (
+            d["agent"].update(system="Be thorough."),
+            d.setdefault("matching", {}).update(system_prompt="ignore"),
+        ),
+    )
     assert run_file(path).status == "passed"

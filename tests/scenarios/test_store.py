@@ -72,7 +72,7 @@ def test_crash_while_saving_leaves_old_file(tmp_path: Path, monkeypatch: pytest.
     def explode(*args: object, **kwargs: object) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("castling.scenarios.store.dump_yaml", explode)
+    monkeypatch.setattr("castling.scenarios.layout.dump", explode)
     with pytest.raises(RuntimeError):
         record(weather_scenario(), path, ServerLive(weather_server().transport))
     assert path.read_text() == "old contents\n"

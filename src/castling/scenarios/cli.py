@@ -1,4 +1,4 @@
-"""`castling record | replay | serve | compare`: argparse wiring here, the work imported only when run."""
+"""`castling record | replay | serve | compare | eval | scenarios`: argparse wiring; the work imported when run."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def add_commands(commands: Any) -> None:
     _add_serve(commands)
     _add_compare(commands)
     _add_eval(commands)
+    _add_scenarios(commands)
 
 
 def _add_record(commands: Any) -> None:
@@ -147,6 +148,25 @@ def _add_eval(commands: Any) -> None:
     run.add_argument("--tool", action="append", default=[], metavar="MODULE:ATTR", help="a tool the files may name")
     run.add_argument("--check", action="append", default=[], metavar="MODULE:ATTR", help="a custom check")
     run.set_defaults(handler=_eval)
+
+
+def _add_scenarios(commands: Any) -> None:
+    group = commands.add_parser("scenarios", help="work on scenario files: `castling scenarios upgrade PATH...`")
+    actions = group.add_subparsers(dest="scenarios_command", metavar="ACTION", required=True)
+    upgrade = actions.add_parser(
+        "upgrade", help="rewrite schema version 1 scenario files as version 2, in place (folders: recursively)"
+    )
+    upgrade.add_argument("paths", nargs="+", help="scenario files or folders")
+    upgrade.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if any file would be upgraded (for CI)"
+    )
+    upgrade.set_defaults(handler=_upgrade)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from castling.scenarios.upgrade import upgrade_command
+
+    return upgrade_command(args)
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
+"""What files are written as; version 1 files (every field written out) still load (`compact.py` has the v2 form)."""
 Source = Literal["live", "constructed"]
 Mode = Literal["replay", "record", "record-missing", "update", "live"]
 MODES: tuple[Mode, ...] = ("replay", "record", "record-missing", "update", "live")
@@ -108,6 +109,20 @@ class ModelTurn(_Strict):
     request: WireRequest
     response: WireResponse
     summary: TurnSummary = Field(default_factory=TurnSummary)
+    """Derived from the chunks when not given (a v2 file never writes it)."""
+
+    @model_validator(mode="after")
+    def _derived(self) -> ModelTurn:
+        # Both are computed from the turn itself, so a file need not carry them (schema version 2 does not).
+        from castling.scenarios.canonical import fingerprint
+        from castling.scenarios.recorder import summarise
+
+        if not self.request.fingerprint:
+            self.request.fingerprint = fingerprint(self.request.body)
+        if "summary" not in self.model_fields_set:
+            chunks = self.response.chunks if self.response.chunks is not None else [self.response.body]
+            self.summary = summarise(chunks)
+        return self
 
 
 class ServerExchange(_Strict):
@@ -302,7 +317,7 @@ class Matching(_Strict):
 class Scenario(_Strict):
     """One recorded agent run and what it must achieve."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     id: str
     task_id: str = ""
     """Groups the same task across backbones in `castling compare`; defaults to `id`."""
@@ -329,7 +344,9 @@ class Scenario(_Strict):
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file (for editor completion: `# yaml-language-server: $schema=...`)."""
-    schema = Scenario.model_json_schema()
+    from castling.scenarios.compact import add_v2_forms
+
+    schema = add_v2_forms(Scenario.model_json_schema())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "castling scenario"
     return schema

@@ -12,10 +12,10 @@ import yaml
 from pydantic import ValidationError
 
 from castling.errors import ScenarioFileError
+from castling.scenarios import compact, layout
 from castling.scenarios.format import Scenario
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}\n"
 
 
@@ -32,8 +32,9 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioFileError(f"{path}:{line}: invalid YAML: {exc.problem}", path=str(path), line=line) from exc
     if not isinstance(data, dict):
         raise ScenarioFileError(f"{path}:1: a scenario file holds a mapping, got {type(data).__name__}", path=str(path))
+    v2 = data.get("schema_version") == 2
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(compact.from_file(data, str(path)) if v2 else data)
     except ValidationError as exc:
         first = exc.errors()[0]
         line = _line_of(text, first["loc"])
@@ -42,6 +43,7 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioFileError(
             f"{path}:{line}: invalid scenario at {where}: {first['msg']}{more}", path=str(path), line=line
         ) from exc
+    return compact.fill_derived(scenario) if v2 else scenario
 
 
 MAX_EXPANSION = 1_000_000
@@ -103,34 +105,25 @@ def save(scenario: Scenario, path: str | Path, *, schema_ref: str | None = None)
     """Write atomically (temp file, then rename): a crash while saving leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = scenario.model_dump(mode="json", exclude_defaults=False)
-    text = dump_yaml(data)
     header = SCHEMA_COMMENT.format(schema=schema_ref) if schema_ref else ""
+    write_text_atomically(path, header + text_of(scenario))
+
+
+def text_of(scenario: Scenario) -> str:
+    """The YAML of `scenario` as a schema version 2 file (without the schema comment)."""
+    return layout.dump(compact.to_file(scenario))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write through a temp file in the same folder, then rename: a crash leaves the old file whole."""
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(header + text)
+            handle.write(text)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def dump_yaml(data: Any) -> str:
-    """YAML with literal blocks for multi-line strings, keys in model order."""
-    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=120)
-
-
-class _BlockDumper(yaml.SafeDumper):
-    pass
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_BlockDumper.add_representer(str, _str)
 
 
 def store_blob(directory: Path, data: bytes, suffix: str) -> str:
