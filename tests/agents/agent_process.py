@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 from castling import Agent, ApprovalEvent, Decision, Qwen, RunResult, tool
-from castling.agents.checkpointers import DualSaver, checkpointer_from
+from castling.agents.checkpointers import DualSaver, Saver, checkpointer_from
 
 
-def build(args: argparse.Namespace) -> Agent:
+def build(args: argparse.Namespace, saver: Saver) -> Agent:
     @tool
     def append(line: str) -> str:
         """Append a line to the journal.
@@ -30,9 +30,6 @@ def build(args: argparse.Namespace) -> Agent:
             journal.write(line + "\n")
         return f"appended {line!r}"
 
-    saver, _ = checkpointer_from(args.db)
-    if isinstance(saver, DualSaver):
-        saver.lock_wait = args.lock_wait
     approve = ["append"] if args.approve else None
     return Agent(Qwen("qwen3:8b", host=args.host), tools=[append], checkpointer=saver, approve=approve)
 
@@ -90,17 +87,29 @@ def main() -> int:
     parser.add_argument("--lock-wait", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")  # to stderr
-    agent = build(args)
+    saver, _ = checkpointer_from(args.db)
+    assert isinstance(saver, DualSaver)
+    saver.lock_wait = args.lock_wait
+    agent = build(args, saver)
     if args.use_async:
 
         async def run_and_close() -> None:
-            async with agent:
-                await main_async(agent, args)
+            # The agent does not close a checkpointer it was handed: its owner does, in the loop that used it.
+            # Left open, the async pool's tasks are cancelled by asyncio.run's exit instead, and a pool connection
+            # still being opened then can keep the process from ever exiting.
+            try:
+                async with agent:
+                    await main_async(agent, args)
+            finally:
+                await saver.aclose()
 
         asyncio.run(run_and_close())
     else:
-        with agent:
-            main_sync(agent, args)
+        try:
+            with agent:
+                main_sync(agent, args)
+        finally:
+            saver.close()
     return 0
 
 

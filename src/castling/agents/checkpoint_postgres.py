@@ -68,7 +68,10 @@ class PostgresCheckpointer(DualSaver):
     """Checkpoints in PostgreSQL, for sync and async runs, from any number of processes.
 
     Example:
-        agent = Agent("qwen3:8b", checkpointer=PostgresCheckpointer(url, PoolSettings(max_size=20)))
+        saver = PostgresCheckpointer(url, PoolSettings(max_size=20))
+        agent = Agent("qwen3:8b", checkpointer=saver)
+        ...
+        await saver.aclose()  # the agent does not close a checkpointer it was given: close it before the loop ends
     """
 
     def __init__(self, url: str, settings: PoolSettings | None = None, *, lock_wait: float = DEFAULT_LOCK_WAIT) -> None:
