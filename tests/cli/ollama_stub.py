@@ -4,7 +4,8 @@ It answers `/api/tags`, `/api/show`, `/api/ps`, `/api/version`, and streams each
 one line every `delay` seconds, noting when the client hangs up mid-stream (what Ollama sees when a reply is
 cancelled). For pools: it counts chat requests in progress (`active`, `peak`), can drop the connection after
 some lines of a reply (`add(..., break_after=n)`), and `stop()` closes it the way a dying server does (the
-listening socket and every open connection).
+listening socket and every open connection). `add(..., pause_after=n)` stops a reply after n lines (`paused` is
+set) until the test calls `go_on()`: the test acts at a known point of the reply, not at a moment in time.
 """
 
 from __future__ import annotations
@@ -61,11 +62,14 @@ class OllamaStub:
     def __init__(self, models: list[str], capabilities: tuple[str, ...] = ("completion", "tools")) -> None:
         self.models = models
         self.capabilities = list(capabilities)
-        self.replies: list[tuple[list[str], float, int | None, float]] = []
+        self.replies: list[tuple[list[str], float, int | None, float, int | None]] = []
         self.requests: list[dict] = []
         self.loaded: list[str] = []
         """Models `/api/ps` reports as loaded."""
         self.hung_up = threading.Event()
+        self.paused = threading.Event()
+        """Set when a reply reached its `pause_after` line."""
+        self._resume = threading.Event()
         self.active = 0
         """Chat requests being answered now."""
         self.peak = 0
@@ -81,10 +85,22 @@ class OllamaStub:
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, lines: list[str], delay: float = 0.0, break_after: int | None = None, first: float = 0.0) -> None:
+    def add(
+        self,
+        lines: list[str],
+        delay: float = 0.0,
+        break_after: int | None = None,
+        first: float = 0.0,
+        pause_after: int | None = None,
+    ) -> None:
         """Queue a reply; with `break_after`, the connection is dropped after that many lines; `first`: seconds
-        before the first line (a model loading or thinking before it answers)."""
-        self.replies.append((lines, delay, break_after, first))
+        before the first line (a model loading or thinking before it answers); with `pause_after`, the reply
+        stops after that many lines until `go_on()`."""
+        self.replies.append((lines, delay, break_after, first, pause_after))
+
+    def go_on(self) -> None:
+        """Let a paused reply continue."""
+        self._resume.set()
 
     def __enter__(self) -> OllamaStub:
         self.thread.start()
@@ -95,6 +111,7 @@ class OllamaStub:
 
     def stop(self) -> None:
         """Die: stop listening (new connections are refused) and drop every open connection."""
+        self._resume.set()  # a paused reply must not keep its thread waiting
         if self.thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
@@ -162,7 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.answering = False
                 self.stub.active -= 1
 
-    def _stream(self, lines: list[str], delay: float, break_after: int | None, first: float) -> None:
+    def _stream(
+        self, lines: list[str], delay: float, break_after: int | None, first: float, pause_after: int | None
+    ) -> None:
         time.sleep(first)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
@@ -174,6 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)  # dies mid-reply
                     return
+                if number == pause_after:
+                    self.stub.paused.set()
+                    self.stub._resume.wait()
                 data = line.encode() + b"\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()

@@ -1,8 +1,12 @@
 """The screen in a real terminal (tmux) against a loopback server: the indicator, a resize mid-reply, parallel calls."""
 
+import fcntl
 import json
+import os
 import re
 import shutil
+import struct
+import termios
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,9 @@ from tests.cli.ollama_stub import OllamaStub, text_lines
 from tests.cli.test_chat_tmux import CASTLING, TMUX, Terminal, terminal_env
 
 pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="needs tmux and the castling script")
+HANG = 60.0
+"""Seconds before a wait gives up: only a guard against a hang (each wait is for something on the screen), far
+above what a loaded machine needs, so it is never what decides a run."""
 
 
 def joined(terminal):
@@ -39,24 +46,43 @@ def test_the_indicator_shows_while_the_model_is_silent_and_is_gone_after(tmp_pat
             terminal.close()
 
 
+def pane_columns(terminal):
+    """The width the chat's terminal (the pane's pty) reports now: what the chat reads at its next render."""
+    tty = terminal._tmux("display-message", "-p", "-t", "chat", "#{pane_tty}").stdout.strip()
+    fd = os.open(tty, os.O_RDONLY | os.O_NOCTTY)
+    try:
+        _, columns, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, bytes(8)))
+    finally:
+        os.close(fd)
+    return columns
+
+
 def test_a_resize_mid_reply_neither_repeats_nor_loses_text_and_later_replies_fit(tmp_path):
-    words = [f"t{i:03d} " for i in range(160)]
+    # The resize comes at a known point of the reply, not at a moment: after its first piece, 125 words (a
+    # block's first piece is drawn at once: 7 rows at 100 columns, 1 settled, 6 in the repainted tail), the reply
+    # pauses, so the chat has drawn all it got and writes nothing; the other 75 words come once the terminal
+    # reports 50 columns. A resize landing between the chat reading the width and the terminal drawing that
+    # repaint shows the tail twice, which the chat cannot know and no wait can rule out (cli/README.md).
+    words = [f"t{i:03d} " for i in range(200)]
     with OllamaStub(["qwen3:8b"]) as server:
-        server.add(text_lines("qwen3:8b", words), delay=0.03)
+        server.add(text_lines("qwen3:8b", ["".join(words[:125]), *words[125:]]), delay=0.01, pause_after=1)
         server.add(text_lines("qwen3:8b", [f"n{i:03d} " for i in range(60)]))
         terminal = Terminal(f"{CASTLING} chat --tools none --strategy tools", terminal_env(tmp_path, server.host))
         try:
-            terminal.wait(lambda: at_prompt(terminal), "the prompt")
+            terminal.wait(lambda: at_prompt(terminal), "the prompt", timeout=HANG)
             terminal.keys("talk", "Enter")
-            terminal.wait(lambda: "t070" in terminal.screen(), "the reply to be well under way")
+            terminal.wait(lambda: "t124" in terminal.screen(), "the reply's first piece", timeout=HANG)
+            assert server.paused.wait(HANG) and "tok/s" not in terminal.screen()  # mid-reply, held there
             terminal._tmux("resize-window", "-t", "chat", "-x", "50")
-            terminal.wait(lambda: "tok/s" in terminal.screen(), "the footer", timeout=15)
+            terminal.wait(lambda: pane_columns(terminal) == 50, "the terminal to report 50 columns", timeout=HANG)
+            server.go_on()
+            terminal.wait(lambda: "tok/s" in terminal.screen(), "the footer", timeout=HANG)
             session = joined(terminal)
             counts = {word.strip(): len(re.findall(rf"\b{word.strip()}\b", session)) for word in words}
             assert set(counts.values()) == {1}, {w: c for w, c in counts.items() if c != 1}
 
             terminal.keys("again", "Enter")
-            terminal.wait(lambda: joined(terminal).count("tok/s") == 2, "the second footer")
+            terminal.wait(lambda: joined(terminal).count("tok/s") == 2, "the second footer", timeout=HANG)
             second = joined(terminal).split("again", 1)[1]
             reply_lines = [line for line in second.splitlines() if "n0" in line]
             assert reply_lines and max(len(line.rstrip()) for line in reply_lines) <= 50, reply_lines
