@@ -19,8 +19,12 @@ pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="n
 
 
 def terminal_env(data_dir, host=None):
-    """The environment of a chat in a real terminal: the user's, minus colour/tmux settings, with private data."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+    """The environment of a chat in a real terminal: the user's, minus colour/tmux/size settings, with private data.
+
+    COLUMNS and LINES go too: under pytest-xdist the workers have COLUMNS=80 LINES=24, and the chat (shutil's
+    get_terminal_size) would take those over the pane's real size, so it never saw a resize under `pytest -n`.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX", "COLUMNS", "LINES")}
     env.update({"CASTLING_DATA_DIR": str(data_dir), "TERM": "xterm-256color"})
     if host is not None:
         env["OLLAMA_HOST"] = host
