@@ -74,7 +74,7 @@ def test_an_unreachable_host_is_one_line_and_the_others_are_still_shown(ollama, 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
         f"{dead} (ollama): Ollama is not reachable at {dead}: start it with `ollama serve` "
-        "(or point OLLAMA_HOST / host= at the server that runs it)."
+        "(or point OLLAMA_HOST / --host at the server that runs it)."
     )
     assert out[1] == f"http://{ollama.host} (ollama): 3 models" and len(out) == 6
 
