@@ -7,7 +7,6 @@ Real loopback servers: `OllamaStub` (Ollama's discovery endpoints, stdlib http.s
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from castling.scenarios.format import ServerExchange
 from castling.scenarios.serve import ReplayServer
 from castling.scenarios.store import save
 from tests.cli.ollama_stub import OllamaStub
+from tests.loopback import KEY, KeyedServer, refusing_url, serving
 from tests.scenarios.openai_helpers import openai_weather_scenario
 
 VLLM_MODELS = {
@@ -27,14 +27,6 @@ VLLM_MODELS = {
         {"id": "meta-llama/Llama-3.1-8B-Instruct", "object": "model", "owned_by": "vllm", "max_model_len": 131072},
     ],
 }
-
-
-def dead_url() -> str:
-    """A loopback port nobody listens on (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -69,18 +61,18 @@ def test_ollama_models_with_their_backbone_tools_and_thinking(ollama, capsys):
 
 
 def test_an_unreachable_host_is_one_line_and_the_others_are_still_shown(ollama, capsys):
-    dead = dead_url()
+    dead = refusing_url()
     assert main(["backbones", "--host", dead, "--host", ollama.host]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
         f"{dead} (ollama): Ollama is not reachable at {dead}: start it with `ollama serve` "
-        "(or point OLLAMA_HOST / host= at the server that runs it)."
+        "(or point OLLAMA_HOST / --host at the server that runs it)."
     )
     assert out[1] == f"http://{ollama.host} (ollama): 3 models" and len(out) == 6
 
 
 def test_every_host_unreachable_exits_1(capsys):
-    assert main(["backbones", "--server", "openai", "--host", dead_url()]) == 1
+    assert main(["backbones", "--server", "openai", "--host", refusing_url()]) == 1
     assert "No OpenAI-compatible server answers at" in capsys.readouterr().out
 
 
@@ -95,7 +87,7 @@ def test_openai_server_models_with_max_model_len_and_assumed_capabilities(vllm, 
 
 
 def test_json_for_machines(vllm, ollama, capsys):
-    dead = dead_url()
+    dead = refusing_url()
     assert main(["backbones", "--server", "openai", "--host", vllm, "--host", dead, "--json"]) == 0
     hosts = json.loads(capsys.readouterr().out)["hosts"]
     assert [(h["host"], h["server"], h["error"] is None) for h in hosts] == [
@@ -151,6 +143,27 @@ def test_the_api_key_is_sent_from_the_flag_or_castling_api_key(vllm, monkeypatch
     main(["backbones", "--server", "openai", "--host", vllm])
     main(["backbones", "--server", "openai", "--host", vllm, "--api-key", "from-flag"])
     assert sent == [None, "from-env", "from-flag"]
+
+
+def test_a_server_refusing_the_key_says_which_flag_or_variable_gives_it(monkeypatch, capsys):
+    monkeypatch.delenv("CASTLING_API_KEY", raising=False)
+    with serving(KeyedServer(replies=0)) as url:
+        assert main(["backbones", "--server", "openai", "--host", url]) == 1
+        refused = capsys.readouterr().out
+        assert main(["backbones", "--server", "openai", "--host", url, "--api-key", KEY]) == 0
+        listed = capsys.readouterr().out
+    assert refused == (
+        f"{url} (openai): The server at {url} refused the request (401: Invalid API key): "
+        "pass the key it expects with --api-key KEY or $CASTLING_API_KEY.\n"
+    )
+    assert listed.startswith(f"{url} (openai): 1 model\n") and "Qwen/Qwen3-8B" in listed
+
+
+def test_a_key_for_an_ollama_server_is_refused_with_what_to_do(capsys):
+    assert main(["backbones", "--host", refusing_url(), "--api-key", KEY]) == 2
+    assert capsys.readouterr().err == (
+        "castling backbones: --api-key is for an OpenAI-compatible server: add --server openai\n"
+    )
 
 
 def test_what_a_server_sends_cannot_drive_the_terminal(capsys):

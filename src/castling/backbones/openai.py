@@ -127,12 +127,13 @@ class OpenAIServer(FlowServer):
                 status_code=404,
             )
         if response.status_code >= 400:
-            raise status_error(response.status_code, response.text, host=self.host, model="")
+            raise status_error(response.status_code, self._hide(response.text), host=self.host, model="")
         try:
             entries = response.json().get("data") or []
         except (ValueError, AttributeError) as exc:
             raise ServerResponseError(
-                f"{self.host}/models did not answer with an OpenAI model list: {response.text[:200]!r}", host=self.host
+                f"{self.host}/models did not answer with an OpenAI model list: {self._hide(response.text)[:200]!r}",
+                host=self.host,
             ) from exc
         return {str(entry["id"]): entry for entry in entries if isinstance(entry, Mapping) and "id" in entry}
 
@@ -156,11 +157,11 @@ class OpenAIServer(FlowServer):
             if whole is not None and whole.status_code >= 400:
                 status = whole.status_code
                 served = sorted((yield from self._served_quietly())) if status == 404 else []
-                raise status_error(status, whole.text, host=self.host, model=request.model, served=served)
+                raise status_error(status, self._hide(whole.text), host=self.host, model=request.model, served=served)
             if whole is not None:
                 assembler.feed_completion(self._whole(whole.content))
         except StreamFailed as exc:
-            raise stream_error(str(exc), host=self.host, model=request.model, turn=exc.turn) from exc
+            raise stream_error(self._hide(str(exc)), host=self.host, model=request.model, turn=exc.turn) from exc
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request.model, assembler.turn) from exc
         return assembler.finish()
@@ -202,13 +203,19 @@ class OpenAIServer(FlowServer):
             await aclient.aclose()
 
     # -- errors ----------------------------------------------------------------------------------------------
+    def _hide(self, text: str) -> str:
+        """`text` from the server without the API key: a server may echo the key it refused, and errors are shown."""
+        key = self._headers.get("Authorization", "").removeprefix("Bearer ")
+        return text.replace(key, "<the API key>") if key else text
+
     def _whole(self, body: bytes) -> dict[str, Any]:
         try:
             completion = json.loads(body)
         except ValueError:
             completion = None
         if not isinstance(completion, dict):
-            message = f"{self.host} answered with JSON that is not a chat completion: {body[:200]!r}"
+            text = self._hide(body.decode("utf-8", "replace"))
+            message = f"{self.host} answered with JSON that is not a chat completion: {text[:200]!r}"
             raise ServerResponseError(message, host=self.host)
         return completion
 

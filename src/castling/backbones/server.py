@@ -20,11 +20,11 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 import httpx
 
+from castling.backbones.servers import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # kept with the table: light for the CLI
 from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta
 from castling.sansio import Flow, arun, run
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
-DEFAULT_TIMEOUT = 300.0
 C = TypeVar("C")
 
 

@@ -53,9 +53,14 @@ class AgentFactory:
         extra_tools: Mapping[str, ToolFactory] | None = None,
         *,
         server: str = "ollama",
+        api_key: str | None = None,
     ) -> AgentFactory:
-        """A factory talking to `host`, which speaks `server` (through `transport` when given, as tests do)."""
-        return cls(make_server(server, host, transport=transport), checkpointer, dict(extra_tools or {}))
+        """A factory talking to `host`, which speaks `server` (through `transport` when given, as tests do).
+
+        `api_key`: the bearer key of an OpenAI-compatible server (held by the server object only).
+        """
+        made = make_server(server, host, api_key=api_key, transport=transport)
+        return cls(made, checkpointer, dict(extra_tools or {}))
 
     def available_tools(self) -> list[str]:
         """Every tool name the chat knows, whether or not it is installed."""

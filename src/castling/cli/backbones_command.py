@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-API_KEY_ENV = "CASTLING_API_KEY"
-"""Where `--api-key` is read from when not given (never `OPENAI_API_KEY`: a real OpenAI key stays unsent)."""
+from castling.backbones.servers import API_KEY_HELP  # light: no httpx
+
 ASSUMED_NOTE = (
     "assumed: an OpenAI-compatible server does not say what a model can do; a server started without a tool "
     "parser refuses the first call with tools (the error names the flag to add)."
@@ -56,15 +55,20 @@ class HostReport:
 
 def run(args: argparse.Namespace) -> int:
     """Print the profile table, or, with `--host`/`--server`, what each server offers."""
-    if not args.host and args.server is None:
-        return _profiles(as_json=args.json)
-    api = args.server or "ollama"
-    from castling.backbones.servers import SERVERS
+    from castling.backbones.servers import SERVERS, api_key_for
+    from castling.errors import ConfigError
 
+    api = args.server or "ollama"
     if api not in SERVERS:
         print(f"castling backbones: unknown --server {api!r}: use {' or '.join(sorted(SERVERS))}.", file=sys.stderr)
         return 2
-    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    try:
+        api_key = api_key_for(api, args.api_key)
+    except ConfigError as exc:
+        print(f"castling backbones: {exc}", file=sys.stderr)
+        return 2
+    if not args.host and args.server is None:
+        return _profiles(as_json=args.json)
     reports = [survey(api, host, api_key) for host in args.host or [None]]
     if args.json:  # JSON escapes control characters itself
         print(json.dumps({"hosts": [asdict(r) for r in reports]}, indent=2))
@@ -88,6 +92,7 @@ def _profiles(*, as_json: bool) -> int:
 def survey(api: str, host: str | None, api_key: str | None) -> HostReport:
     """Ask the server at `host` for its models and what castling knows of each."""
     from castling.backbones.servers import make_server
+    from castling.cli.wording import for_the_command_line
     from castling.errors import CastlingError
 
     server = make_server(api, host, api_key=api_key, timeout=DISCOVERY_TIMEOUT)
@@ -95,7 +100,7 @@ def survey(api: str, host: str | None, api_key: str | None) -> HostReport:
         names = server.list_models()
         return HostReport(server.host, api, [_row(server, api, name) for name in names])
     except CastlingError as exc:  # unreachable, not the API named, refused the key: its message says what to do
-        return HostReport(server.host, api, error=str(exc))
+        return HostReport(server.host, api, error=for_the_command_line(str(exc)))
     finally:
         server.close()
 
@@ -174,6 +179,6 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--host", action="append", default=[], metavar="URL", help="a server to ask (repeatable)")
     parser.add_argument("--server", help="the API the hosts speak: ollama (default) or openai")
-    parser.add_argument("--api-key", help=f"bearer token for an OpenAI-compatible server (default: ${API_KEY_ENV})")
+    parser.add_argument("--api-key", metavar="KEY", help=API_KEY_HELP)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.set_defaults(handler=run)

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from castling.backbones.server import AnyTransport
+from castling.backbones.servers import api_key_for
 from castling.cli.agent_setup import RUNTIME_IMPORT, AgentFactory, ToolFactory
 from castling.cli.app import ChatApp
 from castling.cli.commands import COMMANDS, argument_choices
@@ -49,6 +50,8 @@ class ChatOptions(BaseModel):
     host: str | None = None
     server: str = "ollama"
     """The API the host speaks (`ollama`, `openai`)."""
+    api_key: str | None = Field(default=None, repr=False)
+    """The bearer key for an OpenAI-compatible server (None: $CASTLING_API_KEY); sent as a header, never saved."""
     tools: str | None = None
     """Comma-separated tool names (`python,fetch`), `none`, or None for every installed built-in tool."""
     approve: str | None = None
@@ -84,10 +87,17 @@ async def start_chat(
     except CastlingError as exc:
         screen.error(str(exc))
         return 1
+    try:
+        api_key = api_key_for(options.server, options.api_key)
+    except ConfigError as exc:
+        screen.error(str(exc))
+        return 2
     index = SessionIndex(private_file(folder / "sessions.db"))
     async with contextlib.AsyncExitStack() as stack:
-        recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn
-        factory = AgentFactory.create(options.host, None, recorder.transport, extra_tools, server=options.server)
+        recorder = SessionRecorder.wrap(transport)  # from the start, so /save has every model turn (no headers)
+        factory = AgentFactory.create(
+            options.host, None, recorder.transport, extra_tools, server=options.server, api_key=api_key
+        )
         factory.http_recorder = recorder.http_wrapper()
         mcp_tools = await _open_mcp(options, factory, screen)
         settings = None if mcp_tools is None else await _startup_settings(options, factory, index, screen, mcp_tools)

@@ -13,13 +13,19 @@ from castling.cli.settings import parse_value
 
 def run(args: argparse.Namespace) -> int:
     """Run the chat until the user leaves; the terminal is restored whatever happens."""
-    from castling.backbones.servers import SERVERS
+    from castling.backbones.servers import SERVERS, api_key_for
     from castling.cli.chat import ChatOptions, start_chat
     from castling.cli.render import Screen
+    from castling.errors import ConfigError
 
     if args.server not in SERVERS:
         known = ", ".join(sorted(SERVERS))
         print(f"castling chat: unknown --server {args.server!r}: use one of {known}.", file=sys.stderr)
+        return 2
+    try:
+        api_key_for(args.server, args.api_key)  # a key for a server that takes none is refused here
+    except ConfigError as exc:
+        print(f"castling chat: {exc}", file=sys.stderr)
         return 2
     options = {}
     for item in args.set:
@@ -33,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         host=args.host,
         server=args.server,
+        api_key=args.api_key,
         tools=args.tools,
         approve=args.approve,
         strategy=args.strategy,

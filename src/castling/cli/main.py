@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from castling._version import __version__
 from castling.backbones.registry import BACKBONES  # names only: no httpx, pydantic or langchain-core
+from castling.backbones.servers import API_KEY_HELP  # light too
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -47,6 +48,7 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--host", help="server URL (Ollama default: OLLAMA_HOST, then http://127.0.0.1:11434; openai: the /v1 base URL)"
     )
     chat.add_argument("--server", default="ollama", help="the API the host speaks: ollama (default) or openai")
+    chat.add_argument("--api-key", metavar="KEY", help=API_KEY_HELP)
     chat.add_argument("--tools", help="comma-separated tools (python,fetch) or none; default: every installed one")
     chat.add_argument("--approve", help="ask before tools run: code (default), all, none, or TOOL=ask|auto|never,...")
     chat.add_argument("--strategy", choices=["tools", "plan"], help="agent strategy (default: the backbone's)")

@@ -121,6 +121,7 @@ def _scenario(app: ChatApp, recorder: SessionRecorder, path: Path, users: list[s
             runner=runner,  # type: ignore[arg-type]
             backbone=_family(settings.backbone, settings.model),
             model=settings.model,
+            server=app.factory.server.api,  # type: ignore[arg-type]  # the wire the turns replay on (checked)
             strategy=app.agent.strategy,
             system=settings.system,
             think=settings.think,

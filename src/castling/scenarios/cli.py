@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from castling.backbones.servers import API_KEY_HELP  # light: no httpx
+
 _MODES = ("replay", "record", "record-missing", "update", "live")
 
 
@@ -39,6 +41,7 @@ def _add_record(commands: Any) -> None:
         help="the server: Ollama (default: OLLAMA_HOST or 127.0.0.1:11434), or an OpenAI-compatible URL "
         "with its prefix, e.g. http://127.0.0.1:8000/v1",
     )
+    record.add_argument("--api-key", default=None, metavar="KEY", help=API_KEY_HELP)
     record.add_argument("-o", "--output", required=True, help="the scenario file to write")
     record.set_defaults(handler=_record)
 
@@ -130,11 +133,7 @@ def _add_eval(commands: Any) -> None:
         default=None,
         help="the API the hosts speak (default: each file's own); openai: give URLs with their prefix, e.g. …:8000/v1",
     )
-    run.add_argument(
-        "--api-key",
-        default=None,
-        help="bearer key for an OpenAI-compatible server (default: $CASTLING_API_KEY; never $OPENAI_API_KEY)",
-    )
+    run.add_argument("--api-key", default=None, metavar="KEY", help=API_KEY_HELP)
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose path contains this")
     run.add_argument("--json", default=None, metavar="OUT", help="write the figures as JSON (journal beside it)")
     run.add_argument("--html", default=None, metavar="OUT", help="write a self-contained HTML report")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from castling.backbones.registry import family_or_fallback
+from castling.backbones.servers import api_key_for
 from castling.errors import CastlingError
 from castling.scenarios.format import AgentConfig, Recording, Scenario
 from castling.scenarios.library_tools import ToolUnavailable
@@ -62,6 +63,11 @@ def record_command(args: argparse.Namespace) -> int:
     if not model:
         print("castling record: name the model with -m MODEL (e.g. -m qwen3:8b)", file=sys.stderr)
         return 2
+    try:
+        api_key = api_key_for(args.server, getattr(args, "api_key", None))
+    except CastlingError as exc:
+        print(f"castling record: {exc}", file=sys.stderr)
+        return 2
     agent = AgentConfig(
         backbone=family or family_or_fallback(model),
         model=model,
@@ -80,7 +86,7 @@ def record_command(args: argparse.Namespace) -> int:
         expectations=expectations,
     )
     try:
-        report = record(scenario, path, live_for(scenario, args.host))
+        report = record(scenario, path, live_for(scenario, args.host), api_key=api_key)
     except CastlingError as exc:
         print(f"castling record: {exc}", file=sys.stderr)
         return 1

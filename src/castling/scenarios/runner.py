@@ -142,12 +142,15 @@ def update(scenario: Scenario, path: Path, live: LiveSource | None) -> RunReport
     return fresh
 
 
-def record(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
-    """Run against `live` and overwrite the recording (expectations kept); a failed run saves nothing."""
-    return _record_run(scenario, path, live)
+def record(scenario: Scenario, path: Path, live: LiveSource, *, api_key: str | None = None) -> RunReport:
+    """Run against `live` and overwrite the recording (expectations kept); a failed run saves nothing.
+
+    `api_key`: the bearer key of an OpenAI-compatible server; sent as a header, which the recording never keeps.
+    """
+    return _record_run(scenario, path, live, api_key)
 
 
-def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
+def _record_run(scenario: Scenario, path: Path, live: LiveSource, api_key: str | None = None) -> RunReport:
     capture = Capture()
     model = RecordingTransport(live.model_transport(), capture, kind="ollama")
     inner_http = live.http_transport()
@@ -160,7 +163,7 @@ def _record_run(scenario: Scenario, path: Path, live: LiveSource) -> RunReport:
     stamp = _stamp(model, live.host, scenario.agent.model) if scenario.agent.server == "ollama" else {}
     try:
         with _mcp_recording(scenario, capture) as mcp:
-            outcome = execute(scenario, model, http, live.host, mcp=mcp)
+            outcome = execute(scenario, model, http, live.host, mcp=mcp, api_key=api_key)
     except ScenarioDivergence as exc:
         return RunReport(path, "record", "error", scenario, divergence=exc, note="nothing was saved")
     if outcome.error:

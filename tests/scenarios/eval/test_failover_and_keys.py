@@ -2,14 +2,12 @@
 the bearer key of an OpenAI-compatible server (`--server openai --api-key`, or CASTLING_API_KEY)."""
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from castling.cli.main import main
@@ -19,20 +17,11 @@ from castling.scenarios.eval.plan import plan_runs
 from castling.scenarios.eval.run import run_all
 from castling.scenarios.serve import TransportServer
 from castling.scenarios.store import load
-from castling.scripted_openai import ScriptedOpenAI
+from tests.loopback import KEY, KeyedServer, refusing_url, serving
 from tests.scenarios.eval.behaviours import Behaviours
 from tests.scenarios.scenario_helpers import LIBRARY
 
 NO_TOOL = str(LIBRARY / "qwen" / "no-tool.yaml")
-KEY = "sk-test-0123456789"
-
-
-def _refusing_url() -> str:
-    """A loopback URL where nothing listens (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -45,7 +34,7 @@ def alive() -> Iterator[str]:
 def test_runs_of_a_host_that_refuses_connections_go_to_the_other(
     alive: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    dead, out = _refusing_url(), tmp_path / "eval.json"
+    dead, out = refusing_url(), tmp_path / "eval.json"
     argv = ["eval", NO_TOOL, "--model", "right:1b", "--repeats", "4", "-j", "2", "--host", dead, "--host", alive]
     assert main([*argv, "--json", str(out)]) == 0
     runs = json.loads(out.read_text())["runs"]
@@ -83,36 +72,18 @@ def test_a_host_killed_mid_eval_hands_the_remaining_runs_to_the_other(alive: str
 
 def test_an_error_only_when_every_host_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     out = tmp_path / "eval.json"
-    hosts = ["--host", _refusing_url(), "--host", _refusing_url()]
+    hosts = ["--host", refusing_url(), "--host", refusing_url()]
     assert main(["eval", NO_TOOL, "--model", "right:1b", "--repeats", "2", *hosts, "--json", str(out)]) == 1
     runs = json.loads(out.read_text())["runs"]
     assert [r["error_kind"] for r in runs] == ["ServerUnreachable"] * 2
     assert "2 of 2 runs failed before an answer" in capsys.readouterr().err
 
 
-class KeyedServer:
-    """A scripted OpenAI-compatible server that answers only requests carrying `Authorization: Bearer KEY`."""
-
-    def __init__(self, replies: int) -> None:
-        self.scripted = ScriptedOpenAI("Qwen/Qwen3-8B")
-        for _ in range(replies):
-            self.scripted.add_reply("The capital of Italy is Rome.")
-        self.authorizations: list[str] = []
-        self.transport = httpx.MockTransport(self.handle)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.authorizations.append(request.headers.get("authorization", ""))
-        if request.headers.get("authorization") != f"Bearer {KEY}":
-            return httpx.Response(401, json={"error": {"message": "Invalid API key", "type": "auth", "code": 401}})
-        return self.scripted.handle(request)
-
-
 @pytest.fixture
 def keyed() -> Iterator[tuple[KeyedServer, str]]:
     server = KeyedServer(replies=2)
-    running = TransportServer(server.transport, port=0).start()
-    yield server, running.url + "/v1"
-    running.stop()
+    with serving(server) as url:
+        yield server, url
 
 
 def test_an_openai_compatible_server_gets_the_bearer_key_and_nothing_stores_it(

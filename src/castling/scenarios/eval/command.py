@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from castling.backbones.servers import api_key_for
 from castling.errors import CastlingError
 from castling.scenarios.commands import select
 from castling.scenarios.eval.figures import by_folder, overall, results
@@ -21,8 +21,6 @@ from castling.scenarios.names import allow
 from castling.scenarios.store import load
 
 JOURNAL = "eval-journal.jsonl"
-API_KEY_VARIABLE = "CASTLING_API_KEY"
-"""Read for `--server openai` without `--api-key`. Not OPENAI_API_KEY: a real OpenAI key must not go to a GPU box."""
 
 
 def _host_down(host: str | None) -> None:
@@ -50,12 +48,11 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"castling eval: {exc}", file=sys.stderr)
         return 2
     server = getattr(args, "server", None)
-    api_key = getattr(args, "api_key", None)
-    if api_key and server != "openai":
-        print("castling eval: --api-key is for an OpenAI-compatible server: add --server openai", file=sys.stderr)
+    try:
+        api_key = api_key_for(server, getattr(args, "api_key", None))
+    except CastlingError as exc:
+        print(f"castling eval: {exc}", file=sys.stderr)
         return 2
-    if server == "openai" and not api_key:
-        api_key = os.environ.get(API_KEY_VARIABLE) or None
     scenarios, folders = [s for s, _ in loaded], {s.id: p.parent for s, p in loaded}
     specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders, server)
     if not specs:
