@@ -67,7 +67,7 @@ class ToolsStrategy:
         graph = StateGraph(AgentState)
         # The model and tools nodes route themselves (a `Command`): a conditional edge would read the whole state
         # afresh after each of them (every channel copied, the new messages merged again) and trace a run of its
-        # own: about two fifths of what castling cost per step over a lean LangGraph graph.
+        # own: about 45 % of what castling cost per step over a lean LangGraph graph.
         graph.add_node("model", dual_node("model", *both(self.model)), destinations=("tools", "repair", END))
         graph.add_node("tools", dual_node("tools", self.tools, self.atools), destinations=("model", "limit"))
         graph.add_node("repair", self.repair)
