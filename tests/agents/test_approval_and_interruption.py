@@ -160,6 +160,32 @@ async def test_cancelled_tool_gets_interrupted_results_so_history_stays_valid():
     assert events[-1].result.answer == "Fine."
 
 
+async def test_resume_after_a_cancelled_tool_goes_on_to_the_model_with_the_interrupted_results():
+    server = ScriptedOllama()
+    server.add_reply(tool_calls=[("slow", {})])
+    server.add_reply("Fine without it.")
+    started = asyncio.Event()
+
+    @tool
+    async def slow() -> str:
+        """Take forever."""
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    agent = make(server, [slow])
+    task = asyncio.create_task(collect(agent, "go", "t7"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await agent.arecord_interruption("t7")
+    result = await agent.aresume(thread_id="t7")  # the run had not ended: the model gets the tool's outcome
+    assert result.answer == "Fine without it."
+    assert [m["role"] for m in server.requests[1]["messages"]] == ["user", "assistant", "tool"]
+    assert server.requests[1]["messages"][2]["content"] == TOOL_INTERRUPTED
+
+
 async def test_approval_survives_a_sqlite_checkpointer_and_a_policy_change(tmp_path):
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 

@@ -235,7 +235,16 @@ def test_duplicate_tool_names_are_refused():
 
 def test_graph_is_a_compiled_langgraph_graph(make_agent, server):
     graph = make_agent().graph
-    assert set(graph.get_graph().nodes) >= {"model", "tools"}
+    drawn = graph.get_graph()
+    assert set(drawn.nodes) >= {"model", "tools"}
+    edges = {(edge.source, edge.target) for edge in drawn.edges}
+    assert edges >= {
+        ("model", "tools"),
+        ("model", "repair"),
+        ("model", "__end__"),
+        ("tools", "model"),
+        ("tools", "limit"),
+    }
     server.add_reply("direct")
     state = graph.invoke({"messages": [("user", "hi")], "steps": 0})
     assert state["messages"][-1].content == "direct"

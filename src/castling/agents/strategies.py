@@ -22,8 +22,9 @@ from castling.backbones.base import Backbone
 from castling.errors import ConfigError
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
-InterruptionUpdate = tuple[dict[str, Any], str]
-"""A state update and the node to record it as."""
+InterruptionUpdate = tuple[Any, str]
+"""A state update (a dict, or a LangGraph `Command` that also says where the run goes on) and the node to record it
+as."""
 
 
 class Strategy(Protocol):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -93,8 +93,8 @@ def estimate_text(text: str) -> int:
 
 def estimate_request(request: ChatRequest) -> int:
     """Tokens the prompt of `request` takes: messages, tool schemas, structured-output schema, template."""
-    total = _REQUEST_OVERHEAD + sum(_cached(m, _message_tokens) for m in request.messages)
-    total += sum(_cached(tool, _json_tokens) for tool in request.tools or ())
+    total = _REQUEST_OVERHEAD + _sum_cached(request.messages, _message_tokens)
+    total += _sum_cached(request.tools or (), _json_tokens)
     if isinstance(request.format, dict):
         total += _cached(request.format, _json_tokens)
     return total
@@ -113,6 +113,15 @@ def _cached(value: Mapping[str, Any], count: Callable[[Mapping[str, Any]], int])
     tokens = count(value)
     _SEEN[id(value)] = (value, tokens)
     return tokens
+
+
+def _sum_cached(values: Iterable[Mapping[str, Any]], count: Callable[[Mapping[str, Any]], int]) -> int:
+    """`_cached` summed over `values`, the hit inlined: every step resends the whole conversation."""
+    seen, total = _SEEN, 0
+    for value in values:
+        hit = seen.get(id(value))
+        total += hit[1] if hit is not None and hit[0] is value else _cached(value, count)
+    return total
 
 
 def _json_tokens(value: Mapping[str, Any]) -> int:
