@@ -17,16 +17,18 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool, StructuredTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ValidationError
+from langchain_core.tools import BaseTool
+from pydantic import ValidationError
 
+from castling.agents.tool_spec import ToolSpec, prepare_tool
 from castling.backbones.parsing.coercion import coerce_arguments
-from castling.backbones.tool_schema import for_ollama
 from castling.backbones.wire import WireTool
 from castling.errors import ConfigError
 from castling.tools.decorator import ensure_tool
 from castling.tools.provider import ToolProvider, ToolSet
+
+__all__ = ["MANY_TOOLS", "CheckedCall", "ManyToolsWarning", "ToolLike", "ToolOutcome", "ToolSpec", "Toolbox"]
+"""`ToolSpec` lives in `tool_spec.py` now; still importable from here."""
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +60,6 @@ class ToolOutcome:
 
     content: str
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """One tool, prepared once per agent."""
-
-    name: str
-    tool: BaseTool
-    wire: WireTool
-    parameters: Mapping[str, Any]
-    args_model: type[BaseModel] | None
-    timeout: float | None
-    """Deadline for calls awaited on the event loop (async tools, and sync functions under `arun`)."""
-    sync_timeout: float | None
-    """Deadline for sync functions in sync runs: only a tool's own `timeout=`, since enforcing one means a
-    thread hand-off per call (measured: the largest single cost of a step) and cannot stop the function anyway."""
-    direct_sync: Callable[..., Any] | None
-    direct_async: Callable[..., Awaitable[Any]] | None
 
 
 @dataclass(frozen=True)
@@ -122,7 +106,7 @@ class Toolbox:
         specs: dict[str, ToolSpec] = {}
         for source in self._sources:
             for candidate in source.tools if isinstance(source, _Opened) else [source]:
-                spec = _prepare(ensure_tool(candidate), self._default_timeout)
+                spec = prepare_tool(ensure_tool(candidate), self._default_timeout)
                 if spec.name in specs:
                     if strict:
                         raise ConfigError(f"Two tools are named {spec.name!r}; tool names must be unique.")
@@ -259,33 +243,6 @@ def _warn_if_many(wire: Sequence[WireTool]) -> None:
         ManyToolsWarning,
         stacklevel=4,
     )
-
-
-def _prepare(tool: BaseTool, default_timeout: float | None) -> ToolSpec:
-    full: WireTool = convert_to_openai_tool(tool)
-    parameters = full["function"].get("parameters") or {}
-    wire = {**full, "function": {**full["function"], "parameters": for_ollama(parameters)}}
-    own_timeout = (tool.metadata or {}).get("timeout")
-    args_model = tool.tool_call_schema if isinstance(tool.tool_call_schema, type) else None
-    direct = isinstance(tool, StructuredTool) and _no_injected_args(tool)
-    return ToolSpec(
-        name=tool.name,
-        tool=tool,
-        wire=wire,
-        parameters=parameters,
-        args_model=args_model if args_model is not None and issubclass(args_model, BaseModel) else None,
-        timeout=own_timeout if own_timeout is not None else default_timeout,
-        sync_timeout=own_timeout,
-        direct_sync=cast(StructuredTool, tool).func if direct else None,
-        direct_async=cast(StructuredTool, tool).coroutine if direct else None,
-    )
-
-
-def _no_injected_args(tool: StructuredTool) -> bool:
-    # Tools that take injected arguments (config, state, callbacks) need langchain's own invoke path.
-    schema = tool.tool_call_schema
-    visible = set(schema.model_fields) if isinstance(schema, type) and issubclass(schema, BaseModel) else set()
-    return set(tool.args) == visible
 
 
 def _run_coroutine_sync(spec: ToolSpec, arguments: dict[str, Any]) -> ToolOutcome:

@@ -1,26 +1,27 @@
-"""The backbone protocol and the base that Qwen and Llama specialise.
+"""The base that Qwen and Llama specialise.
 
 A backbone is a model family on a model server. It owns the one model call the strategies make
 (`chat` / `achat`): the settings it sends (options, `think`), the capability checks, the call itself through
 its `ModelServer`, and the reading of the reply (native tool calls, or calls left in the text, recovered the
-same way whichever server answered). Family and server are independent.
+same way whichever server answered). Family and server are independent. The protocol and `Reply` are in
+`protocol.py`; the call's trip through the context guard (fit, send, resend once if cut) in `call.py`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
-from castling.backbones.context import Compaction, ContextGuard, ContextPolicy, Fit
+from castling.backbones.call import UNPARSABLE, GuardedCall, unparsable_call
+from castling.backbones.context import ContextGuard, ContextPolicy
 from castling.backbones.memory import WindowChoice, choose_num_ctx, memory_budget, parse_size
 from castling.backbones.parsing.qwen import ContentParse, parse_qwen_content, split_think
 from castling.backbones.profiles import Profile
+from castling.backbones.protocol import Backbone, Reply, ToolGuide
 from castling.backbones.server import DEFAULT_TIMEOUT, AnyTransport, ModelInfo, ModelServer
 from castling.backbones.servers import make_server
-from castling.backbones.usage import Usage
-from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, RawToolCall, WireMessage, WireTool
+from castling.backbones.wire import ChatRequest, ChatTurn, OnDelta, WireMessage, WireTool
 from castling.errors import (
     CapabilityMissing,
     ContextMemoryWarning,
@@ -30,76 +31,8 @@ from castling.errors import (
 )
 from castling.sansio import Flow, arun, io, run
 
-
-@dataclass
-class Reply:
-    """A model reply as the agent uses it."""
-
-    text: str
-    thinking: str = ""
-    calls: list[RawToolCall] = field(default_factory=list)
-    recovered: bool = False
-    """True when the calls were recovered from the text rather than sent as structured tool calls."""
-    parse_errors: list[str] = field(default_factory=list)
-    turn: ChatTurn = field(default_factory=ChatTurn)
-    """The server-neutral reply it was read from: raw content, `done_reason`, usage."""
-    compaction: Compaction | None = None
-    """What was shrunk to make the request fit the context window, if anything."""
-
-
-@runtime_checkable
-class Backbone(Protocol):
-    """What the agent runtime needs from a model family on a model server."""
-
-    model: str
-    profile: ClassVar[Profile]
-    server: ModelServer
-    context_guard: ContextGuard
-
-    def chat(
-        self,
-        messages: list[WireMessage],
-        *,
-        tools: Sequence[WireTool] = (),
-        schema: dict[str, Any] | None = None,
-        on_delta: OnDelta | None = None,
-    ) -> Reply:
-        """One model call: `tools` offered (calls recovered from the text too) or a JSON `schema` to follow."""
-        ...
-
-    async def achat(
-        self,
-        messages: list[WireMessage],
-        *,
-        tools: Sequence[WireTool] = (),
-        schema: dict[str, Any] | None = None,
-        on_delta: OnDelta | None = None,
-    ) -> Reply:
-        """One model call (async)."""
-        ...
-
-    def settings(self, info: ModelInfo, *, with_tools: bool) -> tuple[dict[str, Any], bool | str | None]:
-        """The `options` and `think` value a call sends, after checking the model can do what is asked."""
-        ...
-
-    def read_reply(self, turn: ChatTurn, *, with_tools: bool, tool_names: Collection[str] = ()) -> Reply:
-        """Turn a raw reply into text, thinking and tool calls, recovering calls left in the text.
-
-        `tool_names` are the tools offered, for text formats that depend on them (Llama's `<|python_tag|>`).
-        """
-        ...
-
-
-@runtime_checkable
-class ToolGuide(Protocol):
-    """Optional backbone hook: system-prompt text the tools loop adds when tools are offered.
-
-    For families whose chat template does not show the tools on every turn (llama3.x, ollama#6477).
-    """
-
-    def tool_guide(self, tools: Sequence[WireTool]) -> str | None:
-        """Text to append to the system prompt of every tools-loop request, or None for none."""
-        ...
+__all__ = ["UNPARSABLE", "Backbone", "BaseBackbone", "OllamaBackbone", "Reply", "ToolGuide"]
+"""`Backbone`, `Reply`, `ToolGuide` and `UNPARSABLE` moved to `protocol.py` and `call.py`; still importable here."""
 
 
 class BaseBackbone:
@@ -208,14 +141,14 @@ class BaseBackbone:
         """`chat` and `achat` as one flow (see `castling.sansio`): fit, send, resend once if the server cut it."""
         server = self.server
         info = yield from io(server.show, server.ashow, self.model)
-        call = _Call(self, self.request(info, messages, tools, schema), info, context)
+        call = GuardedCall(self, self.request(info, messages, tools, schema), info, context)
         for _ in range(2):
             fit = call.fit()
             summary = (yield from io(server.chat, server.achat, fit.summarise)) if fit.summarise is not None else None
             try:
                 turn = yield from io(server.chat, server.achat, call.send(fit, summary), on_delta)
             except (ModelStreamError, OllamaResponseError) as exc:
-                turn = _unparsable_call(exc, offered=bool(tools))
+                turn = unparsable_call(exc, offered=bool(tools))
             if not call.cut(turn):
                 break
         return call.reply(self._read(turn, tools, schema))
@@ -332,71 +265,8 @@ class BaseBackbone:
         )
 
 
-@dataclass
-class _Call:
-    """One model call's trip through the context guard: fit before sending, check the server's count after."""
-
-    backbone: BaseBackbone
-    request: ChatRequest
-    info: ModelInfo
-    policy: ContextPolicy | None
-    compaction: Compaction | None = None
-    summary_usage: Usage = field(default_factory=Usage)
-    retried: bool = False
-
-    def __post_init__(self) -> None:
-        self.guard = self.backbone.context_guard
-        if self.policy is not None:
-            self.guard.policy = self.policy
-        self.window = self.guard.window(self.request, self.info.context_length, self.backbone.server.api)
-        self.guard.window_seen = self.window
-        self.sent: ChatRequest = self.request
-
-    def fit(self) -> Fit:
-        """Fit the request into the window; the caller makes `fit.summarise`'s call when there is one."""
-        return self.guard.fit(self.request, self.window)
-
-    def send(self, fit: Fit, summary: ChatTurn | None = None) -> ChatRequest:
-        """The request to send now, with the summary of the older turns when one was asked for."""
-        if summary is not None and self.window is not None:
-            self.summary_usage = self.summary_usage + summary.usage
-            fit = self.guard.summarised(fit, split_think(summary.content)[0], self.window)
-        self.sent = fit.request
-        self.compaction = fit.compaction or self.compaction
-        return self.sent
-
-    def cut(self, turn: ChatTurn) -> bool:
-        """True when the server cut the prompt and one compacted retry is left; raises when none is."""
-        if self.window is None or self.guard.policy.mode == "off" or not self.guard.learn(self.sent, turn, self.window):
-            return False
-        if self.retried or self.guard.policy.mode == "error":
-            raise self.guard.overflow(self.sent, self.window, f"the server evaluated only {turn.usage.prompt_tokens}")
-        self.retried = True
-        return True
-
-    def reply(self, reply: Reply) -> Reply:
-        """`reply` with the compaction, the summary call's usage and the window in its usage."""
-        reply.compaction = self.compaction
-        usage = reply.turn.usage + self.summary_usage if self.summary_usage.calls else reply.turn.usage
-        reply.turn.usage = replace(usage, context_window=self.window or 0)
-        return reply
-
-
 OllamaBackbone = BaseBackbone
 """The base's name from when every backbone was served by Ollama; kept for users' subclasses."""
-
-UNPARSABLE = "castling:unparsable-tool-call"
-"""`done_reason` of a reply whose tool call the server's own parser rejected."""
-
-
-def _unparsable_call(exc: ModelStreamError | OllamaResponseError, *, offered: bool) -> ChatTurn:
-    """The server's parser rejected a malformed tool call: let the model try again instead of failing the run."""
-    if not offered or "failed to parse" not in str(exc):
-        raise exc
-    partial = exc.partial_text if isinstance(exc, ModelStreamError) else ""
-    detail = str(exc).split(": ", 1)[-1]
-    error = f"the server could not parse it: {detail}"
-    return ChatTurn(content=partial, done_reason=UNPARSABLE, metrics={"error": error})
 
 
 def _join(first: str, second: str) -> str:

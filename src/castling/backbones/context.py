@@ -12,26 +12,45 @@ never assumes English), calibrated by the server's own counts for earlier turns 
 would not fit the window minus room for the reply, shrink old tool results (head and tail kept, with a note of what
 was elided and how to get it again). After the reply: if the server evidently evaluated less than was sent, never
 return that answer silently. The checkpoint keeps the full history: compaction changes only what is sent.
+
+This module is the guard and its policy; the estimate is in `estimate.py`, the cutting in `compaction.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
-from castling.backbones.wire import ChatRequest, ChatTurn, WireMessage
+from castling.backbones.compaction import (
+    SUMMARY_HEADER,
+    SUMMARY_PROMPT,
+    Compaction,
+    older_turns,
+    shrink_tool_results,
+    summary_request,
+)
+from castling.backbones.estimate import estimate_request, estimate_text
+from castling.backbones.wire import ChatRequest, ChatTurn
 from castling.errors import ContextOverflow
 
+__all__ = [
+    "SUMMARY_HEADER",
+    "SUMMARY_PROMPT",
+    "Compaction",
+    "ContextGuard",
+    "ContextPolicy",
+    "Fit",
+    "Mode",
+    "estimate_request",
+    "estimate_text",
+    "older_turns",
+    "shrink_tool_results",
+    "summary_request",
+]
+"""The estimate moved to `estimate.py` and the cutting to `compaction.py`; both still importable from here."""
+
 Mode = Literal["compact", "error", "off"]
-_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef]")
-_OTHER = re.compile(r"[^\x00-\x7f]")
-_MESSAGE_OVERHEAD = 6
-"""Template tokens around each message (role markers, separators)."""
-_REQUEST_OVERHEAD = 16
 _MIN_RATIO, _MAX_RATIO = 0.5, 4.0
 """Bounds of the calibration: real tokenizers stay within them of the estimate."""
 
@@ -47,20 +66,6 @@ class ContextPolicy:
     """Characters of a shrunk tool result kept (two thirds from its head, one third from its tail)."""
 
 
-@dataclass(frozen=True)
-class Compaction:
-    """What compaction did to one request."""
-
-    tokens_before: int
-    tokens_after: int
-    window: int
-    elided: tuple[str, ...]
-    """One line per shrunk item: which tool result and how many characters."""
-    summarised: int = 0
-    """Messages of older turns replaced by a summary (0: none)."""
-    summary: str = ""
-
-
 @dataclass
 class Fit:
     """The request to send, and the summary call to make first when shrinking was not enough."""
@@ -71,68 +76,6 @@ class Fit:
     """A model call that summarises the older turns; its answer goes to `ContextGuard.summarised`."""
     span: tuple[int, int] = (0, 0)
     """The messages the summary replaces."""
-
-
-SUMMARY_PROMPT = (
-    "You compress conversations. Summarise the conversation below for the assistant who will continue it: the "
-    "user's goals and requests, the facts learned from tools (keep names and figures), decisions made, and what is "
-    "still open. Plain text, at most 150 words. Do not answer the user and do not call tools."
-)
-SUMMARY_HEADER = "[Summary of the earlier conversation, written by castling to fit the context window]"
-
-
-def estimate_text(text: str) -> int:
-    """Tokens in `text`: ~4 ASCII characters a token, ~1 a token for CJK, ~2 for other scripts."""
-    if text.isascii():
-        return (len(text) + 3) // 4
-    wide = len(_WIDE.findall(text))
-    other = len(_OTHER.findall(text)) - wide
-    ascii_chars = len(text) - wide - other
-    return wide + (other + 1) // 2 + (ascii_chars + 3) // 4
-
-
-def estimate_request(request: ChatRequest) -> int:
-    """Tokens the prompt of `request` takes: messages, tool schemas, structured-output schema, template."""
-    total = _REQUEST_OVERHEAD + _sum_cached(request.messages, _message_tokens)
-    total += _sum_cached(request.tools or (), _json_tokens)
-    if isinstance(request.format, dict):
-        total += _cached(request.format, _json_tokens)
-    return total
-
-
-_SEEN: dict[int, tuple[object, int]] = {}
-"""Estimates by object identity: the agents resend the same message and tool dicts every step."""
-
-
-def _cached(value: Mapping[str, Any], count: Callable[[Mapping[str, Any]], int]) -> int:
-    hit = _SEEN.get(id(value))
-    if hit is not None and hit[0] is value:
-        return hit[1]
-    if len(_SEEN) > 16384:
-        _SEEN.clear()
-    tokens = count(value)
-    _SEEN[id(value)] = (value, tokens)
-    return tokens
-
-
-def _sum_cached(values: Iterable[Mapping[str, Any]], count: Callable[[Mapping[str, Any]], int]) -> int:
-    """`_cached` summed over `values`, the hit inlined: every step resends the whole conversation."""
-    seen, total = _SEEN, 0
-    for value in values:
-        hit = seen.get(id(value))
-        total += hit[1] if hit is not None and hit[0] is value else _cached(value, count)
-    return total
-
-
-def _json_tokens(value: Mapping[str, Any]) -> int:
-    return estimate_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
-
-
-def _message_tokens(message: Mapping[str, Any]) -> int:
-    tokens = _MESSAGE_OVERHEAD + estimate_text(str(message.get("content") or ""))
-    for call in message.get("tool_calls") or ():
-        tokens += _json_tokens(call.get("function", call))
-    return tokens
 
 
 @dataclass
@@ -246,99 +189,6 @@ class ContextGuard:
         """Raw-estimate tokens to remove to get under `budget`."""
         ratio = self._ratio.get(_conversation(request), 1.0)
         return self._raw(request) - int(budget / ratio)
-
-
-def shrink_tool_results(
-    messages: list[WireMessage], keep_chars: int, tokens_to_free: int
-) -> tuple[list[WireMessage], list[str]]:
-    """Shrink tool results, oldest first and in passes, until `tokens_to_free` are freed.
-
-    Old results are cut to `keep_chars`, then to a fifth of that, and only then are the results the model is
-    about to read cut (to twice `keep_chars`), and old ones to their note alone. Nothing is dropped or
-    reordered: the system prompt, every user message and every assistant message with its tool calls go as
-    they are, so no call is split from its result.
-    """
-    out = list(messages)
-    latest = _latest_results(out)
-    passes = [(0, latest, keep_chars), (0, latest, keep_chars // 5), (latest, len(out), keep_chars * 2), (0, latest, 0)]
-    shrunk: dict[int, int] = {}
-    freed = 0
-    for start, stop, keep in passes:
-        for index in range(start, stop):
-            if freed >= tokens_to_free:
-                break
-            freed += _shrink(out, index, keep, messages[index], shrunk)
-    elided = [
-        f"{messages[i].get('tool_name') or 'tool'} result #{i}: {chars:,} chars" for i, chars in sorted(shrunk.items())
-    ]
-    return out, elided
-
-
-def _shrink(out: list[WireMessage], index: int, keep: int, original: WireMessage, shrunk: dict[int, int]) -> int:
-    """Cut `out[index]` to `keep` characters of the original if it is a longer tool result; the tokens freed."""
-    content, now = str(original.get("content") or ""), str(out[index].get("content") or "")
-    if original.get("role") != "tool" or len(content) <= keep + 200 or len(now) <= keep + 200:
-        return 0
-    cut = _head_and_tail(content, keep, str(original.get("tool_name") or "the tool"))
-    out[index] = {**original, "content": cut}
-    shrunk[index] = len(content) - keep
-    return estimate_text(now) - estimate_text(cut)
-
-
-def older_turns(messages: list[WireMessage]) -> tuple[int, int] | None:
-    """The span of whole older turns to summarise: after the system prompt, before the latest user message.
-
-    Cutting at a user message never splits an assistant's tool calls from their results. None when there is
-    nothing older than the latest turn.
-    """
-    start = 1 if messages and messages[0].get("role") == "system" else 0
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    return (start, last_user) if last_user - start >= 2 else None
-
-
-def summary_request(request: ChatRequest, span: tuple[int, int]) -> ChatRequest:
-    """The model call that summarises `request.messages[start:end]`: no tools, no thinking, a short reply."""
-    start, end = span
-    transcript = "\n\n".join(_transcript_line(m) for m in request.messages[start:end])
-    options = {**request.options, "num_predict": 400}
-    return replace(
-        request,
-        messages=[{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}],
-        tools=None,
-        format=None,
-        think=False if request.think is not None else None,
-        options=options,
-    )
-
-
-def _transcript_line(message: WireMessage) -> str:
-    role = str(message.get("role"))
-    content = str(message.get("content") or "")
-    if role == "tool":
-        content = content if len(content) <= 600 else content[:400] + " … " + content[-200:]
-        return f"tool result ({message.get('tool_name') or 'tool'}): {content}"
-    calls = "; ".join(
-        f"{c.get('function', {}).get('name')}({json.dumps(c.get('function', {}).get('arguments'), default=str)})"
-        for c in message.get("tool_calls") or ()
-    )
-    return f"{role}: {content}" + (f" [called {calls}]" if calls else "")
-
-
-def _latest_results(messages: list[WireMessage]) -> int:
-    """Index of the first tool result after the last assistant message (len(messages) when there is none)."""
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].get("role") == "assistant":
-            return index + 1
-    return len(messages)
-
-
-def _head_and_tail(text: str, keep: int, tool: str) -> str:
-    head, tail = text[: keep * 2 // 3], text[len(text) - keep // 3 :]
-    note = (
-        f"\n[… {len(text) - len(head) - len(tail):,} characters of this {tool} result elided by castling to fit the "
-        f"context window; call {tool} again if you need them …]\n"
-    )
-    return head + note + tail
 
 
 def _conversation(request: ChatRequest) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from castling.backbones.base import UNPARSABLE
+from castling.backbones.call import UNPARSABLE
 from castling.backbones.parsing.lenient_json import loads_lenient
 from castling.backbones.usage import Usage
 from castling.backbones.wire import ChatTurn, OnDelta, RawToolCall

@@ -1,4 +1,4 @@
-"""The chat loop: read a line, run a slash command or a turn, stream the turn, handle Ctrl-C.
+"""The chat loop: read a line, run a slash command or a turn (streamed by `turn.py`), handle Ctrl-C.
 
 Ctrl-C state machine:
 - text in the input line: cleared (in `inputs`);
@@ -19,30 +19,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from castling.agents.events import (
-    ApprovalEvent,
-    Event,
-    FinalEvent,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallEvent,
-    ToolResultEvent,
-    UsageEvent,
-)
 from castling.backbones.usage import Usage
 from castling.cli.agent_setup import AgentFactory
-from castling.cli.approval_ui import decide
 from castling.cli.inputs import Prompter
 from castling.cli.recording import FAILED, SessionRecorder
 from castling.cli.render import Screen
 from castling.cli.sessions import SessionIndex, new_session_id
 from castling.cli.settings import ChatSettings, default_approval, kept
 from castling.cli.terminal import no_echo
-from castling.errors import CapabilityMissing, CastlingError, ModelStreamError
+from castling.cli.turn import Turn
+from castling.errors import CapabilityMissing, CastlingError
 
 if TYPE_CHECKING:  # the agent runtime (langgraph) is imported in the background while the prompt shows
     from castling.agents.agent import Agent
-    from castling.agents.approval import Resume
 
 EXIT_WINDOW = 2.0
 SPIN_EVERY = 0.1
@@ -89,14 +78,7 @@ class ChatApp:
         self.agent: Agent | None = None
         self._turn: asyncio.Task[None] | None = None
         self._last_ctrl_c = float("-inf")
-        self._partial = ["", ""]  # answer text and thinking of the model call in flight
-        self._last_call = Usage()
         self._modes: dict[str, str] = {}
-        self._tools_running = 0
-        self._rejected: dict[str, str] = {}
-        """Calls rejected at the approval question in this turn (id → reason): not shown again as if they ran."""
-        self._call_open = False
-        """A model call was sent and has not reported its usage: an interruption now still counts it."""
         self.recorder: SessionRecorder | None = None
         """The wire recording `/save` writes from (set by `start_chat`)."""
         self.ready: asyncio.Future[None] | None = None
@@ -199,7 +181,9 @@ class ChatApp:
         self.index.touch(self.session_id, text, self.settings.model, kept(self.settings))
         if self.recorder is not None:
             self.recorder.turn_started(self.session_id, _snapshot(self.settings))
-        self._turn = asyncio.create_task(self._run_turn(text))
+        self._modes = dict(self.settings.approval)  # the approval policy reads the modes as the turn started
+        current = Turn(self)
+        self._turn = asyncio.create_task(current.run(text))
         spinner = asyncio.create_task(self._spin())
         quiet = contextlib.ExitStack()
         if self.handle_signals:
@@ -207,15 +191,15 @@ class ChatApp:
         try:
             await asyncio.wait({self._turn})
             ended_early = self._turn.cancelled() or self._turn.exception() is not None
-            if ended_early and self._call_open:  # the model call cut short never reported its usage: count it
+            if ended_early and current.call_open:  # the model call cut short never reported its usage: count it
                 self.totals.usage = self.totals.usage + Usage(calls=1)
             if self._turn.cancelled():
-                self._note("a reply was interrupted")
-                await self._record_interruption()
+                self.note("a reply was interrupted")
+                await current.record_interruption()
             elif (exc := self._turn.exception()) is not None:
-                self._note(FAILED)
+                self.note(FAILED)
                 self.screen.error(_error_line(exc, self.settings.model))
-                await self._record_cut_reply(exc)
+                await current.record_cut_reply(exc)
         finally:
             spinner.cancel()
             self.screen.status(None)
@@ -235,124 +219,10 @@ class ChatApp:
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
 
-    async def _record_interruption(self) -> None:
-        text, thinking = self._partial
-        self.screen.status(None)
-        self.screen.end_block()
-        if self._tools_running:
-            what = "the tool was stopped and its result recorded as interrupted"
-        elif text or thinking:
-            what = "the partial answer is kept in the conversation"
-        else:
-            what = "back to the prompt"
-        self.screen.line(f"^C interrupted: {what}", "\x1b[33m")
-        self.totals.interrupted += 1
-        if text:
-            self.last_answer = text
-        assert self.agent is not None
-        try:
-            await self.agent.arecord_interruption(self.session_id, text, thinking)
-        except Exception as exc:  # the chat must survive; the next turn still works from the last checkpoint
-            self.screen.warn(f"the interruption could not be written into the session ({type(exc).__name__}: {exc})")
-
-    async def _record_cut_reply(self, exc: BaseException) -> None:
-        """A reply cut by an error mid-stream: keep what was shown in the conversation, marked with the error."""
-        text, thinking = self._partial
-        if isinstance(exc, ModelStreamError):  # the reply was cut short: /usage counts it as interrupted
-            self.totals.interrupted += 1
-        if not text.strip() or self.agent is None:
-            return  # nothing was said: the conversation stays as the last checkpoint left it
-        self.last_answer = text
-        try:
-            await self.agent.arecord_interruption(self.session_id, text, thinking, error=str(exc))
-        except Exception as failure:  # the chat must survive; the next turn still works from the last checkpoint
-            self.screen.warn(f"the partial answer could not be written into the session ({failure})")
-            return
-        self.screen.info("the partial answer is kept in the conversation, marked as cut off by the error")
-
-    async def _run_turn(self, text: str) -> None:
-        from castling.agents.approval import Resume
-
-        assert self.agent is not None
-        task: str | Resume = text
-        self._modes = dict(self.settings.approval)
-        self._partial = ["", ""]
-        self._tools_running = 0
-        self._rejected = {}
-        self._call_open = True
-        turn_usage = Usage()
-        self.screen.status("planning: waiting for the model" if self._plans() else "waiting for the model")
-        while True:
-            pending: ApprovalEvent | None = None
-            async for event in self.agent.astream(task, thread_id=self.session_id):
-                if isinstance(event, ApprovalEvent):
-                    pending = event
-                elif isinstance(event, UsageEvent):
-                    turn_usage = turn_usage + event.usage
-                    self.totals.usage = self.totals.usage + event.usage  # now: the turn may yet be interrupted
-                    self._last_call = event.usage
-                    self._call_open = False
-                else:
-                    self._show(event)
-            if pending is None:
-                break
-            self.screen.status(None)
-            self.screen.end_block()
-            self._tools_running = 1  # a call waits at the approval question
-            try:
-                decision = await decide(pending, self.settings, self.screen, self.prompter)
-            except (KeyboardInterrupt, EOFError):
-                raise asyncio.CancelledError from None  # Ctrl-C (or Ctrl-D) at the approval question stops the turn
-            self._tools_running = 0
-            if decision.action != "run":
-                self._note(f"a {pending.name} call was {'edited' if decision.action == 'edit' else 'rejected'}")
-            if decision.action == "reject":
-                self._rejected[pending.call_id] = decision.reason
-            self.screen.status("waiting for the model")
-            self._call_open = True
-            task = Resume(decision)
-        self.totals.turns += 1
-        await self._footer(turn_usage)
-
-    def _plans(self) -> bool:
-        """Whether the agent uses the plan strategy (its first model call makes a plan)."""
-        return getattr(self.agent, "strategy", self.settings.strategy) == "plan"
-
-    def _note(self, why: str) -> None:
+    def note(self, why: str) -> None:
+        """Tell the session recording (`/save`) something happened that a replay of the turn cannot reproduce."""
         if self.recorder is not None:
             self.recorder.note(why)
-
-    def _show(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
-            self._partial[0] += event.text
-            self.screen.text(event.text)
-        elif isinstance(event, ThinkingDelta):
-            self._partial[1] += event.text
-            self.screen.thinking(event.text)
-        elif isinstance(event, ToolCallEvent):
-            self._partial = ["", ""]
-            self._tools_running += 1
-            if event.call_id in self._rejected:
-                return  # shown at the approval question; it does not run
-            self._call_open = False
-            self.totals.tool_calls += 1
-            self.screen.tool_call(event.name, event.arguments, event.call_id)
-            self.screen.status(f"running {event.name}")
-        elif isinstance(event, ToolResultEvent):
-            self._tools_running -= 1
-            if event.call_id in self._rejected:
-                reason = self._rejected.pop(event.call_id)
-                self.screen.line(f"  ✗ {event.name} not run: rejected" + (f" ({reason})" if reason else ""), "\x1b[33m")
-            else:
-                self.screen.tool_result(event.name, event.result, event.error, self.settings.verbose, event.call_id)
-            self.screen.status("waiting for the model")
-            self._call_open = True
-        elif isinstance(event, FinalEvent):
-            self.last_answer = event.result.answer
-        elif self.screen.plan_event(event):  # plans and their revisions, steps (plan strategy)
-            self._call_open = True  # the next model call (a step, the re-planner, the answer) follows
-        else:
-            self.screen.info(_describe(event))
 
     async def sent_options(self) -> dict[str, Any]:
         """The Ollama options the backbone sends with the current settings (its defaults included); {} if unknown."""
@@ -362,17 +232,6 @@ class ChatApp:
             info = await self.agent.backbone.server.ashow(self.settings.model)
             return dict(self.agent.backbone.settings(info, with_tools=False)[0])
         return {}
-
-    async def _footer(self, usage: Usage) -> None:
-        if not usage.calls or self.agent is None:
-            return
-        num_ctx = (await self.sent_options()).get("num_ctx")
-        last = self._last_call
-        self.screen.footer(usage, num_ctx, last.prompt_tokens + last.completion_tokens)
-        notices: list[str] = getattr(self.agent.backbone, "notices", [])
-        for notice in notices:  # e.g. the window asked for does not fit in memory (said once per backbone)
-            self.screen.info(notice)
-        notices.clear()
 
 
 def _snapshot(settings: ChatSettings) -> tuple[Any, ...]:
@@ -391,9 +250,3 @@ def _error_line(exc: BaseException, model: str) -> str:
     if not isinstance(exc, CastlingError):  # a bug rather than a user error: say so, and keep the chat alive
         return f"unexpected {type(exc).__name__}: {exc} (the chat goes on; please report this)"
     return str(exc)
-
-
-def _describe(event: object) -> str:
-    kind = getattr(event, "kind", type(event).__name__)
-    body = getattr(event, "plan", None) or getattr(event, "text", None) or event
-    return f"[{kind}] {body}"
