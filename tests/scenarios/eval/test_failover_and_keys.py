@@ -1,5 +1,6 @@
 """Host fail-over (a host that refuses connections: its runs go to the others; an error only if all fail) and
-the bearer key of an OpenAI-compatible server (`--server openai --api-key`, or CASTLING_API_KEY)."""
+the bearer key of an OpenAI-compatible server (`--api-key`, or CASTLING_API_KEY; for `--server openai` or files
+that say `server: openai`)."""
 
 import json
 import subprocess
@@ -114,4 +115,28 @@ def test_the_key_comes_from_castling_api_key_and_without_it_the_server_refuses(
 
 def test_an_api_key_for_an_ollama_server_is_refused_with_what_to_do(capsys: pytest.CaptureFixture[str]):
     assert main(["eval", NO_TOOL, "--model", "qwen3:8b", "--api-key", KEY]) == 2
+    assert "--api-key is for an OpenAI-compatible server: add --server openai" in capsys.readouterr().err
+
+
+OPENAI_NO_TOOL = str(LIBRARY / "openai" / "qwen" / "no-tool.yaml")  # its agent says `server: openai`
+
+
+def test_a_file_that_says_server_openai_takes_the_key_without_server_flag(
+    keyed: tuple[KeyedServer, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    server, url = keyed
+    monkeypatch.delenv("CASTLING_API_KEY", raising=False)
+    assert load(OPENAI_NO_TOOL).agent.server == "openai"
+    argv = ["eval", OPENAI_NO_TOOL, "--model", "Qwen/Qwen3-8B", "--host", url]
+    assert main([*argv, "--api-key", KEY, "--json", str(tmp_path / "a.json")]) == 0
+    assert json.loads((tmp_path / "a.json").read_text())["overall"][0]["passed"] == 1
+    monkeypatch.setenv("CASTLING_API_KEY", KEY)
+    assert main([*argv, "--json", str(tmp_path / "b.json")]) == 0
+    assert json.loads((tmp_path / "b.json").read_text())["overall"][0]["passed"] == 1
+    assert server.authorizations and set(server.authorizations) == {f"Bearer {KEY}"}
+
+
+def test_a_key_for_openai_files_run_with_server_ollama_is_refused(capsys: pytest.CaptureFixture[str]):
+    argv = ["eval", OPENAI_NO_TOOL, "--model", "qwen3:8b", "--server", "ollama", "--api-key", KEY]
+    assert main(argv) == 2
     assert "--api-key is for an OpenAI-compatible server: add --server openai" in capsys.readouterr().err

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from castling.backbones.servers import api_key_for
+from castling.backbones.servers import KEYED_API, api_key_for
 from castling.errors import CastlingError
 from castling.scenarios.commands import select
 from castling.scenarios.eval.figures import by_folder, overall, results
 from castling.scenarios.eval.html import eval_html
 from castling.scenarios.eval.journal import Journal, RunRecord
-from castling.scenarios.eval.plan import plan_runs
+from castling.scenarios.eval.plan import RunSpec, plan_runs
 from castling.scenarios.eval.run import run_all
 from castling.scenarios.eval.text import Progress, final_table
 from castling.scenarios.names import allow
@@ -36,6 +37,15 @@ def journal_path(args: argparse.Namespace) -> Path | None:
     return None
 
 
+def keyed_api(specs: Sequence[RunSpec]) -> str | None:
+    """`openai` when any run speaks it (its file says `server: openai`, or `--server openai`), else None.
+
+    The key is then read for the eval; only runs on the OpenAI wire send it (`execute.build_backbone`), so an
+    eval mixing Ollama and OpenAI-wire files never hands the key to an Ollama host.
+    """
+    return KEYED_API if any(spec.scenario.agent.server == KEYED_API for spec in specs) else None
+
+
 def eval_command(args: argparse.Namespace) -> int:
     """Plan, run what the journal does not have yet, print the table, write JSON/HTML; 1 if any run errored."""
     try:
@@ -48,15 +58,15 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"castling eval: {exc}", file=sys.stderr)
         return 2
     server = getattr(args, "server", None)
-    try:
-        api_key = api_key_for(server, getattr(args, "api_key", None))
-    except CastlingError as exc:
-        print(f"castling eval: {exc}", file=sys.stderr)
-        return 2
     scenarios, folders = [s for s, _ in loaded], {s.id: p.parent for s, p in loaded}
     specs = plan_runs(scenarios, args.model, args.backbone, args.strategy, args.repeats, folders, server)
     if not specs:
         print("castling eval: no agent scenarios found under " + " ".join(args.paths), file=sys.stderr)
+        return 2
+    try:
+        api_key = api_key_for(keyed_api(specs), getattr(args, "api_key", None))
+    except CastlingError as exc:
+        print(f"castling eval: {exc}", file=sys.stderr)
         return 2
     where = journal_path(args)
     journal = Journal(where) if where is not None else None
