@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(TMUX is None or not CASTLING.exists(), reason="n
 def terminal_env(data_dir, host=None):
     """The environment of a chat in a real terminal: the user's, minus colour/tmux/size settings, with private data.
 
-    COLUMNS and LINES go too: under pytest-xdist the workers have COLUMNS=80 LINES=24, and the chat (shutil's
-    get_terminal_size) would take those over the pane's real size, so it never saw a resize under `pytest -n`.
+    COLUMNS and LINES go too (pytest-xdist workers have COLUMNS=80 LINES=24), so each test sees a plain user's
+    terminal; the chat asks the terminal itself first, and a test exporting COLUMNS adds it back on purpose.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX", "COLUMNS", "LINES")}
     env.update({"CASTLING_DATA_DIR": str(data_dir), "TERM": "xterm-256color"})
@@ -34,11 +34,11 @@ def terminal_env(data_dir, host=None):
 class Terminal:
     """One tmux session on a private socket in the test's temp dir, so nothing of the user's tmux is touched."""
 
-    def __init__(self, command, env):
+    def __init__(self, command, env, columns=100):
         self.folder = tempfile.mkdtemp(prefix="castling-tmux-")  # short: unix socket paths are limited to ~100 bytes
         self.socket = os.path.join(self.folder, "sock")
         self.env = env
-        self._tmux("new-session", "-d", "-s", "chat", "-x", "100", "-y", "40", command)
+        self._tmux("new-session", "-d", "-s", "chat", "-x", str(columns), "-y", "40", command)
 
     def _tmux(self, *args):
         return subprocess.run(

@@ -90,6 +90,29 @@ def test_a_resize_mid_reply_neither_repeats_nor_loses_text_and_later_replies_fit
             terminal.close()
 
 
+def test_an_exported_columns_does_not_override_the_real_terminal_width(tmp_path):
+    # A user's shell may export COLUMNS (and LINES); the pane is narrower. The reply must wrap at the pane's 50
+    # columns, not at COLUMNS=80 (lines of 80 drawn into 50 columns wrap twice and break every repaint).
+    env = {**terminal_env(tmp_path), "COLUMNS": "80", "LINES": "24"}
+    words = [f"c{i:03d} " for i in range(120)]
+    with OllamaStub(["qwen3:8b"]) as server:
+        server.add(text_lines("qwen3:8b", words), delay=0.005)
+        env["OLLAMA_HOST"] = server.host
+        terminal = Terminal(f"{CASTLING} chat --tools none --strategy tools", env, columns=50)
+        try:
+            terminal.wait(lambda: at_prompt(terminal), "the prompt", timeout=HANG)
+            assert pane_columns(terminal) == 50
+            terminal.keys("talk", "Enter")
+            terminal.wait(lambda: "tok/s" in terminal.screen(), "the footer", timeout=HANG)
+            session = joined(terminal)  # the terminal's own wrapping undone: a line drawn 80 wide shows as 80
+            reply_lines = [line for line in session.splitlines() if "c0" in line or "c1" in line]
+            assert reply_lines and max(len(line.rstrip()) for line in reply_lines) <= 50, reply_lines
+            counts = {w.strip(): len(re.findall(rf"\b{w.strip()}\b", session)) for w in words}
+            assert set(counts.values()) == {1}, {w: c for w, c in counts.items() if c != 1}
+        finally:
+            terminal.close()
+
+
 def calls(*codes):
     """One streamed chunk asking for several `run_python` calls at once, then the done line."""
     chunk = {

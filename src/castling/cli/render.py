@@ -38,6 +38,19 @@ def wants_style(out: TextIO, plain: bool = False) -> bool:
     return not plain and not os.environ.get("NO_COLOR") and out.isatty()
 
 
+def terminal_columns(out: TextIO) -> int:
+    """The width of the terminal `out` writes to, asked of the terminal itself; `$COLUMNS` (else 100) otherwise.
+
+    Not `shutil.get_terminal_size` first: it prefers an exported `COLUMNS`, which does not follow a resize, so a
+    user with `COLUMNS` in their environment got replies drawn too wide and broken repaints after one.
+    """
+    try:
+        columns = os.get_terminal_size(out.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a terminal (a pipe, a file, a StringIO), or closed
+        columns = 0
+    return columns if columns > 0 else shutil.get_terminal_size((100, 24)).columns
+
+
 class Screen:
     """The chat's output: one streamed block at a time (thinking or answer), plus one-line notices."""
 
@@ -65,7 +78,7 @@ class Screen:
         """Columns to render to: read from the terminal every time (it may have been resized), at most 120."""
         if self._fixed_width:
             return self._fixed_width
-        return max(20, min(shutil.get_terminal_size((100, 24)).columns, MAX_WIDTH))
+        return max(20, min(terminal_columns(self.out), MAX_WIDTH))
 
     # -- activity indicator ----------------------------------------------------------------------------------
     def status(self, what: str | None) -> None:
