@@ -187,3 +187,31 @@ def test_long_tool_results_are_clipped_in_later_prompts(server):
     assert len(result.steps[0].outcome) == 10_000  # the record keeps everything
     prompt = last_user(server.requests[2])
     assert "6000 more characters cut" in prompt and len(prompt) < 5_000
+
+
+def test_drawn_plan_graph_shows_every_route_the_nodes_can_take(server):
+    drawn = llama_agent(server).graph.get_graph()
+    edges = {(edge.source, edge.target) for edge in drawn.edges}
+    assert edges >= {
+        ("planner", "decide"),
+        ("planner", "respond"),
+        ("planner", "final"),
+        ("planner", "limit"),
+        ("decide", "replanner"),
+        ("decide", "act"),
+        ("act", "replanner"),
+        ("act", "decide"),
+        ("replanner", "decide"),
+        ("replanner", "respond"),
+        ("replanner", "final"),
+        ("replanner", "limit"),
+    }
+
+
+async def test_a_plan_run_traces_its_nodes_and_no_separate_routing_runs(server):
+    script_paris_lyon(server)
+    graph = llama_agent(server).graph
+    inputs = {"messages": [("user", TASK)], "steps": 0}
+    names = [e["name"] async for e in graph.astream_events(inputs, version="v2") if e["event"] == "on_chain_start"]
+    assert names.count("decide") == 2 and names.count("act") == 2 and names.count("replanner") == 2
+    assert not {"route", "after_decide", "after_step"} & set(names)  # each node routes itself (a Command)

@@ -1,4 +1,4 @@
-"""Graph nodes and conditional edges with both a sync and an async body.
+"""Graph nodes with both a sync and an async body (the strategies' nodes route themselves with a `Command`).
 
 LangGraph runs a plain sync node inline even under `ainvoke` (blocking the event loop during model I/O), and
 an async-only node cannot run under `invoke`. Its `RunnableCallable` takes both bodies; it is not exported
@@ -16,16 +16,3 @@ from langgraph._internal._runnable import RunnableCallable
 def dual_node(name: str, sync: Callable[..., Any], async_: Callable[..., Awaitable[Any]]) -> RunnableCallable:
     """A node that runs `sync` under `invoke`/`stream` and `async_` under `ainvoke`/`astream`."""
     return RunnableCallable(sync, async_, name=name, trace=False)
-
-
-def router(route: Callable[[Any], str]) -> RunnableCallable:
-    """A conditional edge's path that runs inline under `ainvoke` too.
-
-    LangGraph runs a plain sync path in a worker thread under `ainvoke`: a thread hop on every step, for a
-    function that only reads the state. Traced under its own name, as LangGraph traces a plain function.
-    """
-
-    async def aroute(state: Any) -> str:
-        return route(state)
-
-    return RunnableCallable(route, aroute, name=getattr(route, "__name__", None), trace=True)

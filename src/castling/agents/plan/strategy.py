@@ -20,7 +20,7 @@ sends are built in `requests.py`, and the state updates they return in `steps.py
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -30,12 +30,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamWriter
+from langgraph.types import Command, StreamWriter
 
 from castling.agents.approval import Approve
 from castling.agents.events import StepStartedEvent, TextDelta
 from castling.agents.interruption import plan_interruption_update
-from castling.agents.nodes import dual_node, router
+from castling.agents.nodes import dual_node
 from castling.agents.plan import prompts
 from castling.agents.plan.requests import (
     executor_messages,
@@ -88,19 +88,18 @@ class PlanStrategy:
 
     def compile(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
         graph = StateGraph(PlanState)
-        graph.add_node("planner", dual_node_of(self, "planner"))
-        graph.add_node("decide", dual_node_of(self, "decide"))
-        graph.add_node("act", dual_node_of(self, "act"))
-        graph.add_node("replanner", dual_node_of(self, "replanner"))
+        # The planner, decide, act and replanner nodes route themselves (a `Command`; `destinations` draws the
+        # edges): a conditional edge would read the whole state afresh after each of them (every channel copied,
+        # the messages merged again) and trace a run of its own, as in the tools strategy.
+        routes = ("decide", "respond", "final", "limit")
+        graph.add_node("planner", dual_node_of(self, "planner"), destinations=routes)
+        graph.add_node("decide", dual_node_of(self, "decide"), destinations=("replanner", "act"))
+        graph.add_node("act", dual_node_of(self, "act"), destinations=("replanner", "decide"))
+        graph.add_node("replanner", dual_node_of(self, "replanner"), destinations=routes)
         graph.add_node("respond", dual_node_of(self, "respond"))
         graph.add_node("final", self.final)
         graph.add_node("limit", self.limit)
         graph.add_edge(START, "planner")
-        targets = ["decide", "respond", "final", "limit"]
-        graph.add_conditional_edges("planner", router(self.route), targets)
-        graph.add_conditional_edges("decide", router(self.after_decide), ["replanner", "act"])
-        graph.add_conditional_edges("act", router(self.after_step), ["replanner", "decide"])
-        graph.add_conditional_edges("replanner", router(self.route), targets)
         graph.add_edge("respond", "final")
         graph.add_edge("final", END)
         graph.add_edge("limit", END)
@@ -123,14 +122,16 @@ class PlanStrategy:
         update = plan_interruption_update(values, next_nodes, partial_text, partial_thinking, error=error)
         return (update, "final") if update else None
 
-    def route(self, state: PlanState) -> str:
+    def route(self, state: Mapping[str, Any]) -> str:
+        """Where the run goes after the planner or the re-planner."""
         if state.get("stop"):
             return "limit"
         if state.get("answer") is not None:
             return "final"
         return "decide" if state.get("plan") else "respond"
 
-    def after_step(self, state: PlanState) -> str:
+    def after_step(self, state: Mapping[str, Any]) -> str:
+        """Where the run goes after the act node."""
         if self.replan == "every_step" or not state.get("plan"):
             return "replanner"
         past = state.get("past_steps", [])
@@ -140,17 +141,18 @@ class PlanStrategy:
         return "replanner" if state.get("steps", 0) >= self.max_steps else "decide"
 
     # -- planner ---------------------------------------------------------------------------------------------
-    def planner(self, state: PlanState) -> Flow[dict[str, Any]]:
+    def planner(self, state: PlanState) -> Flow[Command[str]]:
         writer, stream = get_stream_writer(), AnswerStream(when_no_steps)
         messages = planner_messages(state, self.toolbox.wire, self.system)
         plan, usage, rejected, unknown = yield from self._ask_plan(messages, Plan, writer, self.max_replans, stream)
-        return {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
+        update = {**planned(plan, usage, rejected, bool(unknown), writer), "streamed": stream.shown}
+        return routed(state, update, self.route)
 
     # -- executor: decide, then act ------------------------------------------------------------------------
-    def decide(self, state: PlanState) -> Flow[dict[str, Any]]:
+    def decide(self, state: PlanState) -> Flow[Command[str]]:
         messages, writer = self._start_step(state), get_stream_writer()
         answer = yield from ask(self.backbone, messages, StepAction, writer, self._fallback, self.action_format)
-        return self._decided(state, answer)
+        return routed(state, self._decided(state, answer), self.after_decide)
 
     def _decided(self, state: PlanState, answer: Answer[StepAction]) -> dict[str, Any]:
         usage = add_usage(state, answer.usage)
@@ -158,10 +160,11 @@ class PlanStrategy:
             return {"revise": True, "usage": usage}
         return {"pending": pending_step(state, answer.value, self.toolbox), "usage": usage}
 
-    def after_decide(self, state: PlanState) -> str:
+    def after_decide(self, state: Mapping[str, Any]) -> str:
+        """Where the run goes after the decide node."""
         return "replanner" if state.get("revise") else "act"
 
-    def act(self, state: PlanState, config: RunnableConfig) -> Flow[dict[str, Any]]:
+    def act(self, state: PlanState, config: RunnableConfig) -> Flow[Command[str]]:
         run = StepRun.pending(state, get_stream_writer())
         if run.call is not None:
             run.call, refused = approved(run.call, self.approve, self.toolbox)
@@ -171,7 +174,7 @@ class PlanStrategy:
                 run.outcome = checked
             else:  # sync runs keep the toolbox's sync path (no thread hand-off unless the tool has a timeout)
                 run.outcome = yield from io(self.toolbox.run, self.toolbox.arun, checked, config)
-        return run.finish()
+        return routed(state, run.finish(), self.after_step)
 
     def _must_revise(self, state: PlanState, action: StepAction) -> bool:
         # Honoured once per check: right after a (re-)plan the executor's "revise" is not sent back again.
@@ -189,13 +192,14 @@ class PlanStrategy:
         return text_action(self.backbone, turn, self.toolbox.names)
 
     # -- replanner -------------------------------------------------------------------------------------------
-    def replanner(self, state: PlanState) -> Flow[dict[str, Any]]:
+    def replanner(self, state: PlanState) -> Flow[Command[str]]:
         writer, stream = get_stream_writer(), AnswerStream(when_done)
         budget = self.max_replans - state.get("replans", 0)
         messages = replanner_messages(state, self.toolbox.wire, self.system, self._window())
         decision, usage, rejected, unknown = yield from self._ask_plan(messages, Replan, writer, budget, stream)
         update = self._replanned(state, decision, usage, rejected, unknown, writer)
-        return {**update, "streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
+        checked = {"streamed": stream.shown, "revise": False, "checked_at": len(state.get("past_steps", []))}
+        return routed(state, {**update, **checked}, self.route)
 
     def _replanned(
         self,
@@ -258,6 +262,15 @@ class PlanStrategy:
                 return answer.value, usage, rejected, unknown
             rejected += 1
             messages = with_unknown_tools_note(messages, answer.content, unknown, self.toolbox.names)
+
+
+def routed(state: PlanState, update: dict[str, Any], route: Callable[[Mapping[str, Any]], str]) -> Command[str]:
+    """`update`, and the node `route` picks from the state as it will be after it.
+
+    Routes read only last-value channels (never `messages`, the one with a reducer), so the update laid over the
+    state is exactly what a conditional edge would have read.
+    """
+    return Command(update=update, goto=route({**state, **update}))
 
 
 def dual_node_of(strategy: PlanStrategy, name: str) -> Any:
