@@ -1,7 +1,4 @@
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import ollama
@@ -9,6 +6,7 @@ import pytest
 
 from castling.scenarios.serve import ReplayServer
 from tests.scenarios.scenario_helpers import LIBRARY
+from tests.scenarios.serve_helpers import serving
 
 SINGLE = LIBRARY / "qwen" / "weather-single.yaml"
 LIVE = LIBRARY / "live" / "dotnet-llama3.1-basicrequestresponse-streaming.yaml"
@@ -87,25 +85,7 @@ def test_serve_refuses_non_loopback():
         ReplayServer(SINGLE, host="0.0.0.0", port=0)
 
 
-def test_castling_serve_in_a_real_process(tmp_path: Path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "castling.cli.main", "serve", str(LIVE), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        url = banner.split(" at ")[1].split(")")[0].split()[0] if " at " in banner else ""
-        assert url.startswith("http://127.0.0.1:"), banner
-        stream = ollama.Client(host=url).chat(
-            model="llama3.1",
-            messages=[{"role": "user", "content": "hello"}],
-            options={"num_predict": 20, "temperature": 0.5},
-            stream=True,
-        )
-        assert "".join(c.message.content or "" for c in stream).startswith("Hello! How are you today?")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def test_castling_serve_in_a_real_process():
+    with serving(LIVE) as process:
+        assert process.url.startswith("http://127.0.0.1:")
+        assert process.hello().startswith("Hello! How are you today?")
