@@ -1,12 +1,15 @@
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import ollama
 import pytest
 
+from castling.scenarios.replayer import ModelReplay
 from castling.scenarios.serve import ReplayServer
 from tests.scenarios.scenario_helpers import LIBRARY
-from tests.scenarios.serve_helpers import serving
+from tests.scenarios.serve_helpers import DOTNET, HELLO, OPTIONS, dotnet_conversation, serving
 
 SINGLE = LIBRARY / "qwen" / "weather-single.yaml"
 LIVE = LIBRARY / "live" / "dotnet-llama3.1-basicrequestresponse-streaming.yaml"
@@ -89,3 +92,25 @@ def test_castling_serve_in_a_real_process():
     with serving(LIVE) as process:
         assert process.url.startswith("http://127.0.0.1:")
         assert process.hello().startswith("Hello! How are you today?")
+
+
+def test_the_next_request_waits_for_the_turn_before_it_to_be_used_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A client has the whole reply before the server marks its turn used; a next request on a new connection
+    (another server thread) must be matched against the next turn, not the one being used up."""
+    commit = ModelReplay._commit
+
+    def slow_commit(self: ModelReplay, index: int) -> None:
+        time.sleep(0.5)  # widens the window between "reply sent" and "turn used" that a fast client can hit
+        commit(self, index)
+
+    monkeypatch.setattr(ModelReplay, "_commit", slow_commit)
+    server = ReplayServer(dotnet_conversation(tmp_path, *DOTNET[:2]), port=0).start()
+    try:
+        whole = ollama.Client(host=server.url).chat(
+            model="llama3.1", messages=HELLO, options={"num_predict": 10, "temperature": 0.5}
+        )
+        assert whole.message.content == "Hello! How are you today? Is there something"
+        streamed = ollama.Client(host=server.url).chat(model="llama3.1", messages=HELLO, options=OPTIONS, stream=True)
+        assert "".join(c.message.content or "" for c in streamed).startswith("Hello! How are you today?")
+    finally:
+        server.stop()

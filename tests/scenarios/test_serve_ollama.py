@@ -45,7 +45,8 @@ def test_a_client_that_hangs_up_mid_stream_leaves_the_turn():
         connection.request("POST", "/api/chat", body=body)
         response = connection.getresponse()
         assert response.status == 200 and response.readline().startswith(b"{")  # the first chunk arrived
-        connection.sock.close()  # then the client goes away
+        response.close()  # then the client goes away (the response holds the socket open until it closes too)
+        connection.close()
         assert served.hello().startswith("Hello! How are you today?")
         with pytest.raises(ollama.ResponseError, match="only 1 turns were recorded"):
             served.hello()  # delivered whole: now it is used up

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Self
@@ -59,10 +60,14 @@ class TransportServer:
         allow_remote: bool = False,
         max_connections: int = MAX_CONNECTIONS,
         max_body: int = MAX_BODY,
+        one_at_a_time: bool = False,
     ) -> None:
+        """`one_at_a_time`: answer transport requests one after another (a recording's turns are used in order)."""
         check_bind(host, allow_remote)
         self.delay = delay
         self.transport = transport
+        self._in_turn: AbstractContextManager[Any] = threading.Lock() if one_at_a_time else nullcontext()
+        """Held from matching a request to committing its turn: see `answer`."""
         self.replaying: str | None = None
         """The scenario file served, announced in a header; None for a server that stands in for Ollama."""
         self.guard = RequestGuard(host, allow_remote=allow_remote, max_body=max_body)
@@ -132,7 +137,17 @@ class TransportServer:
 
     def answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         """Answer one request; a recorded turn counts as used only once its reply was written whole."""
-        response = early_answer(handler.command, handler.path, body) or self._replayed(handler, body)
+        early = early_answer(handler.command, handler.path, body)
+        if early is not None:
+            self._send(handler, early)
+            return
+        # A replay answers one request at a time, from matching to commit: the client has the whole reply before
+        # `_send` returns, and its next request (often on a new connection, so another thread) must not be
+        # matched against the turn that is about to be used up (seen with the JavaScript client).
+        with self._in_turn:
+            self._send(handler, self._replayed(handler, body))
+
+    def _send(self, handler: BaseHTTPRequestHandler, response: httpx.Response) -> None:
         if response.status_code >= 500:  # the client sees an error: the serve console says which
             print(
                 f"castling serve: answered {response.status_code} to {handler.path}: {_reason(response)}",
@@ -223,7 +238,7 @@ class ReplayServer(TransportServer):
             if loose
             else ModelReplay(scenario, path, commit_on_send=True)
         )
-        super().__init__(handler, host=host, port=port, delay=delay, allow_remote=allow_remote)
+        super().__init__(handler, host=host, port=port, delay=delay, allow_remote=allow_remote, one_at_a_time=True)
         self.replaying = self.path.name
 
 
